@@ -1,0 +1,92 @@
+"""The data types every source returns, and the small helpers the sources share.
+
+A source (synthetic.py, assistments.py, three_line.py) reads its input and returns a `Dataset`: the
+students' chronological `Sequence`s already split into train / valid / test, the skill index mapping
+(0-based index -> original id and name), and a `report` (list of lines) saying what was read, what was
+dropped and why. No TensorFlow here.
+"""
+import collections
+import hashlib
+import json
+
+import numpy as np
+
+
+class DataError(Exception):
+    """Bad input the user can fix (missing file, wrong columns, malformed line).
+
+    The message is shown as is: it says what is wrong, where (file:line[:column]) and how to fix it.
+    Programming errors raise the usual Python exceptions instead.
+    """
+
+
+# One student's whole chronological sequence. skills = 0-based skill index (int32), answers = 0/1 (int32),
+# true_probs = the generator's true P(correct) of each answer (float32), None for real data.
+Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "true_probs"])
+
+
+class Dataset(object):
+    """A loaded data set: three lists of `Sequence` sharing one skill index mapping.
+
+    Fields: name, n_skills, skill_ids (original id of each index, as text), skill_names (falls back to the
+    id), true_concepts (int array of len n_skills, or None), train / valid / test, report (list of str),
+    fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks).
+    """
+
+    def __init__(self, name, n_skills, skill_ids, skill_names, true_concepts, train, valid, test,
+                 report, fingerprint, stats=None):
+        self.name = name
+        self.n_skills = int(n_skills)
+        self.skill_ids = list(skill_ids)
+        self.skill_names = list(skill_names)
+        self.true_concepts = true_concepts
+        self.train = list(train)
+        self.valid = list(valid)
+        self.test = list(test)
+        self.report = list(report)
+        self.fingerprint = fingerprint
+        self.stats = dict(stats or {})
+
+    def splits(self):
+        """(split name, sequences) in the order train, valid, test."""
+        return [("train", self.train), ("valid", self.valid), ("test", self.test)]
+
+    def __repr__(self):
+        return "Dataset(%r, n_skills=%d, students train/valid/test=%d/%d/%d)" % (
+            self.name, self.n_skills, len(self.train), len(self.valid), len(self.test))
+
+
+def make_sequence(student, skills, answers, true_probs=None):
+    """A `Sequence` with the contract's dtypes (int32 skills/answers, float32 true_probs)."""
+    probs = None if true_probs is None else np.asarray(true_probs, dtype=np.float32)
+    return Sequence(str(student), np.asarray(skills, dtype=np.int32), np.asarray(answers, dtype=np.int32),
+                    probs)
+
+
+def fingerprint(parts, options):
+    """Hex digest of the input (bytes or text parts) and every option, so a change in either shows."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def split_summary_lines(dataset_splits):
+    """One report line per split: students, interactions, distinct skills seen."""
+    lines = []
+    for split_name, sequences in dataset_splits:
+        n_interactions = sum(len(seq.skills) for seq in sequences)
+        seen = np.unique(np.concatenate([seq.skills for seq in sequences])) if sequences else []
+        lines.append("  %-5s: %s students, %s interactions, %d skills seen" % (
+            split_name, "{:,}".format(len(sequences)), "{:,}".format(n_interactions), len(seen)))
+    return lines
+
+
+def split_stats(dataset_splits):
+    """The numbers of `split_summary_lines`, as a dict (for Dataset.stats)."""
+    stats = {}
+    for split_name, sequences in dataset_splits:
+        stats[split_name + "_students"] = len(sequences)
+        stats[split_name + "_interactions"] = int(sum(len(seq.skills) for seq in sequences))
+    return stats

@@ -1,0 +1,79 @@
+"""Batching, chunking, padding, masks and student-level splits (data/sequences.py)."""
+import numpy as np
+import pytest
+
+from data import Batch, DataError, make_batches, split_by_student
+from data.dataset import make_sequence
+
+
+def _seq(student, skills, answers, probs=None):
+    return make_sequence(student, skills, answers, probs)
+
+
+def test_chunks_are_consecutive_padded_at_the_end_with_mask():
+    sequences = [_seq("a", [1, 2, 3, 4, 5], [1, 0, 1, 1, 0]), _seq("b", [7, 8], [0, 1])]
+    batches = make_batches(sequences, seq_len=3, batch_size=2)
+    assert len(batches) == 2 and all(isinstance(batch, Batch) for batch in batches)
+    first, last = batches
+    np.testing.assert_array_equal(first.skills, [[1, 2, 3], [4, 5, 0]])
+    np.testing.assert_array_equal(first.answers, [[1, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(first.mask, [[1, 1, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(first.offsets, [0, 3])
+    assert first.students == ["a", "a"]
+    np.testing.assert_array_equal(last.skills, [[7, 8, 0]])  # last batch smaller, no filler row
+    np.testing.assert_array_equal(last.mask, [[1, 1, 0]])
+    assert last.students == ["b"] and last.true_probs is None
+    assert first.skills.dtype == np.int32 and first.answers.dtype == np.int32
+    assert first.mask.dtype == np.float32 and first.offsets.dtype == np.int64
+
+
+def test_width_is_seq_len_even_when_every_row_is_shorter():
+    batch = make_batches([_seq("a", [1], [1])], seq_len=5, batch_size=4)[0]
+    assert batch.skills.shape == (1, 5)
+    np.testing.assert_array_equal(batch.mask, [[1, 0, 0, 0, 0]])
+
+
+def test_true_probs_are_padded_like_the_answers():
+    sequences = [_seq("a", [0, 1, 2], [1, 0, 1], [0.9, 0.2, 0.7])]
+    batch = make_batches(sequences, seq_len=2, batch_size=5)[0]
+    np.testing.assert_allclose(batch.true_probs, [[0.9, 0.2], [0.7, 0.0]])
+    assert batch.true_probs.dtype == np.float32
+
+
+def test_shuffle_is_seeded_and_keeps_every_chunk():
+    sequences = [_seq(str(i), [i] * 4, [1] * 4) for i in range(20)]
+    shuffled = make_batches(sequences, seq_len=2, batch_size=8, shuffle=True, seed=3)
+    again = make_batches(sequences, seq_len=2, batch_size=8, shuffle=True, seed=3)
+    other = make_batches(sequences, seq_len=2, batch_size=8, shuffle=True, seed=4)
+    order = [(s, o) for b in shuffled for s, o in zip(b.students, b.offsets.tolist())]
+    assert order == [(s, o) for b in again for s, o in zip(b.students, b.offsets.tolist())]
+    assert order != [(s, o) for b in other for s, o in zip(b.students, b.offsets.tolist())]
+    assert sorted(order) == sorted((str(i), o) for i in range(20) for o in (0, 2))
+    plain = make_batches(sequences, seq_len=2, batch_size=8)
+    assert [s for b in plain for s in b.students][:4] == ["0", "0", "1", "1"]
+
+
+def test_split_by_student_is_disjoint_seeded_and_sized():
+    sequences = [_seq("s%d" % i, [0], [1]) for i in range(50)]
+    train, valid, test = split_by_student(sequences, seed=1, valid_fraction=0.2, test_fraction=0.3)
+    names = [set(seq.student for seq in part) for part in (train, valid, test)]
+    assert (len(train), len(valid), len(test)) == (25, 10, 15)
+    assert not (names[0] & names[1]) and not (names[0] & names[2]) and not (names[1] & names[2])
+    assert set.union(*names) == set(seq.student for seq in sequences)
+    same = split_by_student(sequences, seed=1, valid_fraction=0.2, test_fraction=0.3)
+    assert [seq.student for seq in same[2]] == [seq.student for seq in test]
+    other = split_by_student(sequences, seed=2, valid_fraction=0.2, test_fraction=0.3)
+    assert [seq.student for seq in other[2]] != [seq.student for seq in test]
+
+
+@pytest.mark.parametrize("valid, test, words", [(0.5, 0.5, "below 1"), (-0.1, 0.2, "valid_fraction"),
+                                                (0.2, 1.0, "test_fraction")])
+def test_bad_fractions_raise_data_error(valid, test, words):
+    sequences = [_seq("s%d" % i, [0], [1]) for i in range(10)]
+    with pytest.raises(DataError, match=words):
+        split_by_student(sequences, 0, valid, test)
+
+
+def test_too_few_students_to_split_says_so():
+    with pytest.raises(DataError, match="too few"):
+        split_by_student([_seq("a", [0], [1]), _seq("b", [0], [1])], 0, 0.2, 0.2)
