@@ -58,9 +58,10 @@ def chunk_sequences(sequences, seq_len):
 def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
     """Padded batches of chunks: list of `Batch` (see module docstring and CONTRACTS.md).
 
-    Skills/answers are int32 [B, seq_len], mask float32 [B, seq_len] (1 on real positions), offsets int64
-    [B] (position of the chunk's first interaction in its student's sequence), true_probs float32
-    [B, seq_len] when every sequence has them, else None. With shuffle, the chunks are permuted by
+    Skills/answers are int32 [B, T], mask float32 [B, T] (1 on real positions), offsets int64 [B]
+    (position of the chunk's first interaction in its student's sequence), true_probs float32 [B, T]
+    when every sequence has them, else None. T is the longest chunk of the batch (at most seq_len): both
+    models run a loop over T, so padding short sequences up to seq_len would only burn time. With shuffle, the chunks are permuted by
     np.random.RandomState(seed) before batching.
     """
     if seq_len < 1 or batch_size < 1:
@@ -76,6 +77,7 @@ def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
 
 def _pad_rows(chunks, seq_len, with_probs):
     n_rows = len(chunks)
+    seq_len = max(min(seq_len, len(seq.skills) - offset) for seq, offset in chunks)
     skills = np.zeros((n_rows, seq_len), dtype=np.int32)
     answers = np.zeros((n_rows, seq_len), dtype=np.int32)
     mask = np.zeros((n_rows, seq_len), dtype=np.float32)

@@ -20,17 +20,17 @@ def test_chunks_are_consecutive_padded_at_the_end_with_mask():
     np.testing.assert_array_equal(first.mask, [[1, 1, 1], [1, 1, 0]])
     np.testing.assert_array_equal(first.offsets, [0, 3])
     assert first.students == ["a", "a"]
-    np.testing.assert_array_equal(last.skills, [[7, 8, 0]])  # last batch smaller, no filler row
-    np.testing.assert_array_equal(last.mask, [[1, 1, 0]])
+    np.testing.assert_array_equal(last.skills, [[7, 8]])  # last batch smaller, no filler row
+    np.testing.assert_array_equal(last.mask, [[1, 1]])
     assert last.students == ["b"] and last.true_probs is None
     assert first.skills.dtype == np.int32 and first.answers.dtype == np.int32
     assert first.mask.dtype == np.float32 and first.offsets.dtype == np.int64
 
 
-def test_width_is_seq_len_even_when_every_row_is_shorter():
-    batch = make_batches([_seq("a", [1], [1])], seq_len=5, batch_size=4)[0]
-    assert batch.skills.shape == (1, 5)
-    np.testing.assert_array_equal(batch.mask, [[1, 0, 0, 0, 0]])
+def test_width_is_the_longest_chunk_of_the_batch():
+    batch = make_batches([_seq("a", [1], [1]), _seq("b", [1, 2, 3], [1, 0, 1])], seq_len=5, batch_size=4)[0]
+    assert batch.skills.shape == (2, 3)
+    np.testing.assert_array_equal(batch.mask, [[1, 0, 0], [1, 1, 1]])
 
 
 def test_true_probs_are_padded_like_the_answers():

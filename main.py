@@ -1,0 +1,148 @@
+"""Knowledge tracing with DKVMN or DKT, TF1 style.
+
+Edit the constants below and run `python main.py`, or override any of them on the command line with the
+constant's name in lower case: `python main.py --model dkt --epochs 5`. A run writes one folder under
+RUNS_DIR (logs, checkpoints, predictions, summary); `python plots/plot_results.py RUN_DIR ...` draws it.
+"""
+import os
+import platform
+import sys
+
+# --- data ------------------------------------------------------------------------------------------------
+DATASET = "synthetic"          # "synthetic" (built in), "assistments" (raw CSV) or a three-line prefix
+DATASET_DIR = "dataset"        # folder of the data set files (not used by "synthetic")
+FOLD = 1                       # three-line data sets: which <name>_train<FOLD>/_valid<FOLD> pair to use
+VALID_FRACTION = 0.2           # synthetic/assistments: share of students held out for validation
+TEST_FRACTION = 0.2            # synthetic/assistments: share of students held out for the final test
+SKILL_KEY = "skill_id"         # assistments: what a "skill" is, "skill_id" or "skill_name"
+MULTI_SKILL = "first"          # assistments: one attempt tagged with several skills, see data/assistments.py
+SYNTHETIC_STUDENTS = 4000      # synthetic: number of virtual students
+SYNTHETIC_EXERCISES = 50       # synthetic: exercises, answered by every student in the same order
+SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
+SEQ_LEN = 200                  # sequences are cut into chunks of this length, each trained on its own
+
+# --- model -----------------------------------------------------------------------------------------------
+MODEL = "dkvmn"                # "dkvmn" or "dkt"
+MEMORY_SIZE = 20               # DKVMN: N, memory slots (latent concepts)
+KEY_DIM = 50                   # DKVMN: d_k, size of the key embedding and of M^k's rows
+VALUE_DIM = 200                # DKVMN: d_v, size of the value embedding and of M^v's rows
+FINAL_DIM = 50                 # DKVMN: units of the summary layer f_t
+KEY_PROJECTION = False         # DKVMN: feed f_t with tanh(W k_t + b) as the authors' MXNet code does
+HIDDEN_SIZE = 200              # DKT: LSTM units (and size of the (skill, answer) embedding)
+DROPOUT = 0.2                  # dropout rate before the output layer while training
+INIT_STD = 0.1                 # std of the normal initialiser of embeddings and memories
+
+# --- optimisation ----------------------------------------------------------------------------------------
+OPTIMIZER = "adam"             # "adam" or "sgd" (with momentum, as in the DKVMN paper)
+LEARNING_RATE = 1e-3           # initial learning rate
+MOMENTUM = 0.9                 # sgd only
+LR_DECAY = 1.0                 # multiply the learning rate by this every LR_DECAY_EPOCHS (paper: 0.667)
+LR_DECAY_EPOCHS = 20           # epochs between two decays
+MIN_LEARNING_RATE = 1e-5       # floor of the decayed learning rate (the authors' code)
+MAX_GRAD_NORM = 50.0           # clip gradients to this global norm; 0 turns clipping off
+BATCH_SIZE = 32                # sequences (chunks) per training step
+EPOCHS = 15                    # most epochs to train
+EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better validation AUC; 0 = never
+
+# --- the run ---------------------------------------------------------------------------------------------
+SEED = 0                       # seeds the data split, the batch order and the initial weights
+THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
+RUNS_DIR = "runs"              # where run folders are created
+RESUME = ""                    # a run folder to continue (its own constants are used)
+
+
+def constants():
+    """Every constant above, by lower-case name: the defaults that the command line overrides."""
+    return {name.lower(): value for name, value in globals().items() if name.isupper()}
+
+
+def load_data(config):
+    from data import load_dataset
+    return load_dataset(
+        config["dataset"], config["dataset_dir"], seed=config["seed"], fold=config["fold"],
+        valid_fraction=config["valid_fraction"], test_fraction=config["test_fraction"],
+        skill_key=config["skill_key"], multi_skill=config["multi_skill"],
+        synthetic_students=config["synthetic_students"], synthetic_exercises=config["synthetic_exercises"],
+        synthetic_concepts=config["synthetic_concepts"])
+
+
+def run(config, log=print):
+    """Loads the data, trains, tests the best-validation checkpoint once; returns (run_dir, summary)."""
+    from utils import run_files
+    from utils.metrics import split_metrics
+    from utils.training import Trainer
+
+    resuming = bool(config["resume"])
+    if resuming:
+        run_dir = config["resume"]
+        config = run_files.resumable_config(run_dir)
+    dataset = load_data(config)
+    for line in dataset.report:
+        log(line)
+
+    if resuming:
+        state = run_files.prepare_resume(run_dir, dataset.fingerprint)
+        log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
+    else:
+        run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"], config["model"])
+        state = run_files.fresh_state()
+    trainer = Trainer(config, dataset, run_dir, log=log)
+    if resuming:
+        trainer.restore(state["last_checkpoint"])
+    else:
+        run_files.write_json(os.path.join(run_dir, "config.json"), {
+            "constants": config, "versions": library_versions(), "data_fingerprint": dataset.fingerprint,
+            "n_skills": dataset.n_skills, "num_parameters": trainer.num_parameters})
+        run_files.write_skills(run_dir, dataset)
+    log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
+
+    state = trainer.fit(state)
+    if state["best_epoch"] == 0:
+        raise SystemExit("error: no epoch finished (EPOCHS=%d), nothing to test" % config["epochs"])
+
+    trainer.restore(state["best_checkpoint"])
+    predictions = trainer.predict(trainer.eval_batches["test"])
+    run_files.write_predictions(run_dir, predictions)
+    run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
+    summary = run_files.write_summary(run_dir, config, state, split_metrics(predictions),
+                                      trainer.num_parameters)
+    trainer.close()
+    log("selected epoch %d (best validation AUC %.4f); test AUC %.4f  ACC %.4f  loss %.4f" % (
+        summary["best_epoch"], summary["valid_auc"], summary["test_auc"], summary["test_acc"],
+        summary["test_loss"]))
+    log("run folder: %s" % run_dir)
+    return run_dir, summary
+
+
+def library_versions():
+    import numpy
+    import pandas
+    import sklearn
+    import tensorflow
+    return {"python": platform.python_version(), "tensorflow": tensorflow.__version__,
+            "numpy": numpy.__version__, "pandas": pandas.__version__, "scikit-learn": sklearn.__version__}
+
+
+def main(argv):
+    from utils.config import ConfigError, parse_overrides
+    from data import DataError
+    from utils.run_files import RunFolderError
+    from utils.training import TrainingDiverged
+    try:
+        config = parse_overrides(argv, constants())
+        import tensorflow.compat.v1 as tf
+        tf.logging.set_verbosity(tf.logging.ERROR)
+        tf.disable_v2_behavior()
+        run(config)
+    except (ConfigError, DataError, RunFolderError) as error:
+        print("error: %s" % error, file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print("error: %s" % error, file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
+    sys.exit(main(sys.argv[1:]))

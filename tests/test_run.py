@@ -1,0 +1,137 @@
+"""The run of main.py end to end on a small synthetic data set: logs, selection, resume, divergence."""
+import json
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import main
+from utils import run_files
+from utils.run_files import EPOCH_COLUMNS, STEP_COLUMNS
+from utils.training import Trainer, TrainingDiverged
+
+SMALL = {"synthetic_students": 240, "synthetic_exercises": 20, "synthetic_concepts": 3, "seq_len": 20,
+         "memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden_size": 16,
+         "batch_size": 16, "learning_rate": 0.01, "dropout": 0.0, "threads": 1, "early_stop_patience": 0}
+
+
+def small_config(tmp_path, **overrides):
+    config = main.constants()
+    config.update(SMALL, runs_dir=str(tmp_path / "runs"))
+    config.update(overrides)
+    return config
+
+
+def quiet(*args):
+    pass
+
+
+@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+def test_short_training_learns_and_writes_a_complete_run_folder(tmp_path, model):
+    run_dir, summary = main.run(small_config(tmp_path, model=model, epochs=4), log=quiet)
+
+    epochs = pd.read_csv(os.path.join(run_dir, "epochs.csv"))
+    steps = pd.read_csv(os.path.join(run_dir, "steps.csv"))
+    assert list(epochs.columns) == EPOCH_COLUMNS and list(steps.columns) == STEP_COLUMNS
+    assert list(epochs["epoch"]) == [1, 2, 3, 4]
+    assert list(steps["step"]) == list(range(1, len(steps) + 1))
+    assert epochs["train_loss"].iloc[-1] < epochs["train_loss"].iloc[0]
+    assert epochs["valid_auc"].max() > 0.6
+
+    best = int(epochs["valid_auc"].idxmax())
+    assert summary["best_epoch"] == epochs["epoch"][best]
+    assert summary["valid_auc"] == pytest.approx(epochs["valid_auc"][best])
+    # the final test figure is the selected checkpoint's, measured again after restoring it
+    assert summary["test_auc"] == pytest.approx(epochs["test_auc"][best], abs=1e-6)
+    assert json.load(open(os.path.join(run_dir, "summary.json"))) == summary
+
+    predictions = pd.read_csv(os.path.join(run_dir, "predictions.csv"))
+    assert list(predictions.columns) == ["student", "position", "skill", "answer", "p"]
+    dataset = main.load_data(small_config(tmp_path))
+    assert len(predictions) == sum(len(s.skills) for s in dataset.test)
+    assert predictions["p"].between(0, 1).all()
+    assert not predictions.duplicated(["student", "position"]).any()
+
+    skills = pd.read_csv(os.path.join(run_dir, "skills.csv"))
+    assert len(skills) == dataset.n_skills and skills["true_concept"].notna().all()
+    config = json.load(open(os.path.join(run_dir, "config.json")))
+    assert config["constants"]["model"] == model and config["num_parameters"] == summary["num_parameters"]
+    assert os.listdir(os.path.join(run_dir, "tensorboard"))
+    weights_path = os.path.join(run_dir, "correlation_weights.csv")
+    if model == "dkvmn":
+        weights = pd.read_csv(weights_path).drop(columns="skill").values
+        assert weights.shape == (dataset.n_skills, SMALL["memory_size"])
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-4)
+    else:
+        assert not os.path.exists(weights_path)
+
+
+def test_a_killed_run_resumes_to_the_same_end(tmp_path, monkeypatch):
+    config = small_config(tmp_path, epochs=3)
+    _, uninterrupted = main.run(dict(config, runs_dir=str(tmp_path / "a")), log=quiet)
+
+    real_step = Trainer._train_step
+    calls = {"n": 0}
+
+    def dies_in_epoch_3(self, batch, learning_rate):
+        calls["n"] += 1
+        if calls["n"] == 2 * steps_per_epoch + 3:
+            raise KeyboardInterrupt
+        return real_step(self, batch, learning_rate)
+
+    steps_per_epoch = len(pd.read_csv(os.path.join(
+        tmp_path / "a", os.listdir(str(tmp_path / "a"))[0], "steps.csv"))) // 3
+    monkeypatch.setattr(Trainer, "_train_step", dies_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        main.run(dict(config, runs_dir=str(tmp_path / "b")), log=quiet)
+    monkeypatch.setattr(Trainer, "_train_step", real_step)
+    killed = os.path.join(str(tmp_path / "b"), os.listdir(str(tmp_path / "b"))[0])
+    assert len(pd.read_csv(os.path.join(killed, "epochs.csv"))) == 2
+    assert len(pd.read_csv(os.path.join(killed, "steps.csv"))) == 2 * steps_per_epoch + 2
+
+    run_dir, resumed = main.run(dict(main.constants(), resume=killed), log=quiet)
+    assert run_dir == killed
+    epochs = pd.read_csv(os.path.join(killed, "epochs.csv"))
+    steps = pd.read_csv(os.path.join(killed, "steps.csv"))
+    assert list(epochs["epoch"]) == [1, 2, 3]
+    assert list(steps["step"]) == list(range(1, 3 * steps_per_epoch + 1))
+    # one thread, no dropout, same batches and restored Adam slots: the same run up to float noise
+    assert resumed["best_epoch"] == uninterrupted["best_epoch"]
+    assert resumed["test_auc"] == pytest.approx(uninterrupted["test_auc"], abs=1e-3)
+
+
+def test_a_finished_run_is_not_resumed_and_a_run_folder_never_reused(tmp_path):
+    run_dir, _ = main.run(small_config(tmp_path, epochs=1), log=quiet)
+    assert main.main(["--resume", run_dir]) == 2
+    assert main.main(["--resume", str(tmp_path)]) == 2
+    first = run_files.create_run_dir(str(tmp_path), "d", "m", now=pd.Timestamp("2026-01-01").to_pydatetime())
+    second = run_files.create_run_dir(str(tmp_path), "d", "m", now=pd.Timestamp("2026-01-01").to_pydatetime())
+    assert first != second and os.path.isdir(first) and os.path.isdir(second)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    real_step = Trainer._train_step
+    calls = {"n": 0}
+
+    def nan_in_epoch_2(self, batch, learning_rate):
+        calls["n"] += 1
+        loss = real_step(self, batch, learning_rate)
+        return float("nan") if calls["n"] > steps_per_epoch else loss
+
+    steps_per_epoch = int(math.ceil(len(main.load_data(small_config(tmp_path)).train) / SMALL["batch_size"]))
+    monkeypatch.setattr(Trainer, "_train_step", nan_in_epoch_2)
+    with pytest.raises(TrainingDiverged) as error:
+        main.run(small_config(tmp_path, epochs=3), log=quiet)
+    assert "epoch 2" in str(error.value) and "epoch 1" in str(error.value)
+    run_dir = os.path.join(str(tmp_path / "runs"), os.listdir(str(tmp_path / "runs"))[0])
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    assert state["epoch"] == 1 and os.path.exists(os.path.join(run_dir, state["last_checkpoint"] + ".index"))
+    assert not os.path.exists(os.path.join(run_dir, "summary.json"))
+
+
+def test_command_line_errors_are_short_and_exit_2(capsys):
+    assert main.main(["--no_such_constant", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown option --no_such_constant") and "Traceback" not in err

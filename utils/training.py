@@ -1,0 +1,207 @@
+"""The training run of DESIGN §6: train, select on validation, test the selected checkpoint once.
+
+Every epoch trains on shuffled chunks of the training students, then evaluates the whole validation and
+test splits from scratch (utils.metrics). Only the validation AUC selects: the checkpoint of the best
+validation epoch is kept in checkpoints/best, and the final test figures come from it. The per-epoch test
+figures are logged for the plots and never looked at by the loop.
+
+A run writes as it goes (utils.run_files). After each finished epoch it saves checkpoints/last and then
+state.json, which is the commit point: a run killed later resumes from that epoch with the same batches
+(the shuffling seed is a function of SEED and the epoch), so it loses at most the epoch in progress.
+"""
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import models
+from data import make_batches
+from utils import run_files
+from utils.metrics import flatten_predictions, split_metrics
+
+STATE_FILE = "state.json"
+
+
+class TrainingDiverged(Exception):
+    """The training loss became NaN or infinite; the message says where and what was kept."""
+
+
+def learning_rate_at(config, epoch):
+    """Step decay of the DKVMN paper: LEARNING_RATE * LR_DECAY every LR_DECAY_EPOCHS, floored."""
+    decays = (epoch - 1) // config["lr_decay_epochs"] if config["lr_decay_epochs"] > 0 else 0
+    rate = config["learning_rate"] * config["lr_decay"] ** decays
+    return max(rate, config["min_learning_rate"])
+
+
+def epoch_shuffle_seed(seed, epoch):
+    """The seed of an epoch's batch order: depends on nothing else, so a resumed run sees the same batches."""
+    return (seed * 1000003 + epoch) % (2 ** 32)
+
+
+def session_config(threads):
+    return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+
+
+class Trainer(object):
+    """Owns the graph, the session and the run folder of one run."""
+
+    def __init__(self, config, dataset, run_dir, log=print):
+        self.config = config
+        self.dataset = dataset
+        self.run_dir = run_dir
+        self.log = log
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.set_random_seed(config["seed"])
+            self.model = models.build_graph(config["model"], dataset.n_skills, config)
+            self.last_saver = tf.train.Saver(max_to_keep=2)
+            self.best_saver = tf.train.Saver(max_to_keep=1)
+            self.num_parameters = int(sum(np.prod(v.shape.as_list()) for v in tf.trainable_variables()))
+            self.session = tf.Session(config=session_config(config["threads"]))
+            self.session.run(tf.global_variables_initializer())
+        self.eval_batches = {
+            split: make_batches(getattr(dataset, split), config["seq_len"], config["batch_size"])
+            for split in ("valid", "test")}
+
+    # -- the loop ---------------------------------------------------------------------------------------
+
+    def fit(self, state):
+        """Trains from the epoch after `state["epoch"]` to the end; returns the final state."""
+        writer = tf.summary.FileWriter(os.path.join(self.run_dir, "tensorboard"),
+                                       self.graph if state["epoch"] == 0 else None)
+        step_log = run_files.CsvLog(os.path.join(self.run_dir, "steps.csv"), run_files.STEP_COLUMNS)
+        epoch_log = run_files.CsvLog(os.path.join(self.run_dir, "epochs.csv"), run_files.EPOCH_COLUMNS)
+        try:
+            while state["epoch"] < self.config["epochs"] and not self._should_stop(state):
+                epoch = state["epoch"] + 1
+                row = self._train_epoch(epoch, state, step_log, writer)
+                row.update(self._evaluate_epoch())
+                epoch_log.append(row)
+                _write_scalars(writer, state["step"], row)
+                state = self._finish_epoch(epoch, row, state)
+        finally:
+            step_log.close()
+            epoch_log.close()
+            writer.close()
+        return state
+
+    def _train_epoch(self, epoch, state, step_log, writer):
+        learning_rate = learning_rate_at(self.config, epoch)
+        batches = make_batches(self.dataset.train, self.config["seq_len"], self.config["batch_size"],
+                               shuffle=True, seed=epoch_shuffle_seed(self.config["seed"], epoch))
+        bar = ProgressBar("epoch %d/%d" % (epoch, self.config["epochs"]), len(batches))
+        losses, weights = [], []
+        started = time.time()
+        for batch in batches:
+            loss = self._train_step(batch, learning_rate)
+            state["step"] += 1
+            if not math.isfinite(loss):
+                raise TrainingDiverged(
+                    "training loss became %s at epoch %d, step %d; the last good checkpoint (epoch %d) is "
+                    "kept in %s. Lower LEARNING_RATE or set MAX_GRAD_NORM, then start a new run." % (
+                        loss, epoch, state["step"], state["epoch"], os.path.join(self.run_dir, "checkpoints")))
+            step_log.append({"step": state["step"], "epoch": epoch, "train_loss": loss})
+            losses.append(loss)
+            weights.append(batch.mask.sum())
+            bar.update(loss)
+        bar.close()
+        _write_scalars(writer, state["step"], {"train_loss_step": losses[-1]})
+        return {"epoch": epoch, "learning_rate": learning_rate,
+                "train_loss": float(np.average(losses, weights=weights)),
+                "train_seconds": time.time() - started}
+
+    def _train_step(self, batch, learning_rate):
+        m = self.model
+        _, loss = self.session.run([m.train_op, m.loss], feed_dict={
+            m.skills: batch.skills, m.answers: batch.answers, m.mask: batch.mask,
+            m.learning_rate: learning_rate, m.training: True})
+        return float(loss)
+
+    def _evaluate_epoch(self):
+        started = time.time()
+        row = {}
+        for split, batches in sorted(self.eval_batches.items()):
+            for name, value in split_metrics(self.predict(batches)).items():
+                row["%s_%s" % (split, name)] = value
+        row["eval_seconds"] = time.time() - started
+        return row
+
+    def _finish_epoch(self, epoch, row, state):
+        """Saves the epoch's checkpoints, then state.json (the commit point of the epoch)."""
+        state = dict(state, epoch=epoch)
+        checkpoints = os.path.join(self.run_dir, "checkpoints")
+        for kind in ("last", "best"):
+            os.makedirs(os.path.join(checkpoints, kind), exist_ok=True)
+        state["last_checkpoint"] = os.path.relpath(self.last_saver.save(
+            self.session, os.path.join(checkpoints, "last", "model"), global_step=epoch,
+            write_meta_graph=False), self.run_dir)
+        improved = state["best_epoch"] == 0 or row["valid_auc"] > state["best_valid_auc"]
+        if improved:
+            state["best_epoch"], state["best_valid_auc"] = epoch, row["valid_auc"]
+            state["best_checkpoint"] = os.path.relpath(self.best_saver.save(
+                self.session, os.path.join(checkpoints, "best", "model"), global_step=epoch,
+                write_meta_graph=False), self.run_dir)
+        run_files.write_json(os.path.join(self.run_dir, STATE_FILE), state)
+        self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  (%.1fs + %.1fs)" % (
+            epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
+            state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
+        return state
+
+    def _should_stop(self, state):
+        patience = self.config["early_stop_patience"]
+        return patience > 0 and state["epoch"] - state["best_epoch"] >= patience
+
+    # -- checkpoints and predictions ------------------------------------------------------------------
+
+    def restore(self, relative_checkpoint):
+        self.last_saver.restore(self.session, os.path.join(self.run_dir, relative_checkpoint))
+
+    def predict(self, batches):
+        """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`)."""
+        m = self.model
+        outputs = [self.session.run(m.p, feed_dict={m.skills: b.skills, m.answers: b.answers, m.mask: b.mask})
+                   for b in batches]
+        return flatten_predictions(batches, outputs)
+
+    def skill_correlation_weights(self):
+        if self.model.skill_correlation_weights is None:
+            return None
+        return self.session.run(self.model.skill_correlation_weights)
+
+    def close(self):
+        self.session.close()
+
+
+def _write_scalars(writer, step, values):
+    summary = tf.Summary(value=[tf.Summary.Value(tag=name, simple_value=float(value))
+                                for name, value in sorted(values.items()) if name != "epoch"])
+    writer.add_summary(summary, step)
+    writer.flush()
+
+
+class ProgressBar(object):
+    """A one-line progress bar on a terminal; silent when stderr is a file (CI logs, nohup)."""
+
+    def __init__(self, title, total, stream=sys.stderr):
+        self.title, self.total, self.stream = title, max(total, 1), stream
+        self.done, self.started, self.shown_at = 0, time.time(), 0.0
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+
+    def update(self, loss):
+        self.done += 1
+        now = time.time()
+        if self.enabled and (now - self.shown_at > 0.2 or self.done == self.total):
+            self.shown_at = now
+            filled = int(30 * self.done / self.total)
+            rate = self.done / max(now - self.started, 1e-9)
+            self.stream.write("\r%s [%s%s] %d/%d  loss %.4f  %.1f steps/s " % (
+                self.title, "#" * filled, "." * (30 - filled), self.done, self.total, loss, rate))
+            self.stream.flush()
+
+    def close(self):
+        if self.enabled:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
