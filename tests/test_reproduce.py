@@ -1,0 +1,74 @@
+"""scripts/reproduce.py end to end on a tiny three-line data set: one epoch, tiny model (--smoke)."""
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAME = "naive_c5_q50_s4000_v0"  # a name of the script's table; the files are the test's own
+ENTRY_FIELDS = ("model", "test_auc", "test_acc", "test_auc_from2", "best_epoch", "seconds_per_epoch",
+                "num_parameters", "paper_auc", "command", "run_dirs", "seeds", "runs")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("reproduce", os.path.join(REPO, "scripts", "reproduce.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_three_line(folder, rng, n_students, suffix):
+    lines = []
+    for _ in range(n_students):
+        length = rng.randint(3, 30)
+        skills = rng.randint(1, 11, size=length)
+        answers = (rng.rand(length) < 0.3 + 0.05 * skills).astype(int)
+        lines += [str(length), ",".join(map(str, skills)), ",".join(map(str, answers))]
+    with open(os.path.join(folder, "%s_%s.csv" % (NAME, suffix)), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def quiet(*args):
+    pass
+
+
+def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
+    rng = np.random.RandomState(0)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for suffix, n in (("train1", 60), ("valid1", 20), ("test", 20)):
+        write_three_line(str(data_dir), rng, n, suffix)
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    reproduce = load_script()
+    argv = [NAME, "--dataset_dir", str(data_dir), "--runs_dir", str(runs), "--out", str(out),
+            "--threads", "1", "--smoke"]
+    reproduce.reproduce(argv, log=quiet)
+
+    results = json.load(open(str(out / (NAME + ".json"))))
+    markdown = open(str(out / (NAME + ".md"))).read()
+    assert results["dataset"] == NAME and results["hardware"]
+    assert [e["model"] for e in results["models"]] == ["dkvmn", "dkt"]
+    for entry in results["models"]:
+        for field in ENTRY_FIELDS:
+            assert field in entry, field
+        assert entry["seeds"] == [0] and len(entry["runs"]) == 1 and entry["command"].endswith("--smoke")
+        assert entry["paper_auc"] == reproduce.SETTINGS[NAME]["paper"][entry["model"]]
+        run_dir = os.path.join(str(runs), entry["run_dirs"][0])
+        summary = json.load(open(os.path.join(run_dir, "summary.json")))
+        config = json.load(open(os.path.join(run_dir, "config.json")))["constants"]
+        assert summary["model"] == entry["model"] and config["epochs"] == 1
+        assert config["key_dim"] == reproduce.SMOKE["key_dim"] and config["dataset_dir"] == str(data_dir)
+        for name in ("test_auc", "test_acc", "test_auc_from2", "best_epoch", "num_parameters"):
+            assert entry[name] == pytest.approx(summary[name], abs=1e-12), name
+            assert entry["runs"][0][name] == pytest.approx(summary[name], abs=1e-12), name
+        assert entry["seconds_per_epoch"] > 0
+        assert "%.4f" % summary["test_auc"] in markdown and entry["run_dirs"][0] in markdown
+
+    # a later call for one model keeps the other model's records
+    reproduce.reproduce(argv[:1] + ["--models", "dkt"] + argv[1:], log=quiet)
+    again = json.load(open(str(out / (NAME + ".json"))))
+    assert [e["model"] for e in again["models"]] == ["dkvmn", "dkt"]
+    assert again["models"][0] == results["models"][0]
+    assert again["models"][1]["run_dirs"] != results["models"][1]["run_dirs"]
