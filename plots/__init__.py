@@ -1,0 +1,1 @@
+"""Scripts that turn run folders into figures (no TensorFlow); see plots/run_logs.py."""
