@@ -1,0 +1,147 @@
+"""The models (one file each) and `build_graph`, which adds the inputs, loss and training op around one.
+
+    kt = build_graph("dkvmn", n_skills, hparams)      # in the run's tf.Graph (whose seed the run sets)
+    sess.run(kt.train_op, {kt.skills: ..., kt.answers: ..., kt.mask: ..., kt.training: True,
+                           kt.learning_rate: lr})
+
+Graphs only: no I/O. hparams are the lower-case names of main.py's constants; missing ones take the values
+of DEFAULT_HPARAMS and unknown ones are ignored.
+"""
+import collections
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from models import dkt, dkvmn
+
+MODELS = {"dkvmn": dkvmn.build, "dkt": dkt.build}
+
+# The DKVMN paper's assist2009 settings (Sec. 4), DKT with hidden 200, dropout 0.2 and Adam at 1e-3.
+DEFAULT_HPARAMS = {
+    "memory_size": 20,          # DKVMN: N memory slots
+    "key_dim": 50,              # DKVMN: d_k
+    "value_dim": 200,           # DKVMN: d_v
+    "final_dim": 50,            # DKVMN: units of the summary layer f_t (and of the key projection)
+    "key_projection": False,    # DKVMN: f_t gets tanh(W_k k_t + b_k) instead of k_t (authors' MXNet code)
+    "hidden_size": 200,         # DKT: LSTM units
+    "dkt_embedding_size": None, # DKT: input embedding size; None = hidden_size, 0 = one-hot input
+    "dropout": 0.2,             # drop rate on f_t (DKVMN) / the LSTM output (DKT) when training
+    "init_std": 0.1,            # stddev of the normal init of embeddings and memories
+    "optimizer": "adam",        # "adam" or "sgd" (momentum)
+    "learning_rate": 1e-3,      # default of the learning_rate placeholder; the run feeds the decayed value
+    "momentum": 0.9,            # sgd only
+    "max_grad_norm": 50.0,      # clip gradients to this global norm; 0 or None = no clipping
+}
+
+KTGraph = collections.namedtuple("KTGraph", [
+    "skills",                     # int32 placeholder [B, T], skill index in [0, n_skills)
+    "answers",                    # int32 placeholder [B, T], 0/1
+    "mask",                       # float32 placeholder [B, T], 1 = scored position, 0 = padding
+    "training",                   # bool [] placeholder_with_default(False): dropout on
+    "learning_rate",              # float32 [] placeholder_with_default(hparams learning_rate)
+    "logits",                     # [B, T]
+    "p",                          # [B, T], P(answer t correct | positions < t)
+    "loss",                       # [], mean binary cross-entropy over the mask
+    "grad_norm",                  # [], global norm of the gradients before clipping
+    "train_op",                   # one optimizer step; increments global_step
+    "global_step",                # int64 variable
+    "skill_correlation_weights",  # DKVMN: [n_skills, N] correlation weight of every skill; DKT: None
+    "read_content",               # DKVMN: [B, T, d_v] read r_t; DKT: None
+    "num_parameters",             # int, trainable parameters of the model
+    "hparams",                    # the hparams used (defaults filled in)
+])
+
+
+def num_parameters(variables=None):
+    """Number of scalars in `variables` (default: the trainable variables of the default graph)."""
+    if variables is None:
+        variables = tf.trainable_variables()
+    return int(sum(np.prod(v.shape.as_list()) for v in variables))
+
+
+def masked_bce(logits, answers, mask):
+    """Binary cross-entropy averaged over the scored positions.
+
+    Args:
+      logits: [B, T] float32.
+      answers: [B, T] int32 0/1.
+      mask: [B, T] float32 0/1.
+
+    Returns:
+      [] sum(mask * BCE) / max(sum(mask), 1).
+    """
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(answers, tf.float32), logits=logits)
+    return tf.reduce_sum(mask * bce) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def training_op(loss, learning_rate, hparams, global_step):
+    """Gradients, optional clipping by global norm, and one optimizer step.
+
+    Args:
+      loss: [] float32.
+      learning_rate: [] float32 tensor.
+      hparams: dict with optimizer ("adam" | "sgd"), momentum, max_grad_norm (0/None = off).
+      global_step: the step variable, incremented by the op.
+
+    Returns:
+      (train_op, grad_norm) with grad_norm [] the global norm before clipping.
+    """
+    name = str(hparams["optimizer"]).lower()
+    if name == "adam":
+        optimizer = tf.train.AdamOptimizer(learning_rate)
+    elif name == "sgd":
+        optimizer = tf.train.MomentumOptimizer(learning_rate, float(hparams["momentum"]))
+    else:
+        raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hparams["optimizer"],))
+    variables = tf.trainable_variables()
+    # Dense gradients: the embedding lookups give IndexedSlices, on which MomentumOptimizer would update only
+    # the rows of the batch (a "lazy" momentum that is not SGD with momentum); the tables are small.
+    grads = [tf.convert_to_tensor(g) for g in tf.gradients(loss, variables)]
+    max_norm = hparams.get("max_grad_norm")
+    if max_norm:
+        grads, grad_norm = tf.clip_by_global_norm(grads, float(max_norm))
+    else:
+        grad_norm = tf.global_norm(grads)
+    train_op = optimizer.apply_gradients(zip(grads, variables), global_step=global_step)
+    return train_op, grad_norm
+
+
+def build_graph(model_name, n_skills, hparams):
+    """Builds inputs, model, loss and training op in the default graph.
+
+    Args:
+      model_name: a key of MODELS ("dkvmn" or "dkt").
+      n_skills: number of skills; skill indices are 0 .. n_skills - 1.
+      hparams: dict of lower-case hyperparameters (see DEFAULT_HPARAMS); others are ignored.
+
+    Returns:
+      KTGraph.
+    """
+    if model_name not in MODELS:
+        raise ValueError("unknown model %r: valid names are %s" % (model_name, ", ".join(sorted(MODELS))))
+    hp = dict(DEFAULT_HPARAMS)
+    hp.update({str(k).lower(): v for k, v in dict(hparams or {}).items()})
+    if not 0.0 <= float(hp["dropout"] or 0.0) < 1.0:
+        raise ValueError("dropout must be in [0, 1), got %r" % (hp["dropout"],))
+    hp["dropout"] = float(hp["dropout"] or 0.0)
+    if str(hp["optimizer"]).lower() not in ("adam", "sgd"):
+        raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hp["optimizer"],))
+
+    skills = tf.placeholder(tf.int32, [None, None], name="skills")
+    answers = tf.placeholder(tf.int32, [None, None], name="answers")
+    mask = tf.placeholder(tf.float32, [None, None], name="mask")
+    training = tf.placeholder_with_default(False, [], name="training")
+    learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
+
+    outputs = MODELS[model_name](skills, answers, int(n_skills), hp, training)
+    n_params = num_parameters(tf.trainable_variables(model_name))
+    logits = outputs["logits"]
+    p = tf.sigmoid(logits, name="p")
+    loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
+    global_step = tf.train.get_or_create_global_step()
+    train_op, grad_norm = training_op(loss, learning_rate, hp, global_step)
+    return KTGraph(
+        skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,
+        logits=logits, p=p, loss=loss, grad_norm=grad_norm, train_op=train_op, global_step=global_step,
+        skill_correlation_weights=outputs["skill_correlation_weights"],
+        read_content=outputs.get("read_content"), num_parameters=n_params, hparams=hp)
