@@ -61,8 +61,8 @@ def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
     Skills/answers are int32 [B, T], mask float32 [B, T] (1 on real positions), offsets int64 [B]
     (position of the chunk's first interaction in its student's sequence), true_probs float32 [B, T]
     when every sequence has them, else None. T is the longest chunk of the batch (at most seq_len): both
-    models run a loop over T, so padding short sequences up to seq_len would only burn time. With shuffle, the chunks are permuted by
-    np.random.RandomState(seed) before batching.
+    models run a loop over T, so padding short sequences up to seq_len would only burn time. With shuffle,
+    the chunks are permuted by np.random.RandomState(seed) before batching.
     """
     if seq_len < 1 or batch_size < 1:
         raise ValueError("seq_len and batch_size must be >= 1, got %r and %r" % (seq_len, batch_size))

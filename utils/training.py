@@ -102,7 +102,8 @@ class Trainer(object):
                 raise TrainingDiverged(
                     "training loss became %s at epoch %d, step %d; the last good checkpoint (epoch %d) is "
                     "kept in %s. Lower LEARNING_RATE or set MAX_GRAD_NORM, then start a new run." % (
-                        loss, epoch, state["step"], state["epoch"], os.path.join(self.run_dir, "checkpoints")))
+                        loss, epoch, state["step"], state["epoch"],
+                        os.path.join(self.run_dir, "checkpoints")))
             step_log.append({"step": state["step"], "epoch": epoch, "train_loss": loss})
             losses.append(loss)
             weights.append(batch.mask.sum())
@@ -145,7 +146,8 @@ class Trainer(object):
                 self.session, os.path.join(checkpoints, "best", "model"), global_step=epoch,
                 write_meta_graph=False), self.run_dir)
         run_files.write_json(os.path.join(self.run_dir, STATE_FILE), state)
-        self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  (%.1fs + %.1fs)" % (
+        self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  "
+                 "(%.1fs + %.1fs)" % (
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
             state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
         return state
