@@ -52,6 +52,7 @@ want_version="$(version_of "$python_cmd")" \
     || die "'$python_cmd' does not run (a pyenv shim without that version selected?): set KT_PYTHON to a working interpreter"
 
 vpy="$(venv_python || true)"
+created=""
 if [ -n "$vpy" ] && ! have_version="$(version_of "$vpy")"; then
     die "$venv exists but its Python does not run (was its base Python removed?): delete $venv and run again"
 fi
@@ -73,6 +74,7 @@ if [ -z "$vpy" ]; then
     fi
     vpy="$(venv_python)" || die "$venv was created but has no python in bin/ or Scripts/"
     have_version="$want_version"
+    created=1
 elif [ -n "${KT_PYTHON:-}" ] && [ "$have_version" != "$want_version" ]; then
     die "$venv holds Python $have_version but KT_PYTHON is Python $want_version: set KT_VENV to another folder" \
         "(e.g. KT_VENV=.venv-py$want_version) or delete $venv"
@@ -90,14 +92,18 @@ print(h.hexdigest())
 PY
 )"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted_hash" ]; then
-    say "installing ${req_files[*]} into $venv (Python $have_version); this takes a minute or two the first time"
+    if [ -n "$created" ]; then
+        say "installing ${req_files[*]} into the new $venv (Python $have_version): a few minutes the first time"
+    else
+        say "${req_files[*]} changed (or were never fully installed) since the last install: updating $venv"
+    fi
     start=$(date +%s)
     pip_args=(install -q --disable-pip-version-check)
     for f in "${req_files[@]}"; do pip_args+=(-r "$f"); done
     rm -f "$stamp"
     if ! PIP_NO_INPUT=1 "$vpy" -m pip "${pip_args[@]}" ${pip_extra[@]+"${pip_extra[@]}"}; then
         die "pip could not install ${req_files[*]} into $venv (Python $have_version). See pip's message above." \
-            "TensorFlow 2.16-2.21 publishes wheels for Python 3.10-3.13 only, tensorflow==1.14.0 for Python 3.7" \
+            "TensorFlow 2.21 publishes wheels for Python 3.10-3.13 only, tensorflow==1.14.0 for Python 3.7" \
             "only: choose the interpreter with KT_PYTHON (and a separate KT_VENV)."
     fi
     echo "$wanted_hash" > "$stamp"
