@@ -13,7 +13,8 @@ Usage (from the repo root):
 
 Options: --models dkvmn dkt, --seeds 0 [1 2], --folds 1 [2 3] (three-line data sets), --epochs N,
 --runs_dir runs, --out results, --threads 2, --set name=value (any other constant of main.py, e.g.
---set learning_rate=0.003; recorded in the results), --smoke (tiny model, one epoch: checks the pipeline).
+--set learning_rate=0.003; recorded in the results), --smoke (tiny model, one epoch: checks the pipeline),
+--render (only rewrite the .md from the .json, e.g. after editing this script's table layout).
 Results of models not run now are kept from the existing JSON, so DKT and DKVMN can run one at a time.
 """
 import argparse
@@ -93,6 +94,7 @@ def parse_args(argv):
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="override any other constant of main.py (repeatable)")
     parser.add_argument("--smoke", action="store_true", help="tiny model, one epoch: a pipeline check")
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
     args = parser.parse_args(argv)
     if args.dataset == "synthetic" and args.folds != [1]:
         parser.error("--folds applies to three-line data sets; the synthetic split is set by the seed")
@@ -193,6 +195,8 @@ def hardware():
 def _fmt(value, std=None, digits=4):
     if value is None:
         return "-"
+    if digits == 1 and std is None and float(value).is_integer():
+        return "%d" % value
     text = "%.*f" % (digits, value)
     return text + (" ± %.*f" % (digits, std) if std is not None else "")
 
@@ -226,8 +230,8 @@ def markdown(results):
     for entry in results["models"]:
         lines += ["**%s**%s: `%s`" % (entry["model"], " (SMOKE: not a result)" if entry["smoke"] else "",
                                       entry["command"]), ""]
-        lines.append("settings (overrides of main.py's constants): `%s`" % json.dumps(
-            dict((k, v) for k, v in entry["overrides"].items() if k not in ("runs_dir", "dataset_dir"))))
+        lines.append("settings that differ from main.py's constants: `%s`" % json.dumps(dict(
+            (k, v) for k, v in entry["overrides"].items() if k not in ("runs_dir", "dataset", "model"))))
         lines.append("")
         for run in entry["runs"]:
             lines.append("- %s: seed %d, fold %d, test AUC %.4f, valid AUC %.4f, best epoch %d of %d (%s), "
@@ -259,8 +263,20 @@ def write_results(args, entries):
     return text
 
 
+def render(args):
+    """--render: rewrites <out>/<dataset>.md from its JSON (no training)."""
+    with open(os.path.join(args.out, args.dataset + ".json")) as f:
+        text = markdown(json.load(f))
+    from utils.run_files import write_text
+    write_text(os.path.join(args.out, args.dataset + ".md"), text + "\n")
+    return text
+
+
 def reproduce(argv, log=print):
     args = parse_args(argv)
+    if args.render:
+        log(render(args))
+        return {}
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
     entries = {}
     for model in args.models:

@@ -66,6 +66,10 @@ def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
         assert entry["seconds_per_epoch"] > 0
         assert "%.4f" % summary["test_auc"] in markdown and entry["run_dirs"][0] in markdown
 
+    os.remove(str(out / (NAME + ".md")))
+    reproduce.reproduce(argv + ["--render"], log=quiet)  # rewrites the .md from the .json, no training
+    assert open(str(out / (NAME + ".md"))).read() == markdown
+
     # a later call for one model keeps the other model's records
     reproduce.reproduce(argv[:1] + ["--models", "dkt"] + argv[1:], log=quiet)
     again = json.load(open(str(out / (NAME + ".json"))))
