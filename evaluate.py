@@ -1,0 +1,142 @@
+"""Score a finished run's selected checkpoint on a data set and split of your choice.
+
+    python evaluate.py RUN_DIR                                   # the run's own data set, test split
+    python evaluate.py RUN_DIR --split valid
+    python evaluate.py RUN_DIR --dataset assist2015 --dataset_dir dataset/dkvmn --split test
+    python evaluate.py RUN_DIR --seed 1 --synthetic_students 500 --drop_unknown_skills true
+
+The graph is built from the run's config.json and the checkpoint is the one the run selected on validation
+(state.json best_checkpoint, the one summary.json's test figures come from). The data options are the run's
+own unless overridden: every data constant of main.py (dataset, dataset_dir, fold, seed, valid_fraction,
+test_fraction, skill_key, multi_skill, synthetic_*, csv_*) can be given as --name value. Sequences are chunked
+and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so on the run's own test split the
+figures reproduce summary.json.
+
+Skills are matched to the run's by their original id (skills.csv skill_id), not by index. A skill the run
+never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
+
+Writes a new folder RUN_DIR/evaluations/<dataset>-<split>-<timestamp>/ (never overwrites) with
+metrics.json (loss, acc, auc, auc_from2 = AUC on positions >= 2 of each chunk, counts, options) and
+predictions.csv (student, position, skill = the run's skill index, answer, p). Exit status 2 with a
+one-line message for bad input (not a run, unfinished run, unknown skills, bad data options).
+"""
+import os
+import sys
+
+SPLITS = ("test", "valid", "train")
+DATA_CONSTANTS = ("dataset", "dataset_dir", "fold", "seed", "valid_fraction", "test_fraction", "skill_key",
+                  "multi_skill", "main_problems_only", "min_interactions")
+DATA_PREFIXES = ("synthetic_", "csv_")
+
+
+def data_defaults(run_constants):
+    """The data options evaluate/predict accept, with the run's values (main.py's for newer constants)."""
+    import main
+    defaults = {}
+    for name, value in main.constants().items():
+        if name in DATA_CONSTANTS or name.startswith(DATA_PREFIXES):
+            defaults[name] = run_constants.get(name, value)
+    return defaults
+
+
+def parse_args(argv, run_constants, extra):
+    """(data config = the run's constants with the data overrides, extra options) from --name value pairs.
+
+    Constants that main.py gained after the run was made take main.py's values."""
+    import main
+    from utils.config import parse_overrides
+    defaults = data_defaults(run_constants)
+    defaults.update(extra)
+    parsed = parse_overrides(argv, defaults)
+    config = main.constants()
+    config.update(run_constants)
+    config.update((name, value) for name, value in parsed.items() if name not in extra)
+    return config, dict((name, parsed[name]) for name in extra)
+
+
+def evaluate(run_dir, argv=(), log=print, trained=None):
+    """Scores the run's selected checkpoint; returns (evaluation folder, metrics dict).
+
+    `trained` (utils.checkpoint.load_trained(run_dir)) reuses an open model instead of building one.
+    """
+    import main
+    from data import DataError, make_batches
+    from utils import checkpoint, run_files
+    from utils.config import ConfigError
+    from utils.metrics import split_metrics
+
+    run_constants, saved, _ = checkpoint.read_run(run_dir)
+    config, extra = parse_args(list(argv), run_constants, {"split": "test", "drop_unknown_skills": False})
+    if extra["split"] not in SPLITS:
+        raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
+    dataset = main.load_data(config)
+    for line in dataset.report:
+        log(line)
+    same_data = all(config.get(k) == run_constants.get(k) for k in data_defaults(run_constants))
+    if same_data and dataset.fingerprint != saved.get("data_fingerprint"):
+        log("warning: the run's data changed since it was trained (fingerprint differs)")
+
+    run_skill_ids, _ = checkpoint.run_skills(run_dir, int(saved["n_skills"]))
+    mapping = checkpoint.map_skills(dataset.skill_ids, run_skill_ids)
+    sequences, dropped = checkpoint.remap_sequences(
+        getattr(dataset, extra["split"]), mapping, dataset.skill_ids, extra["drop_unknown_skills"],
+        where="the %s split of %s" % (extra["split"], dataset.name))
+    if not sequences:
+        raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
+    batches = make_batches(sequences, config["seq_len"], config["batch_size"])
+    own = trained is None
+    trained = trained or checkpoint.load_trained(run_dir)
+    try:
+        predictions = trained.trainer.predict(batches)
+    finally:
+        if own:
+            trained.trainer.close()
+    metrics = split_metrics(predictions)
+
+    out_dir = run_files.create_run_dir(os.path.join(run_dir, "evaluations"), config["dataset"],
+                                       extra["split"])
+    run_files.write_predictions(out_dir, predictions)
+    report = dict(metrics)
+    report.update({
+        "run_dir": run_dir, "checkpoint": trained.checkpoint, "model": config["model"],
+        "dataset": config["dataset"], "split": extra["split"], "same_data_as_run": same_data,
+        "data_fingerprint": dataset.fingerprint,
+        "data_options": dict((k, config[k]) for k in data_defaults(run_constants)),
+        "students": len(sequences), "interactions": int(len(predictions["p"])),
+        "dropped_unknown_skills": dropped})
+    run_files.write_json(os.path.join(out_dir, "metrics.json"), report)
+    if dropped["interactions"]:
+        log("dropped %d interactions of %d skills the run never saw (%d students left with none)" % (
+            dropped["interactions"], len(dropped["skills"]), dropped["students"]))
+    log("%s %s (%d students, %d interactions): loss %.4f  ACC %.4f  AUC %.4f  AUC from 2nd %.4f" % (
+        config["dataset"], extra["split"], report["students"], report["interactions"], metrics["loss"],
+        metrics["acc"], metrics["auc"], metrics["auc_from2"]))
+    log("wrote %s" % out_dir)
+    return out_dir, report
+
+
+USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_unknown_skills true] " \
+        "[--<data constant> value ...]"
+
+
+def main(argv):
+    from data import DataError
+    from utils.config import ConfigError
+    from utils.run_files import RunFolderError
+    if not argv or argv[0].startswith("-"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        import tensorflow.compat.v1 as tf
+        tf.logging.set_verbosity(tf.logging.ERROR)
+        tf.disable_v2_behavior()
+        evaluate(argv[0], argv[1:])
+    except (ConfigError, DataError, RunFolderError) as error:
+        print("error: %s" % error, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,105 @@
+"""predict.py: the run's own predictions again, plus the knowledge state after every step (models/mastery)."""
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import main
+import predict
+from data import DataError
+from utils import checkpoint
+
+# seq_len 8 < 12 exercises: every history is cut into chunks, as in training
+TINY = {"synthetic_students": 120, "synthetic_exercises": 12, "synthetic_concepts": 3, "seq_len": 8,
+        "memory_size": 3, "key_dim": 6, "value_dim": 6, "final_dim": 6, "hidden_size": 8,
+        "batch_size": 16, "learning_rate": 0.01, "dropout": 0.0, "threads": 1, "early_stop_patience": 0,
+        "epochs": 1}
+
+
+def quiet(*args):
+    pass
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """model -> (run folder, its trained model opened once for the whole module)."""
+    root = tmp_path_factory.mktemp("runs")
+    opened = {}
+    for model in ("dkvmn", "dkt"):
+        config = main.constants()
+        config.update(TINY, model=model, runs_dir=str(root))
+        run_dir, _ = main.run(config, log=quiet)
+        opened[model] = (run_dir, checkpoint.load_trained(run_dir))
+    yield opened
+    for _, trained in opened.values():
+        trained.trainer.close()
+
+
+@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+def test_agrees_with_the_run_and_mastery_is_the_next_prediction(runs, model, tmp_path):
+    run_dir, trained = runs[model]
+    out, result = predict.predict(run_dir, ["--split", "test", "--out", str(tmp_path / "m.csv")], log=quiet,
+                                  trained=trained)
+    written = pd.read_csv(out, dtype={"student": str, "skill_id": str})
+    skill_ids = trained.skill_ids
+    assert list(written.columns) == (["student", "position", "skill_id", "answer", "p"]
+                                     + ["mastery_%s" % s for s in skill_ids])
+    theirs = pd.read_csv(os.path.join(run_dir, "predictions.csv"), dtype={"student": str})
+    both = written.merge(theirs, on=["student", "position"], suffixes=("", "_run"))
+    assert len(both) == len(theirs) == len(written)
+    assert (both["answer"] == both["answer_run"]).all()
+    assert (both["skill_id"] == [skill_ids[s] for s in both["skill"]]).all()
+    np.testing.assert_allclose(both["p"], both["p_run"], atol=2e-6)
+
+    # mastery of q_{t+1} after step t == p at t + 1, inside a chunk (a chunk starts from the initial state)
+    same_student = result["student"][1:] == result["student"][:-1]
+    inside_chunk = result["position"][1:] % TINY["seq_len"] != 0
+    pairs = np.flatnonzero(same_student & inside_chunk)
+    assert len(pairs) > 100
+    next_skill_mastery = result["mastery"][pairs, result["skill"][pairs + 1]]
+    np.testing.assert_allclose(next_skill_mastery, result["p"][pairs + 1], rtol=1e-5, atol=1e-6)
+    assert result["mastery"].shape == (len(result["p"]), trained.n_skills)
+    assert ((result["mastery"] > 0) & (result["mastery"] < 1)).all()
+
+
+def write_history(path, rows):
+    pd.DataFrame(rows, columns=["student", "skill", "correct", "order"]).to_csv(path, index=False)
+
+
+def test_input_csv_by_skill_id_students_and_unknown_skills(runs, tmp_path):
+    run_dir, trained = runs["dkvmn"]
+    dataset = main.load_data(trained.config)
+    seq = dataset.test[0]
+    history = tmp_path / "history.csv"
+    # shuffled rows: the order column gives the time order
+    rows = [(seq.student, dataset.skill_ids[s], int(a), t)
+            for t, (s, a) in enumerate(zip(seq.skills, seq.answers))]
+    write_history(str(history), rows[::-1] + [("other", dataset.skill_ids[0], 1, 0)])
+    out, result = predict.predict(run_dir, ["--input", str(history), "--students", seq.student], log=quiet,
+                                  trained=trained)
+    _, own = predict.predict(run_dir, ["--split", "test", "--students", seq.student,
+                                       "--out", str(tmp_path / "own.csv")], log=quiet, trained=trained)
+    np.testing.assert_allclose(result["p"], own["p"], atol=1e-6)
+    np.testing.assert_allclose(result["mastery"], own["mastery"], atol=1e-6)
+    assert os.path.dirname(out) == os.path.join(run_dir, "predictions")
+
+    with pytest.raises(DataError, match="student.*nobody.*e.g."):
+        predict.predict(run_dir, ["--input", str(history), "--students", "nobody"], log=quiet,
+                        trained=trained)
+    write_history(str(history), rows + [(seq.student, "999", 1, 99), (seq.student, "998", 0, 100)])
+    with pytest.raises(DataError, match="never saw.*998, 999"):
+        predict.predict(run_dir, ["--input", str(history)], log=quiet, trained=trained)
+    _, dropped = predict.predict(run_dir, ["--input", str(history), "--drop_unknown_skills", "true",
+                                           "--out", str(tmp_path / "d.csv")], log=quiet, trained=trained)
+    np.testing.assert_allclose(dropped["p"], own["p"], atol=1e-6)
+
+
+def test_command_line_errors_exit_2(runs, tmp_path, capsys):
+    run_dir, _ = runs["dkt"]
+    assert predict.main([run_dir]) == 2
+    assert "--input" in capsys.readouterr().err
+    assert predict.main([run_dir, "--input", str(tmp_path / "missing.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert predict.main([str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
