@@ -9,13 +9,22 @@ import platform
 import sys
 
 # --- data ------------------------------------------------------------------------------------------------
-DATASET = "synthetic"          # "synthetic" (built in), "assistments" (raw CSV) or a three-line prefix
+DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
 DATASET_DIR = "dataset"        # folder of the data set files (not used by "synthetic")
 FOLD = 1                       # three-line data sets: which <name>_train<FOLD>/_valid<FOLD> pair to use
-VALID_FRACTION = 0.2           # synthetic/assistments: share of students held out for validation
-TEST_FRACTION = 0.2            # synthetic/assistments: share of students held out for the final test
-SKILL_KEY = "skill_id"         # assistments: what a "skill" is, "skill_id" or "skill_name"
-MULTI_SKILL = "first"          # assistments: one attempt tagged with several skills, see data/assistments.py
+VALID_FRACTION = 0.2           # synthetic/assistments/csv: share of students held out for validation
+TEST_FRACTION = 0.2            # synthetic/assistments/csv: share of students held out for the final test
+SKILL_KEY = "skill_id"         # assistments: a "skill" is "skill_id", "skill_name" or "problem_id" (items)
+MULTI_SKILL = "first"          # assistments/csv: answer with several skills: "first", "drop" or "expand"
+MAIN_PROBLEMS_ONLY = False     # assistments: keep only main problems (original == 1), drop scaffolding rows
+MIN_INTERACTIONS = 1           # assistments/csv: drop students with fewer interactions (1 keeps everyone)
+CSV_FILE = "responses.csv"     # csv: your response log (one row per answer) in DATASET_DIR; .tsv/.txt = tabs
+CSV_DELIMITER = ""             # csv: field separator, e.g. "," or "tab"; "" = from CSV_FILE's extension
+CSV_STUDENT_COLUMN = "student"  # csv: name of the column with the student id
+CSV_SKILL_COLUMN = "skill"     # csv: name of the column with the skill (or item) id
+CSV_CORRECT_COLUMN = "correct"  # csv: name of the column with the answer, 0 or 1
+CSV_ORDER_COLUMN = "order"     # csv: column of the time order (numbers or date-times); "" = file order
+CSV_SKILL_SEPARATOR = ""       # csv: separator of several skills in one cell, e.g. "_" for "12_45"; "" = off
 SYNTHETIC_STUDENTS = 4000      # synthetic: number of virtual students
 SYNTHETIC_EXERCISES = 50       # synthetic: exercises, answered by every student in the same order
 SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
@@ -58,10 +67,16 @@ def constants():
 
 def load_data(config):
     from data import load_dataset
+    config = dict(constants(), **config)  # a run folder older than a data constant gets its default
     return load_dataset(
         config["dataset"], config["dataset_dir"], seed=config["seed"], fold=config["fold"],
         valid_fraction=config["valid_fraction"], test_fraction=config["test_fraction"],
         skill_key=config["skill_key"], multi_skill=config["multi_skill"],
+        main_problems_only=config["main_problems_only"], min_interactions=config["min_interactions"],
+        csv_file=config["csv_file"], csv_delimiter=config["csv_delimiter"],
+        csv_student_column=config["csv_student_column"], csv_skill_column=config["csv_skill_column"],
+        csv_correct_column=config["csv_correct_column"], csv_order_column=config["csv_order_column"],
+        csv_skill_separator=config["csv_skill_separator"],
         synthetic_students=config["synthetic_students"], synthetic_exercises=config["synthetic_exercises"],
         synthetic_concepts=config["synthetic_concepts"])
 

@@ -3,12 +3,15 @@
 File: DATASET_DIR/skill_builder_data.csv (also accepted: skill_builder_data_corrected.csv,
 skill_builder_data_collapsed.csv, skill_builder_data_corrected_collapsed.csv), from the ASSISTments
 site (sites.google.com/site/assistmentsdata, "2009-2010 ASSISTment Data", skill builder data).
-Columns used: order_id (chronological order), user_id, skill_id, skill_name, correct (0/1); the others
-(and a leading unnamed index column, present in some copies) are ignored.
+Columns used: order_id (chronological order), user_id, skill_id, skill_name, correct (0/1), and
+problem_id (with skill_key="problem_id") and original (with main_problems_only=True); the others (and a
+leading unnamed index column, present in some copies) are ignored.
 Encoding: UTF-8 when the bytes are valid UTF-8 (some copies are re-saved so), else ISO-8859-1 (the
 original); the report says which.
 
 Steps, in this order (the report counts each):
+0. with main_problems_only=True (default False: keep all), rows with original != 1 are dropped: original
+   is 1 for a main problem and 0 for a scaffolding question (a hint step shown after a wrong answer).
 1. rows without a skill_id are dropped. Skill ids read as floats ("311.0") are taken as "311".
 2. repeated (order_id, skill_id) rows are dropped: the original file repeats records (same attempt, same
    skill, same answer, differing only in `opportunity`); they are copies, not attempts.
@@ -19,12 +22,18 @@ Steps, in this order (the report counts each):
      "expand":          keep one step per skill, consecutively. LEAKY: the 2nd row of an attempt sees the
                         answer of the 1st, which inflates AUC; only for comparing with papers that did it.
    "first" and "drop" never let a row of an attempt see that attempt's answer.
-4. each user's rows are ordered by order_id (ties keep file order); students are split (seeded) by
+4. with min_interactions > 1 (default 1: keep all), students with fewer interactions (after step 3) are
+   dropped.
+5. each user's rows are ordered by order_id (ties keep file order); students are split (seeded) by
    valid_fraction / test_fraction.
 
-Option `skill_key`: "skill_id" (default) or "skill_name" (one skill per name: merges the two ids of
-"Absolute Value"; rows with an empty name use their id). Skills are indexed in increasing id (or name)
-order. Dataset.skill_names falls back to the id where the name is empty (11 ids in the original).
+Option `skill_key`: "skill_id" (default), "skill_name" (one skill per name: merges the two ids of
+"Absolute Value"; rows with an empty name use their id) or "problem_id" (one "skill" per problem, i.e.
+item-level; an attempt is one problem, so multi-skill attempts are one step whatever multi_skill says;
+rows without a skill_id are still dropped in step 1, so every key sees the same attempts). Skills are
+indexed in increasing id (or name) order. Dataset.skill_names falls back to the id where the name is
+empty (11 ids in the original); with "problem_id" the names are the problem ids.
+Options other than the defaults enter the fingerprint (the defaults keep the fingerprint of older runs).
 """
 import io
 import os
@@ -33,50 +42,48 @@ import re
 import numpy as np
 import pandas as pd
 
-from data.dataset import DataError, Dataset, fingerprint, make_sequence, split_stats, split_summary_lines
-from data.sequences import split_by_student
+from data.dataset import DataError, fingerprint
+from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
+                               drop_short_students, handle_multi_skill, index_keys, note,
+                               sequences_from_rows, split_into_dataset)
 
 FILE_NAMES = ("skill_builder_data.csv", "skill_builder_data_corrected.csv",
               "skill_builder_data_collapsed.csv", "skill_builder_data_corrected_collapsed.csv")
 REQUIRED_COLUMNS = ("order_id", "user_id", "skill_id", "skill_name", "correct")
-MULTI_SKILL_CHOICES = ("first", "drop", "expand")
-SKILL_KEY_CHOICES = ("skill_id", "skill_name")
-OPTIONS = {"skill_key": "skill_id", "multi_skill": "first"}
+SKILL_KEY_CHOICES = ("skill_id", "skill_name", "problem_id")
+OPTIONS = {"skill_key": "skill_id", "multi_skill": "first", "main_problems_only": False,
+           "min_interactions": 1}
 
 
 def load_assistments(dataset_dir, seed=0, valid_fraction=0.2, test_fraction=0.2, skill_key="skill_id",
-                     multi_skill="first"):
+                     multi_skill="first", main_problems_only=False, min_interactions=1):
     """Read, clean and split the raw CSV (see module docstring)."""
-    _check_choice("skill_key", skill_key, SKILL_KEY_CHOICES)
-    _check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
+    check_choice("skill_key", skill_key, SKILL_KEY_CHOICES)
+    check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
+    check_choice("main_problems_only", main_problems_only, (False, True))
+    min_interactions = check_min_interactions(min_interactions)
     path = find_file(dataset_dir)
     raw_bytes = _read_bytes(path)
     encoding, encoding_why = detect_encoding(raw_bytes)
-    table = read_table(path, raw_bytes, encoding)
+    columns = list(REQUIRED_COLUMNS) + (["problem_id"] if skill_key == "problem_id" else []) + (
+        ["original"] if main_problems_only else [])
+    table = read_table(path, raw_bytes, encoding, columns)
     report = ["data: assistments, %s" % path,
               "  encoding: %s (%s)" % (encoding, encoding_why),
               "  rows read: %s" % "{:,}".format(len(table))]
     stats = {"rows": len(table), "encoding": encoding}
-    codes, key_texts, name_texts = clean(table, path, skill_key, multi_skill, report, stats)
-    skill_ids, skill_names, skill_index = index_skills(codes, key_texts, name_texts)
+    codes, key_texts, name_texts = clean(table, path, skill_key, multi_skill, report, stats,
+                                         main_problems_only, min_interactions)
+    skill_ids, skill_names, skill_index = index_skills(codes, key_texts, name_texts,
+                                                       use_names=skill_key != "problem_id")
     sequences = build_sequences(codes, skill_index)
-    splits = list(zip(("train", "valid", "test"),
-                      split_by_student(sequences, seed, valid_fraction, test_fraction)))
-    report += ["  students: %s, interactions: %s, skills: %d (keyed by %s)"
-               % ("{:,}".format(len(sequences)), "{:,}".format(len(codes)), len(skill_ids), skill_key),
-               "  split by student (seed %d, valid %s, test %s):" % (seed, valid_fraction, test_fraction)]
-    report += split_summary_lines(splits)
-    stats.update(split_stats(splits))
-    stats.update({"students": len(sequences), "interactions": len(codes), "n_skills": len(skill_ids)})
     options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
                "skill_key": skill_key, "multi_skill": multi_skill}
-    return Dataset("assistments", len(skill_ids), skill_ids, skill_names, None, splits[0][1], splits[1][1],
-                   splits[2][1], report, fingerprint([raw_bytes], options), stats)
-
-
-def _check_choice(option, value, choices):
-    if value not in choices:
-        raise DataError("option %s=%r is not one of %s" % (option, value, ", ".join(map(repr, choices))))
+    for option, value in (("main_problems_only", main_problems_only), ("min_interactions", min_interactions)):
+        if value != OPTIONS[option]:
+            options[option] = value
+    return split_into_dataset("assistments", sequences, skill_ids, skill_names, skill_key, seed,
+                              valid_fraction, test_fraction, report, stats, fingerprint([raw_bytes], options))
 
 
 def find_file(dataset_dir):
@@ -98,38 +105,29 @@ def _read_bytes(path):
         return handle.read()
 
 
-def detect_encoding(raw_bytes):
-    """("UTF-8" | "ISO-8859-1", why): UTF-8 when the bytes decode as UTF-8, else latin-1 (never fails)."""
-    try:
-        raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return "ISO-8859-1", "not valid UTF-8: byte 0x%02x at offset %d" % (
-            raw_bytes[error.start], error.start)
-    return "UTF-8", "the bytes are valid UTF-8"
-
-
-def read_table(path, raw_bytes, encoding):
+def read_table(path, raw_bytes, encoding, columns=REQUIRED_COLUMNS):
     """The needed columns as a DataFrame; DataError listing missing columns (and those found)."""
     pandas_encoding = "utf-8-sig" if encoding == "UTF-8" else "latin-1"
     try:
         header = pd.read_csv(io.BytesIO(raw_bytes), nrows=0, encoding=pandas_encoding)
     except pd.errors.EmptyDataError:
         raise DataError("%s: the file is empty (expected a CSV header with %s)" % (
-            path, ", ".join(REQUIRED_COLUMNS)))
+            path, ", ".join(columns)))
     found = [str(column) for column in header.columns]
-    missing = [column for column in REQUIRED_COLUMNS if column not in found]
+    missing = [column for column in columns if column not in found]
     if missing:
         raise DataError("%s: missing column(s) %s; columns found: %s" % (
             path, ", ".join(missing), ", ".join(found) or "(none)"))
     try:
-        return pd.read_csv(io.BytesIO(raw_bytes), usecols=list(REQUIRED_COLUMNS), encoding=pandas_encoding,
-                           dtype={"skill_id": object, "skill_name": object}, low_memory=False)
+        return pd.read_csv(io.BytesIO(raw_bytes), usecols=list(columns), encoding=pandas_encoding,
+                           dtype={"skill_id": object, "skill_name": object, "problem_id": object},
+                           low_memory=False)
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError("%s: cannot parse the CSV: %s" % (path, str(error).strip()))
 
 
-def clean(table, path, skill_key, multi_skill, report, stats):
-    """Steps 1-3 of the module docstring on integer-coded columns.
+def clean(table, path, skill_key, multi_skill, report, stats, main_problems_only=False, min_interactions=1):
+    """Steps 0-4 of the module docstring on integer-coded columns.
 
     Returns (rows kept as a DataFrame of ints ordered by (user_id, order_id), skill key texts): column
     `skill` codes the normalised skill_id, `key` codes the skill key (an index into the key texts), `name`
@@ -138,27 +136,43 @@ def clean(table, path, skill_key, multi_skill, report, stats):
     codes = _numeric_columns(table, path)
     codes["skill"], skill_texts = _text_codes(table["skill_id"], _normalise_skill_id)
     codes["name"], name_texts = _text_codes(table["skill_name"], lambda text: text.strip())
+    if skill_key == "problem_id":
+        codes["problem"], problem_texts = _text_codes(table["problem_id"], _normalise_skill_id)
     codes["row"] = np.arange(len(table))  # data row, for a stable order
     codes = pd.DataFrame(codes)
+    if main_problems_only:
+        original = pd.to_numeric(table["original"], errors="coerce").values
+        main_rows = original == 1
+        codes = codes[main_rows]
+        note(report, stats, "scaffolding_rows", int((~main_rows).sum()),
+             "rows with original != 1 (scaffolding) dropped (main_problems_only)")
     has_skill = codes["skill"].values >= 0
     codes = codes[has_skill]
-    _note(report, stats, "no_skill_rows", int((~has_skill).sum()), "rows without a skill_id dropped")
+    note(report, stats, "no_skill_rows", int((~has_skill).sum()), "rows without a skill_id dropped")
     copies = codes.duplicated(subset=["order_id", "skill"]).values
     codes = codes[~copies]
-    _note(report, stats, "duplicate_rows", int(copies.sum()),
-          "repeated (order_id, skill_id) rows dropped (copies of one record)")
-    codes["key"], key_texts = _skill_keys(codes, skill_key, skill_texts, name_texts)
-    codes = _handle_multi_skill(codes, multi_skill, report, stats)
+    note(report, stats, "duplicate_rows", int(copies.sum()),
+         "repeated (order_id, skill_id) rows dropped (copies of one record)")
+    if skill_key == "problem_id":
+        has_problem = codes["problem"].values >= 0
+        if not has_problem.all():
+            note(report, stats, "no_problem_rows", int((~has_problem).sum()),
+                 "rows without a problem_id dropped")
+        codes = codes[has_problem]
+        codes["key"], key_texts = codes["problem"].values, problem_texts
+    else:
+        codes["key"], key_texts = _skill_keys(codes, skill_key, skill_texts, name_texts)
+    codes = handle_multi_skill(codes, multi_skill, report, stats, "order_id",
+                               collapse_same_key=skill_key == "problem_id")
+    codes = drop_short_students(codes, min_interactions, report, stats, "user_id")
     if len(codes) == 0:
-        raise DataError("%s: no rows left after dropping rows without a skill, copies and (multi_skill=%r) "
-                        "multi-skill attempts" % (path, multi_skill))
+        raise DataError("%s: no rows left after dropping rows without a skill, copies, (multi_skill=%r) "
+                        "multi-skill attempts%s%s" % (
+                            path, multi_skill, ", scaffolding rows" if main_problems_only else "",
+                            ", students with < %d interactions" % min_interactions
+                            if min_interactions > 1 else ""))
     order = np.lexsort((codes["row"].values, codes["order_id"].values, codes["user_id"].values))
     return codes.iloc[order], key_texts, name_texts
-
-
-def _note(report, stats, key, count, text):
-    stats[key] = count
-    report.append("  %s %s" % ("{:,}".format(count), text))
 
 
 def _numeric_columns(table, path):
@@ -211,42 +225,17 @@ def _skill_keys(codes, skill_key, skill_texts, name_texts):
     return np.array([code_of_text[text] for text in pair_texts], dtype=np.int64)[pairs], key_texts
 
 
-def _handle_multi_skill(codes, multi_skill, report, stats):
-    """Apply the multi_skill option to attempts (order_ids) with several skill rows."""
-    if multi_skill == "expand":  # skill_name key: two ids of one name give one step, not two
-        codes = codes[~codes.duplicated(subset=["order_id", "key"]).values]
-    rows_per_attempt = codes.groupby("order_id")["order_id"].transform("size").values
-    in_multi = rows_per_attempt > 1
-    n_attempts = len(np.unique(codes["order_id"].values[in_multi]))
-    stats["multi_skill_attempts"] = n_attempts
-    stats["multi_skill_rows"] = int(in_multi.sum())
-    if multi_skill == "first":
-        keep = ~codes.duplicated(subset=["order_id"]).values
-        text = "kept the first skill row of each, dropped %s rows" % "{:,}".format(int((~keep).sum()))
-    elif multi_skill == "drop":
-        keep = ~in_multi
-        text = "dropped them (%s rows)" % "{:,}".format(int(in_multi.sum()))
-    else:
-        keep = np.ones(len(codes), dtype=bool)
-        text = "kept one step per skill (LEAKY: later rows see the attempt's answer)"
-    stats["multi_skill_dropped_rows"] = int((~keep).sum())
-    report.append("  %s multi-skill attempts (%s rows), multi_skill=%r: %s" % (
-        "{:,}".format(n_attempts), "{:,}".format(int(in_multi.sum())), multi_skill, text))
-    return codes[keep]
-
-
-def index_skills(codes, key_texts, name_texts):
+def index_skills(codes, key_texts, name_texts, use_names=True):
     """(skill ids as text, skill names, skill index of each row), indices in increasing id/name order.
 
     Only keys still present after cleaning get an index. The name of a skill is the first non-empty
-    skill_name of its rows (file order), else its id.
+    skill_name of its rows (file order), else its id (always the id when not use_names).
     """
-    present = np.unique(codes["key"].values)
-    ordered = sorted(present.tolist(), key=lambda code: _natural_key(key_texts[code]))
-    index_of_key = np.full(len(key_texts), -1, dtype=np.int32)
-    index_of_key[ordered] = np.arange(len(ordered))
+    ordered, index_of_key = index_keys(codes["key"].values, key_texts)
     skill_index = index_of_key[codes["key"].values]
     skill_ids = [key_texts[code] for code in ordered]
+    if not use_names:
+        return skill_ids, list(skill_ids), skill_index
     return skill_ids, _first_names(codes, skill_index, skill_ids, name_texts), skill_index
 
 
@@ -261,19 +250,6 @@ def _first_names(codes, skill_index, skill_ids, name_texts):
             for i in range(len(skill_ids))]
 
 
-def _natural_key(text):
-    """Numbers first, by value; other text after, alphabetically."""
-    try:
-        return (0, float(text), "")
-    except ValueError:
-        return (1, 0.0, text)
-
-
 def build_sequences(codes, skill_index):
     """One Sequence per user (rows already ordered by user_id, order_id), in increasing user_id order."""
-    users = codes["user_id"].values
-    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
-    ends = np.r_[starts[1:], len(users)]
-    answers = codes["correct"].values
-    return [make_sequence(str(users[start]), skill_index[start:end], answers[start:end])
-            for start, end in zip(starts, ends)]
+    return sequences_from_rows(codes["user_id"].values, skill_index, codes["correct"].values)

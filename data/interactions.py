@@ -1,0 +1,141 @@
+"""Steps shared by the sources that read one row per answer: assistments.py and response_log.py. No TF.
+
+Both sources code their rows as a DataFrame of integers (an attempt column, a `key` column = skill code,
+a student column, `correct`) and then run the same steps:
+  handle_multi_skill   one attempt tagged with several skills -> the MULTI_SKILL option (first/drop/expand)
+  drop_short_students  students with fewer than MIN_INTERACTIONS interactions are dropped
+  index_keys           skill codes -> 0-based indices in natural order (numbers by value, then text)
+  sequences_from_rows  rows sorted by student -> one Sequence per student
+  split_into_dataset   seeded student-level split, the report's closing lines, the Dataset
+"""
+import numpy as np
+
+from data.dataset import DataError, Dataset, make_sequence, split_stats, split_summary_lines
+from data.sequences import split_by_student
+
+MULTI_SKILL_CHOICES = ("first", "drop", "expand")
+
+
+def check_choice(option, value, choices):
+    if value not in choices:
+        raise DataError("option %s=%r is not one of %s" % (option, value, ", ".join(map(repr, choices))))
+
+
+def check_min_interactions(value):
+    """MIN_INTERACTIONS as an int >= 1; DataError otherwise."""
+    try:
+        number = int(value)
+        whole = float(value) == number and not isinstance(value, bool)
+    except (TypeError, ValueError):
+        number, whole = 0, False
+    if number < 1 or not whole:
+        raise DataError("option min_interactions=%r must be an integer >= 1 (1 keeps every student)"
+                        % (value,))
+    return number
+
+
+def detect_encoding(raw_bytes):
+    """("UTF-8" | "ISO-8859-1", why): UTF-8 when the bytes decode as UTF-8, else latin-1 (never fails)."""
+    try:
+        raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return "ISO-8859-1", "not valid UTF-8: byte 0x%02x at offset %d" % (
+            raw_bytes[error.start], error.start)
+    return "UTF-8", "the bytes are valid UTF-8"
+
+
+def note(report, stats, key, count, text):
+    """Count `key` in stats and add the report line "  <count> <text>"."""
+    stats[key] = count
+    report.append("  %s %s" % ("{:,}".format(count), text))
+
+
+def natural_key(text):
+    """Numbers first, by value; other text after, alphabetically."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def handle_multi_skill(codes, multi_skill, report, stats, attempt_column, unit="rows",
+                       collapse_same_key=False):
+    """Apply the multi_skill option to attempts with several rows (one per skill) in `codes`.
+
+    "first" keeps the attempt's first row (frame order), "drop" drops the attempt, "expand" keeps one row
+    per distinct skill (LEAKY). Rows of one attempt with the same key are one step in "expand" (and in every
+    mode when collapse_same_key, e.g. when the key is the item: one attempt is one item).
+    """
+    if multi_skill == "expand" or collapse_same_key:
+        codes = codes[~codes.duplicated(subset=[attempt_column, "key"]).values]
+    rows_per_attempt = codes.groupby(attempt_column)[attempt_column].transform("size").values
+    in_multi = rows_per_attempt > 1
+    n_attempts = len(np.unique(codes[attempt_column].values[in_multi]))
+    stats["multi_skill_attempts"] = n_attempts
+    stats["multi_skill_rows"] = int(in_multi.sum())
+    if multi_skill == "first":
+        keep = ~codes.duplicated(subset=[attempt_column]).values
+        text = "kept the first skill of each, dropped %s %s" % ("{:,}".format(int((~keep).sum())), unit)
+    elif multi_skill == "drop":
+        keep = ~in_multi
+        text = "dropped them (%s %s)" % ("{:,}".format(int(in_multi.sum())), unit)
+    else:
+        keep = np.ones(len(codes), dtype=bool)
+        text = "kept one step per skill (LEAKY: later rows see the attempt's answer)"
+    stats["multi_skill_dropped_rows"] = int((~keep).sum())
+    report.append("  %s multi-skill attempts (%s %s), multi_skill=%r: %s" % (
+        "{:,}".format(n_attempts), "{:,}".format(int(in_multi.sum())), unit, multi_skill, text))
+    return codes[keep]
+
+
+def drop_short_students(codes, min_interactions, report, stats, student_column):
+    """Drop the rows of students with fewer than min_interactions rows (report line only when > 1)."""
+    stats["short_students"] = 0
+    if min_interactions <= 1:
+        return codes
+    sizes = codes.groupby(student_column)[student_column].transform("size").values
+    short = sizes < min_interactions
+    n_students = len(np.unique(codes[student_column].values[short]))
+    note(report, stats, "short_students", n_students, "students with fewer than %d interactions dropped "
+         "(%s interactions; min_interactions=%d)" % (min_interactions, "{:,}".format(int(short.sum())),
+                                                    min_interactions))
+    return codes[~short]
+
+
+def index_keys(key_codes, key_texts):
+    """(codes present in key_codes in natural order of their text, index of each key code or -1)."""
+    present = np.unique(key_codes)
+    ordered = sorted(present.tolist(), key=lambda code: natural_key(key_texts[code]))
+    index_of_key = np.full(len(key_texts), -1, dtype=np.int32)
+    index_of_key[ordered] = np.arange(len(ordered))
+    return ordered, index_of_key
+
+
+def sequences_from_rows(students, skill_index, answers, student_names=None):
+    """One Sequence per run of equal student codes (rows sorted by student, then in time order).
+
+    The student's name is student_names[code] when given, else the code as text.
+    """
+    if len(students) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, students[1:] != students[:-1]])
+    ends = np.r_[starts[1:], len(students)]
+    return [make_sequence(str(students[start]) if student_names is None else student_names[students[start]],
+                          skill_index[start:end], answers[start:end])
+            for start, end in zip(starts, ends)]
+
+
+def split_into_dataset(name, sequences, skill_ids, skill_names, key_label, seed, valid_fraction,
+                       test_fraction, report, stats, data_fingerprint):
+    """Split the students (seeded), finish the report and stats, and return the Dataset."""
+    n_interactions = int(sum(len(seq.skills) for seq in sequences))
+    splits = list(zip(("train", "valid", "test"),
+                      split_by_student(sequences, seed, valid_fraction, test_fraction)))
+    report += ["  students: %s, interactions: %s, skills: %d (keyed by %s)"
+               % ("{:,}".format(len(sequences)), "{:,}".format(n_interactions), len(skill_ids), key_label),
+               "  split by student (seed %d, valid %s, test %s):" % (seed, valid_fraction, test_fraction)]
+    report += split_summary_lines(splits)
+    stats.update(split_stats(splits))
+    stats.update({"students": len(sequences), "interactions": n_interactions, "n_skills": len(skill_ids)})
+    return Dataset(name, len(skill_ids), skill_ids, skill_names, None, splits[0][1], splits[1][1],
+                   splits[2][1], report, data_fingerprint, stats)
