@@ -22,7 +22,8 @@ DKT hidden 200) and for DKVMN at d_k = d_v = 200 (pyKT's DKVMN uses one size for
 - arithmetic floor: the matmul-like FLOPs of one step (counted from the shapes, below) over the machine's
   matmul rate, measured here by timing a 2048 x 2048 tf.matmul with the same threads.
 - peer: /tmp/pykt-venv/bin/python /work/shared/peers/pykt_speed.py (--model dkvmn --dim_s 200 --size_m 20,
-  and --model dkt), run as subprocesses before and after ours, when that venv exists.
+  and --model dkt), run as subprocesses before and after ours, when that venv exists, with
+  OMP_WAIT_POLICY=PASSIVE unless set (see run_peer).
 Threads: TF intra- and inter-op threads = --threads (the peer's torch threads too).
 """
 import argparse
@@ -264,10 +265,17 @@ def run_peer(args, model):
     """pyKT's step time for `model` (a subprocess in its own venv), or None when that venv is missing."""
     cmd = [PEER, PEER_SCRIPT, "--model", model, "--dim_s", "200", "--size_m", "20", "--hidden", "200",
            "--threads", str(args.threads), "--warmup", str(args.warmup), "--repeats", str(args.repeats)]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    # PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
+    # thread that lost its core stalls every op (pyKT's step took 5.5 s instead of 0.6 s at load 4 here).
+    # Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
+    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                         env=env)
     if out.returncode != 0:
         return {"error": out.stderr[-2000:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["OMP_WAIT_POLICY"] = env["OMP_WAIT_POLICY"]
+    return result
 
 
 def median(xs):
