@@ -23,6 +23,8 @@ bias at 1; embedding ~ normal(0, init_std); W_out Glorot uniform, b_out zeros. S
 """
 import tensorflow.compat.v1 as tf
 
+from models.layers import dropout_if_training
+
 
 def lstm_hidden_states(input_gates, recurrent_kernel):
     """Runs the LSTM over time given the input part of its gate pre-activations.
@@ -99,9 +101,7 @@ def build(skills, answers, n_skills, hparams, training):
                                          tf.concat([tf.shape(skills), [4 * hidden_size]], axis=0))
             states = lstm_hidden_states(input_gates, recurrent_kernel)             # [B, T, H]
 
-        if hparams["dropout"]:
-            rate = float(hparams["dropout"])
-            states = tf.cond(training, lambda: tf.nn.dropout(states, rate=rate), lambda: states)
+        states = dropout_if_training(states, float(hparams["dropout"]), training)
 
         with tf.variable_scope("prediction"):
             kernel = tf.get_variable("kernel", [hidden_size, n_skills],

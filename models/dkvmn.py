@@ -16,8 +16,16 @@ p_t reads M^v_t, the memory written by positions < t only, so it never sees y_t.
 authors' MXNet code, which made the paper's figures) the summary layer gets tanh(W_k k_t + b_k) (final_dim
 units) instead of k_t.
 
-Only the M^v recurrence is sequential (models.memory.value_memory_reads); k, w, v, e and a are computed for
-all positions at once before it and f, p for all positions at once after it.
+Only the M^v recurrence is sequential (models.memory.value_memory_reads). Everything else depends on the
+input through q_t or (q_t, y_t) alone, so it is computed once per skill or per (skill, answer) pair and looked
+up, instead of once per position (220 table rows instead of 6,400 positions at the paper's assist2009 shapes):
+
+    w for each skill                       softmax(A . M^k)                     [n_skills, N]
+    e, a for each (skill, answer)          sigmoid(E B + b_e), tanh(D B + b_a)   [2 n_skills, d_v]
+    W1 [r_t; k_t] = W1_r r_t + W1_k k_t    the key half W1_k A, per skill        [n_skills, final_dim]
+
+so only W1_r r_t and the prediction layer run per position, after the recurrence. The results are those of
+the equations above, computed in another order (tests/test_models.py checks them step by step in NumPy).
 
 Initialisation: embeddings and memories ~ normal(0, init_std) as in the paper. Dense kernels use Glorot
 uniform and biases start at zero: Glorot scales with fan-in + fan-out, so the tanh/sigmoid layers start out of
@@ -27,58 +35,100 @@ std ~1.6 * |x|, already saturating tanh at d_v = 200). Every initialiser takes i
 """
 import tensorflow.compat.v1 as tf
 
+from models.layers import dense, dense_variables, dropout_if_training
 from models.memory import value_memory_reads
-
-
-def dense(inputs, units, activation=None):
-    """A fully connected layer over the last axis, in the current variable scope.
-
-    Args:
-      inputs: [..., d_in] float32 (d_in must be static).
-      units: number of outputs.
-      activation: applied to the result, or None.
-
-    Returns:
-      [..., units]. Variables: `kernel` [d_in, units] (Glorot uniform), `bias` [units] (zeros).
-    """
-    d_in = tf.dimension_value(inputs.shape[-1])
-    kernel = tf.get_variable("kernel", [d_in, units], initializer=tf.glorot_uniform_initializer())
-    bias = tf.get_variable("bias", [units], initializer=tf.zeros_initializer())
-    outputs = tf.matmul(tf.reshape(inputs, [-1, d_in]), kernel) + bias
-    outputs = tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [units]], axis=0))
-    return activation(outputs) if activation is not None else outputs
 
 
 def correlation_weight(keys, key_memory):
     """w = softmax over the N slots of keys . M^k (paper eq. 1).
 
     Args:
-      keys: [..., d_k] key embeddings k.
+      keys: [Q, d_k] key embeddings k.
       key_memory: [N, d_k] M^k.
 
     Returns:
-      [..., N], each row summing to 1.
+      [Q, N], each row summing to 1.
     """
-    d_k = tf.dimension_value(key_memory.shape[-1])
-    similarity = tf.matmul(tf.reshape(keys, [-1, d_k]), key_memory, transpose_b=True)   # [*, N]
-    out_shape = tf.concat([tf.shape(keys)[:-1], tf.shape(key_memory)[:1]], axis=0)
-    return tf.reshape(tf.nn.softmax(similarity), out_shape)
+    return tf.nn.softmax(tf.matmul(keys, key_memory, transpose_b=True))
 
 
-def dropout_if_training(x, rate, training):
-    """Dropout with drop probability `rate` when `training` (a bool scalar tensor) is True, else identity.
+def parameters(n_skills, hparams):
+    """Creates (or, under a reusing scope, fetches) every DKVMN variable; call inside scope "dkvmn".
+
+    Returns:
+      dict: key_embedding A [n_skills, d_k], key_memory M^k [N, d_k], value_embedding B [2 n_skills, d_v],
+      initial_value_memory M^v_0 [N, d_v], and the (kernel, bias) pairs erase, add, key_projection (None
+      unless hparams["key_projection"]), summary (over [r; k], so its kernel is [d_v + key width, final_dim])
+      and prediction.
+    """
+    memory_size, key_dim = int(hparams["memory_size"]), int(hparams["key_dim"])
+    value_dim, final_dim = int(hparams["value_dim"]), int(hparams["final_dim"])
+    normal = tf.random_normal_initializer(stddev=float(hparams["init_std"]))
+    params = {}
+    with tf.variable_scope("key_embedding"):
+        params["key_embedding"] = tf.get_variable("A", [n_skills, key_dim], initializer=normal)
+    with tf.variable_scope("key_memory"):
+        params["key_memory"] = tf.get_variable("M_k", [memory_size, key_dim], initializer=normal)
+    with tf.variable_scope("value_embedding"):
+        params["value_embedding"] = tf.get_variable("B", [2 * n_skills, value_dim], initializer=normal)
+    with tf.variable_scope("erase"):
+        params["erase"] = dense_variables(value_dim, value_dim)
+    with tf.variable_scope("add"):
+        params["add"] = dense_variables(value_dim, value_dim)
+    with tf.variable_scope("value_memory"):
+        params["initial_value_memory"] = tf.get_variable("M_v0", [memory_size, value_dim], initializer=normal)
+    params["key_projection"] = None
+    key_width = key_dim
+    if hparams["key_projection"]:
+        with tf.variable_scope("key_projection"):
+            params["key_projection"] = dense_variables(key_dim, final_dim)
+        key_width = final_dim
+    with tf.variable_scope("summary"):
+        params["summary"] = dense_variables(value_dim + key_width, final_dim)
+    with tf.variable_scope("prediction"):
+        params["prediction"] = dense_variables(final_dim, 1)
+    return params
+
+
+def input_tables(params):
+    """What depends on the input only, computed once per skill or per (skill, answer) index.
+
+    Returns:
+      dict: correlation_weight [n_skills, N] (w of each skill), erase and add [2 n_skills, d_v] (e and a of
+      each interaction q + y n_skills), summary_key_term [n_skills, final_dim] (W1_k k, the key half of
+      the summary layer's pre-activation, with the key projection applied first when there is one).
+    """
+    keys = params["key_embedding"]
+    if params["key_projection"] is not None:
+        keys = dense(keys, params["key_projection"], tf.tanh)
+    summary_kernel, _ = params["summary"]
+    key_width = keys.shape.as_list()[-1]
+    return {
+        "correlation_weight": correlation_weight(params["key_embedding"], params["key_memory"]),
+        "erase": dense(params["value_embedding"], params["erase"], tf.sigmoid),
+        "add": dense(params["value_embedding"], params["add"], tf.tanh),
+        "summary_key_term": tf.matmul(keys, summary_kernel[-key_width:]),
+    }
+
+
+def read_out(reads, summary_key_terms, params, dropout, training):
+    """p's logit from the read content: f = tanh(W1_r r + W1_k k + b1), logit = W2 f + b2.
 
     Args:
-      x: any float32 tensor.
-      rate: float in [0, 1); 0 builds no dropout op at all.
+      reads: [..., d_v] read contents r.
+      summary_key_terms: W1_k k for the same positions, broadcastable to [..., final_dim].
+      params: from `parameters`.
+      dropout: drop rate on f while training.
       training: bool [] tensor.
 
     Returns:
-      a tensor of the shape of x.
+      [...] logits.
     """
-    if not rate:
-        return x
-    return tf.cond(training, lambda: tf.nn.dropout(x, rate=rate), lambda: x)
+    summary_kernel, summary_bias = params["summary"]
+    value_dim = reads.shape.as_list()[-1]
+    summary = dense(reads, (summary_kernel[:value_dim], summary_bias)) + summary_key_terms
+    summary = dropout_if_training(tf.tanh(summary), dropout, training)
+    return dense(summary, params["prediction"])[..., 0]
 
 
 def build(skills, answers, n_skills, hparams, training):
@@ -99,48 +149,21 @@ def build(skills, answers, n_skills, hparams, training):
         correlation_weight: [B, T, N], w_t;
         skill_correlation_weights: [n_skills, N], softmax(A q . M^k) for every skill q.
     """
-    memory_size = int(hparams["memory_size"])
-    key_dim = int(hparams["key_dim"])
-    value_dim = int(hparams["value_dim"])
-    final_dim = int(hparams["final_dim"])
-    normal = tf.random_normal_initializer(stddev=float(hparams["init_std"]))
-
     with tf.variable_scope("dkvmn"):
-        with tf.variable_scope("key_embedding"):
-            key_embedding = tf.get_variable("A", [n_skills, key_dim], initializer=normal)
-            keys = tf.gather(key_embedding, skills)                                  # [B, T, d_k]
-        with tf.variable_scope("key_memory"):
-            key_memory = tf.get_variable("M_k", [memory_size, key_dim], initializer=normal)
-        with tf.variable_scope("correlation_weight"):
-            weights = correlation_weight(keys, key_memory)                           # [B, T, N]
-            skill_weights = correlation_weight(key_embedding, key_memory)            # [n_skills, N]
-
-        with tf.variable_scope("value_embedding"):
-            value_embedding = tf.get_variable("B", [2 * n_skills, value_dim], initializer=normal)
-            values = tf.gather(value_embedding, skills + answers * n_skills)         # [B, T, d_v]
-        with tf.variable_scope("erase"):
-            erase = dense(values, value_dim, tf.sigmoid)                             # [B, T, d_v]
-        with tf.variable_scope("add"):
-            add = dense(values, value_dim, tf.tanh)                                  # [B, T, d_v]
-
-        with tf.variable_scope("value_memory"):
-            initial_value_memory = tf.get_variable("M_v0", [memory_size, value_dim], initializer=normal)
+        params = parameters(n_skills, hparams)
+        tables = input_tables(params)
+        interactions = skills + answers * n_skills
+        weights = tf.gather(tables["correlation_weight"], skills)                    # [B, T, N]
+        erase = tf.gather(tables["erase"], interactions)                             # [B, T, d_v]
+        add = tf.gather(tables["add"], interactions)                                 # [B, T, d_v]
         with tf.variable_scope("read_content"):
-            reads = value_memory_reads(weights, erase, add, initial_value_memory)    # [B, T, d_v]
-
-        summary_keys = keys
-        if hparams["key_projection"]:
-            with tf.variable_scope("key_projection"):
-                summary_keys = dense(keys, final_dim, tf.tanh)                       # [B, T, final_dim]
-        with tf.variable_scope("summary"):
-            summary = dense(tf.concat([reads, summary_keys], axis=-1), final_dim, tf.tanh)
-            summary = dropout_if_training(summary, float(hparams["dropout"]), training)
-        with tf.variable_scope("prediction"):
-            logits = dense(summary, 1)[..., 0]                                       # [B, T]
+            reads = value_memory_reads(weights, erase, add, params["initial_value_memory"])  # [B, T, d_v]
+        key_terms = tf.gather(tables["summary_key_term"], skills)                    # [B, T, final_dim]
+        logits = read_out(reads, key_terms, params, float(hparams["dropout"]), training)   # [B, T]
 
     return {
         "logits": logits,
         "read_content": reads,
         "correlation_weight": weights,
-        "skill_correlation_weights": skill_weights,
+        "skill_correlation_weights": tables["correlation_weight"],
     }

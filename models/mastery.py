@@ -53,35 +53,17 @@ def memory_after_each_step(w, e, a, initial_value_memory):
 
 
 def _dkvmn_logits(skills, answers, n_skills, hp):
-    value_dim, final_dim = int(hp["value_dim"]), int(hp["final_dim"])
     with tf.variable_scope("dkvmn", reuse=True):
-        with tf.variable_scope("key_embedding"):
-            key_embedding = tf.get_variable("A")
-        with tf.variable_scope("key_memory"):
-            key_memory = tf.get_variable("M_k")
-        with tf.variable_scope("value_embedding"):
-            value_embedding = tf.get_variable("B")
-        with tf.variable_scope("value_memory"):
-            initial_value_memory = tf.get_variable("M_v0")
-        weights = dkvmn.correlation_weight(tf.gather(key_embedding, skills), key_memory)    # [B, T, N]
-        values = tf.gather(value_embedding, skills + answers * n_skills)                    # [B, T, d_v]
-        with tf.variable_scope("erase"):
-            erase = dkvmn.dense(values, value_dim, tf.sigmoid)
-        with tf.variable_scope("add"):
-            add = dkvmn.dense(values, value_dim, tf.tanh)
-        memories = memory_after_each_step(weights, erase, add, initial_value_memory)        # [B, T, N, d_v]
-
-        skill_weights = dkvmn.correlation_weight(key_embedding, key_memory)                 # [Q, N]
-        reads = tf.einsum("qn,btnd->btqd", skill_weights, memories)                         # [B, T, Q, d_v]
-        skill_keys = key_embedding                                                          # [Q, d_k]
-        if hp["key_projection"]:
-            with tf.variable_scope("key_projection"):
-                skill_keys = dkvmn.dense(key_embedding, final_dim, tf.tanh)
-        keys = tf.broadcast_to(skill_keys, tf.concat([tf.shape(reads)[:3], tf.shape(skill_keys)[1:]], 0))
-        with tf.variable_scope("summary"):
-            summary = dkvmn.dense(tf.concat([reads, keys], axis=-1), final_dim, tf.tanh)    # [B, T, Q, f]
-        with tf.variable_scope("prediction"):
-            return dkvmn.dense(summary, 1)[..., 0]                                          # [B, T, Q]
+        params = dkvmn.parameters(n_skills, hp)
+    tables = dkvmn.input_tables(params)
+    interactions = skills + answers * n_skills
+    memories = memory_after_each_step(tf.gather(tables["correlation_weight"], skills),
+                                      tf.gather(tables["erase"], interactions),
+                                      tf.gather(tables["add"], interactions),
+                                      params["initial_value_memory"])                       # [B, T, N, d_v]
+    reads = tf.einsum("qn,btnd->btqd", tables["correlation_weight"], memories)              # [B, T, Q, d_v]
+    no_dropout = tf.constant(False)
+    return dkvmn.read_out(reads, tables["summary_key_term"], params, 0.0, no_dropout)        # [B, T, Q]
 
 
 def _dkt_logits(skills, answers, n_skills, hp):

@@ -59,9 +59,9 @@ class Trainer(object):
             self.model = models.build_graph(config["model"], dataset.n_skills, config)
             self.last_saver = tf.train.Saver(max_to_keep=2)
             self.best_saver = tf.train.Saver(max_to_keep=1)
-            self.num_parameters = int(sum(np.prod(v.shape.as_list()) for v in tf.trainable_variables()))
             self.session = tf.Session(config=session_config(config["threads"]))
             self.session.run(tf.global_variables_initializer())
+        self.num_parameters = self.model.num_parameters
         self.eval_batches = {
             split: make_batches(getattr(dataset, split), config["seq_len"], config["batch_size"])
             for split in ("valid", "test")}
