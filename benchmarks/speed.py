@@ -107,12 +107,15 @@ def step_flops(model, hp):
     Backward of a matmul = 2 matmuls of the same size, so dense layers count 3x; the value-memory recurrence
     counts 5 FLOPs per memory element and step forward (read 2, write 3) and 13 backward (models/memory.py).
     Elementwise activations, gathers and the optimizer update are left out: this is a floor.
+    DKVMN computes w, e, a and the key half of the summary layer once per skill or (skill, answer) pair
+    (models/dkvmn.py), so those count per table row, not per position.
     """
     bt = BATCH * SEQ_LEN
     if model == "dkvmn":
         n, dk, dv, f = hp["memory_size"], hp["key_dim"], hp["value_dim"], hp["final_dim"]
-        dense = bt * (n * dk + 2 * dv * dv + (dv + dk) * f + f) * 2
-        return 3 * dense + bt * n * dv * (5 + 13)
+        tables = (N_SKILLS * (n * dk + dk * f) + 2 * N_SKILLS * 2 * dv * dv) * 2
+        per_position = bt * (dv * f + f) * 2
+        return 3 * (tables + per_position) + bt * n * dv * (5 + 13)
     h = hp["hidden_size"]
     emb = h if hp.get("dkt_embedding_size") is None else hp["dkt_embedding_size"]
     dense = bt * (emb * 4 * h + h * 4 * h + h) * 2
