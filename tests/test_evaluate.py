@@ -7,26 +7,14 @@ import pandas as pd
 import pytest
 
 import evaluate
-import main
 from data import DataError
 from utils import checkpoint
 from utils.run_files import RunFolderError
-
-TINY = {"synthetic_students": 120, "synthetic_exercises": 12, "synthetic_concepts": 3, "seq_len": 8,
-        "memory_size": 3, "key_dim": 6, "value_dim": 6, "final_dim": 6, "hidden_size": 8,
-        "batch_size": 16, "learning_rate": 0.01, "dropout": 0.0, "threads": 1, "early_stop_patience": 0,
-        "epochs": 1}
+from tiny_runs import quiet, tiny_run
 
 
-def quiet(*args):
-    pass
 
 
-def tiny_run(root, model):
-    config = main.constants()
-    config.update(TINY, model=model, runs_dir=str(root))
-    run_dir, _ = main.run(config, log=quiet)
-    return run_dir
 
 
 @pytest.fixture(scope="module")

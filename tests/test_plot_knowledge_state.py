@@ -3,19 +3,12 @@ import os
 
 import pytest
 
-import main
 import predict
 from plots import plot_knowledge_state
+from tiny_runs import quiet, tiny_run
 
-TINY = {"synthetic_students": 60, "synthetic_exercises": 12, "synthetic_concepts": 3, "seq_len": 8,
-        "memory_size": 3, "key_dim": 6, "value_dim": 6, "final_dim": 6, "hidden_size": 8,
-        "batch_size": 16, "learning_rate": 0.01, "dropout": 0.0, "threads": 1, "early_stop_patience": 0,
-        "epochs": 1}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-
-def quiet(*args):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +17,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     made = {}
     for model in ("dkvmn", "dkt"):
-        config = main.constants()
-        config.update(TINY, model=model, runs_dir=str(root))
-        run_dir, _ = main.run(config, log=quiet)
+        run_dir = tiny_run(root, model)
         path, result = predict.predict(run_dir, ["--split", "test", "--out", str(root / (model + ".csv"))],
                                        log=quiet)
         made[model] = (run_dir, path, str(result["student"][0]))

@@ -9,16 +9,9 @@ import main
 import predict
 from data import DataError
 from utils import checkpoint
-
-# seq_len 8 < 12 exercises: every history is cut into chunks, as in training
-TINY = {"synthetic_students": 120, "synthetic_exercises": 12, "synthetic_concepts": 3, "seq_len": 8,
-        "memory_size": 3, "key_dim": 6, "value_dim": 6, "final_dim": 6, "hidden_size": 8,
-        "batch_size": 16, "learning_rate": 0.01, "dropout": 0.0, "threads": 1, "early_stop_patience": 0,
-        "epochs": 1}
+from tiny_runs import TINY, quiet, tiny_run
 
 
-def quiet(*args):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +20,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     opened = {}
     for model in ("dkvmn", "dkt"):
-        config = main.constants()
-        config.update(TINY, model=model, runs_dir=str(root))
-        run_dir, _ = main.run(config, log=quiet)
+        run_dir = tiny_run(root, model)
         opened[model] = (run_dir, checkpoint.load_trained(run_dir))
     yield opened
     for _, trained in opened.values():
