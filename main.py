@@ -37,7 +37,8 @@ KEY_DIM = 50                   # DKVMN: d_k, size of the key embedding and of M^
 VALUE_DIM = 200                # DKVMN: d_v, size of the value embedding and of M^v's rows
 FINAL_DIM = 50                 # DKVMN: units of the summary layer f_t
 KEY_PROJECTION = False         # DKVMN: feed f_t with tanh(W k_t + b) as the authors' MXNet code does
-HIDDEN_SIZE = 200              # DKT: LSTM units (and size of the (skill, answer) embedding)
+HIDDEN_SIZE = 200              # DKT: LSTM units
+DKT_EMBEDDING_SIZE = 200       # DKT: size of the (skill, answer) embedding; 0 = the paper's one-hot input
 DROPOUT = 0.2                  # dropout rate before the output layer while training
 INIT_STD = 0.1                 # std of the normal initialiser of embeddings and memories
 
