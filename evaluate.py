@@ -120,21 +120,17 @@ USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_un
 
 
 def main(argv):
-    from data import DataError
-    from utils.config import ConfigError
-    from utils.run_files import RunFolderError
+    from utils.commands import exit_status
     if not argv or argv[0].startswith("-"):
         print(USAGE, file=sys.stderr)
         return 2
-    try:
+
+    def body():
         import tensorflow.compat.v1 as tf
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         evaluate(argv[0], argv[1:])
-    except (ConfigError, DataError, RunFolderError) as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(body)
 
 
 if __name__ == "__main__":

@@ -140,23 +140,16 @@ def library_versions():
 
 
 def main(argv):
-    from utils.config import ConfigError, parse_overrides
-    from data import DataError
-    from utils.run_files import RunFolderError
-    from utils.training import TrainingDiverged
-    try:
+    from utils.commands import exit_status
+    from utils.config import parse_overrides
+
+    def body():
         config = parse_overrides(argv, constants())
         import tensorflow.compat.v1 as tf
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         run(config)
-    except (ConfigError, DataError, RunFolderError) as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 2
-    except TrainingDiverged as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 3
-    return 0
+    return exit_status(body)
 
 
 if __name__ == "__main__":

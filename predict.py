@@ -190,21 +190,17 @@ USAGE = ("usage: python predict.py RUN_DIR (--input history.csv | --split test) 
 
 
 def main(argv):
-    from data import DataError
-    from utils.config import ConfigError
-    from utils.run_files import RunFolderError
+    from utils.commands import exit_status
     if not argv or argv[0].startswith("-"):
         print(USAGE, file=sys.stderr)
         return 2
-    try:
+
+    def body():
         import tensorflow.compat.v1 as tf
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         predict(argv[0], argv[1:], log=lambda *a: print(*a, file=sys.stderr))
-    except (ConfigError, DataError, RunFolderError) as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(body)
 
 
 if __name__ == "__main__":
