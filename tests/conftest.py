@@ -1,10 +1,26 @@
-"""Test set-up: TF1 graph mode (once, as main.py does) and the repo root on sys.path."""
+"""Test set-up: TF1 graph mode (once, as main.py does), the repo root on sys.path, shared fixtures."""
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import pytest  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
+
+
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory):
+    """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per model."""
+    from tiny_runs import tiny_run
+    from utils import checkpoint
+    root = tmp_path_factory.mktemp("runs")
+    opened = {}
+    for model in ("dkvmn", "dkt"):
+        run_dir = tiny_run(root, model)
+        opened[model] = (run_dir, checkpoint.load_trained(run_dir))
+    yield opened
+    for _, trained in opened.values():
+        trained.trainer.close()

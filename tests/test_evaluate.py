@@ -8,26 +8,8 @@ import pytest
 
 import evaluate
 from data import DataError
-from utils import checkpoint
 from utils.run_files import RunFolderError
-from tiny_runs import quiet, tiny_run
-
-
-
-
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """model -> (run folder, its trained model opened once for the whole module)."""
-    root = tmp_path_factory.mktemp("runs")
-    opened = {}
-    for model in ("dkvmn", "dkt"):
-        run_dir = tiny_run(root, model)
-        opened[model] = (run_dir, checkpoint.load_trained(run_dir))
-    yield opened
-    for _, trained in opened.values():
-        trained.trainer.close()
+from tiny_runs import quiet
 
 
 def read_summary(run_dir):
@@ -36,8 +18,8 @@ def read_summary(run_dir):
 
 
 @pytest.mark.parametrize("model", ["dkvmn", "dkt"])
-def test_own_test_split_reproduces_the_run(runs, model):
-    run_dir, trained = runs[model]
+def test_own_test_split_reproduces_the_run(trained_runs, model):
+    run_dir, trained = trained_runs[model]
     out_dir, metrics = evaluate.evaluate(run_dir, [], log=quiet, trained=trained)
     summary = read_summary(run_dir)
     for name in ("loss", "acc", "auc", "auc_from2"):
@@ -57,8 +39,8 @@ def test_own_test_split_reproduces_the_run(runs, model):
     assert again != out_dir and os.path.isfile(os.path.join(out_dir, "metrics.json"))
 
 
-def test_other_split_and_seed(runs):
-    run_dir, trained = runs["dkvmn"]
+def test_other_split_and_seed(trained_runs):
+    run_dir, trained = trained_runs["dkvmn"]
     _, valid = evaluate.evaluate(run_dir, ["--split", "valid"], log=quiet, trained=trained)
     assert valid["split"] == "valid" and valid["students"] == 24 and 0 <= valid["auc"] <= 1
     _, other = evaluate.evaluate(run_dir, ["--seed", "5", "--synthetic_students", "60"], log=quiet,
@@ -67,8 +49,8 @@ def test_other_split_and_seed(runs):
     assert other["data_options"]["seed"] == 5
 
 
-def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(runs):
-    run_dir, trained = runs["dkt"]
+def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(trained_runs):
+    run_dir, trained = trained_runs["dkt"]
     # 15 exercises: ids 0..11 are the run's, 12..14 it never saw
     with pytest.raises(DataError) as error:
         evaluate.evaluate(run_dir, ["--synthetic_exercises", "15"], log=quiet)
@@ -83,8 +65,8 @@ def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(runs):
     assert fewer["interactions"] == 8 * 24 and fewer["dropped_unknown_skills"]["interactions"] == 0
 
 
-def test_bad_input_exits_2_with_one_line(runs, tmp_path, capsys):
-    run_dir, _ = runs["dkvmn"]
+def test_bad_input_exits_2_with_one_line(trained_runs, tmp_path, capsys):
+    run_dir, _ = trained_runs["dkvmn"]
     assert evaluate.main([str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
     assert evaluate.main([run_dir, "--synthetic_exercises", "15"]) == 2

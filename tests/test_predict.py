@@ -8,28 +8,12 @@ import pytest
 import main
 import predict
 from data import DataError
-from utils import checkpoint
-from tiny_runs import TINY, quiet, tiny_run
-
-
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """model -> (run folder, its trained model opened once for the whole module)."""
-    root = tmp_path_factory.mktemp("runs")
-    opened = {}
-    for model in ("dkvmn", "dkt"):
-        run_dir = tiny_run(root, model)
-        opened[model] = (run_dir, checkpoint.load_trained(run_dir))
-    yield opened
-    for _, trained in opened.values():
-        trained.trainer.close()
+from tiny_runs import TINY, quiet
 
 
 @pytest.mark.parametrize("model", ["dkvmn", "dkt"])
-def test_agrees_with_the_run_and_mastery_is_the_next_prediction(runs, model, tmp_path):
-    run_dir, trained = runs[model]
+def test_agrees_with_the_run_and_mastery_is_the_next_prediction(trained_runs, model, tmp_path):
+    run_dir, trained = trained_runs[model]
     out, result = predict.predict(run_dir, ["--split", "test", "--out", str(tmp_path / "m.csv")], log=quiet,
                                   trained=trained)
     written = pd.read_csv(out, dtype={"student": str, "skill_id": str})
@@ -58,8 +42,8 @@ def write_history(path, rows):
     pd.DataFrame(rows, columns=["student", "skill", "correct", "order"]).to_csv(path, index=False)
 
 
-def test_input_csv_by_skill_id_students_and_unknown_skills(runs, tmp_path):
-    run_dir, trained = runs["dkvmn"]
+def test_input_csv_by_skill_id_students_and_unknown_skills(trained_runs, tmp_path):
+    run_dir, trained = trained_runs["dkvmn"]
     dataset = main.load_data(trained.config)
     seq = dataset.test[0]
     history = tmp_path / "history.csv"
@@ -86,8 +70,8 @@ def test_input_csv_by_skill_id_students_and_unknown_skills(runs, tmp_path):
     np.testing.assert_allclose(dropped["p"], own["p"], atol=1e-6)
 
 
-def test_command_line_errors_exit_2(runs, tmp_path, capsys):
-    run_dir, _ = runs["dkt"]
+def test_command_line_errors_exit_2(trained_runs, tmp_path, capsys):
+    run_dir, _ = trained_runs["dkt"]
     assert predict.main([run_dir]) == 2
     assert "--input" in capsys.readouterr().err
     assert predict.main([run_dir, "--input", str(tmp_path / "missing.csv")]) == 2
