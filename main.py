@@ -50,6 +50,7 @@ LR_DECAY = 1.0                 # multiply the learning rate by this every LR_DEC
 LR_DECAY_EPOCHS = 20           # epochs between two decays
 MIN_LEARNING_RATE = 1e-5       # floor of the decayed learning rate (the authors' code)
 MAX_GRAD_NORM = 50.0           # clip gradients to this global norm; 0 turns clipping off
+LOSS_SCALE = "mean"            # minimise the "mean" BCE per answer, or its "sequence_sum" (authors' code)
 BATCH_SIZE = 32                # sequences (chunks) per training step
 EPOCHS = 15                    # most epochs to train
 EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better validation AUC; 0 = never

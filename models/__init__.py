@@ -31,7 +31,13 @@ DEFAULT_HPARAMS = {
     "learning_rate": 1e-3,      # default of the learning_rate placeholder; the run feeds the decayed value
     "momentum": 0.9,            # sgd only
     "max_grad_norm": 50.0,      # clip gradients to this global norm; 0 or None = no clipping
+    "loss_scale": "mean",       # what the optimizer minimises: "mean" BCE over the scored positions, or
+                                # "sequence_sum": summed over each sequence, averaged over the batch
 }
+
+# The authors' MXNet code gets sum(dBCE) / batch_size: their SGD learning rate 0.05 and clip 50 are sized for
+# that gradient, which is (scored positions per sequence) times larger than the mean's (~55x on assist2009).
+LOSS_SCALES = ("mean", "sequence_sum")
 
 KTGraph = collections.namedtuple("KTGraph", [
     "skills",                     # int32 placeholder [B, T], skill index in [0, n_skills)
@@ -41,7 +47,8 @@ KTGraph = collections.namedtuple("KTGraph", [
     "learning_rate",              # float32 [] placeholder_with_default(hparams learning_rate)
     "logits",                     # [B, T]
     "p",                          # [B, T], P(answer t correct | positions < t)
-    "loss",                       # [], mean binary cross-entropy over the mask
+    "loss",                       # [], mean binary cross-entropy over the mask (what is logged)
+    "objective",                  # [], what train_op minimises: loss times the loss_scale factor
     "grad_norm",                  # [], global norm of the gradients before clipping
     "train_op",                   # one optimizer step; increments global_step
     "global_step",                # int64 variable
@@ -74,6 +81,23 @@ def masked_bce(logits, answers, mask):
     return tf.reduce_sum(mask * bce) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
+def training_objective(loss, mask, loss_scale):
+    """The loss that the optimizer minimises.
+
+    Args:
+      loss: [] mean BCE over the mask.
+      mask: [B, T] float32 0/1.
+      loss_scale: "mean" (loss itself) or "sequence_sum" (loss * scored positions / B).
+
+    Returns:
+      [] float32.
+    """
+    if loss_scale == "mean":
+        return loss
+    scored_per_sequence = tf.reduce_sum(mask) / tf.cast(tf.shape(mask)[0], tf.float32)
+    return loss * scored_per_sequence
+
+
 def training_op(loss, learning_rate, hparams, global_step):
     """Gradients, optional clipping by global norm, and one optimizer step.
 
@@ -102,7 +126,10 @@ def training_op(loss, learning_rate, hparams, global_step):
         grads, grad_norm = tf.clip_by_global_norm(grads, float(max_norm))
     else:
         grad_norm = tf.global_norm(grads)
-    train_op = optimizer.apply_gradients(zip(grads, variables), global_step=global_step)
+    # Every gradient before any update: otherwise a backward op may read a weight already updated (the
+    # clipping's global norm orders them too, but not when clipping is off).
+    with tf.control_dependencies(grads):
+        train_op = optimizer.apply_gradients(zip(grads, variables), global_step=global_step)
     return train_op, grad_norm
 
 
@@ -126,6 +153,9 @@ def build_graph(model_name, n_skills, hparams):
     hp["dropout"] = float(hp["dropout"] or 0.0)
     if str(hp["optimizer"]).lower() not in ("adam", "sgd"):
         raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hp["optimizer"],))
+    if hp["loss_scale"] not in LOSS_SCALES:
+        raise ValueError("unknown loss_scale %r: use %s"
+                         % (hp["loss_scale"], " or ".join(map(repr, LOSS_SCALES))))
 
     skills = tf.placeholder(tf.int32, [None, None], name="skills")
     answers = tf.placeholder(tf.int32, [None, None], name="answers")
@@ -139,9 +169,11 @@ def build_graph(model_name, n_skills, hparams):
     p = tf.sigmoid(logits, name="p")
     loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
     global_step = tf.train.get_or_create_global_step()
-    train_op, grad_norm = training_op(loss, learning_rate, hp, global_step)
+    objective = training_objective(loss, mask, hp["loss_scale"])
+    train_op, grad_norm = training_op(objective, learning_rate, hp, global_step)
     return KTGraph(
         skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,
-        logits=logits, p=p, loss=loss, grad_norm=grad_norm, train_op=train_op, global_step=global_step,
+        logits=logits, p=p, loss=loss, objective=objective, grad_norm=grad_norm, train_op=train_op,
+        global_step=global_step,
         skill_correlation_weights=outputs["skill_correlation_weights"],
         read_content=outputs.get("read_content"), num_parameters=n_params, hparams=hp)

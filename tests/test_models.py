@@ -226,6 +226,23 @@ def test_sgd_without_clipping_steps_by_the_gradient_and_trains():
     assert sess.run(kt.loss, data) < loss_before - 0.01
 
 
+def test_sequence_sum_scales_the_step_by_the_scored_positions_per_sequence():
+    skills, answers, mask = synthetic_problem(n_students=8)
+    mask[:, mask.shape[1] // 2:] *= np.arange(8)[:, None] % 2  # half the sequences end half-way
+    per_sequence = mask.sum() / mask.shape[0]
+    steps = {}
+    for loss_scale in ("mean", "sequence_sum"):
+        kt, sess, before = build("dkvmn", n_skills=15, optimizer="sgd", dropout=0.0, max_grad_norm=0,
+                                 loss_scale=loss_scale, **SMALL["dkvmn"])
+        data = feed(kt, skills, answers, mask, learning_rate=1.0)
+        loss, objective, _ = sess.run([kt.loss, kt.objective, kt.train_op], data)
+        np.testing.assert_allclose(objective, loss * (per_sequence if loss_scale == "sequence_sum" else 1.0),
+                                   rtol=1e-6)
+        after = trainable_values(sess)
+        steps[loss_scale] = np.concatenate([(after[k] - before[k]).ravel() for k in sorted(before)])
+    np.testing.assert_allclose(steps["sequence_sum"], per_sequence * steps["mean"], rtol=1e-3, atol=2e-6)
+
+
 def test_skill_correlation_weights_and_parameters():
     kt, sess, w = tiny("dkvmn")
     weights = sess.run(kt.skill_correlation_weights)
@@ -254,10 +271,13 @@ def test_initial_weights_come_from_the_graph_seed(model_name):
         np.testing.assert_array_equal(first[name], second[name])
 
 
-def test_unknown_model_or_optimizer_is_refused():
+def test_unknown_model_optimizer_or_loss_scale_is_refused():
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="dkt, dkvmn"):
             models.build_graph("lstm", N_SKILLS, {})
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="adam"):
             models.build_graph("dkt", N_SKILLS, {"optimizer": "rmsprop", "hidden_size": 4})
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="sequence_sum"):
+            models.build_graph("dkt", N_SKILLS, {"loss_scale": "sum", "hidden_size": 4})
