@@ -14,7 +14,8 @@ Usage (from the repo root):
 Options: --models dkvmn dkt, --seeds 0 [1 2], --folds 1 [2 3] (three-line data sets), --epochs N,
 --runs_dir runs, --out results, --threads 2, --set name=value (any other constant of main.py, e.g.
 --set learning_rate=0.003; recorded in the results), --smoke (tiny model, one epoch: checks the pipeline),
---render (only rewrite the .md from the .json, e.g. after editing this script's table layout).
+--render (only rewrite the .md from the .json, e.g. after editing this script's table layout),
+--jobs N (N runs at a time, each in its own process; on 2 cores: --seeds 0 1 2 --jobs 3 --threads 1).
 Results of models not run now are kept from the existing JSON, so DKT and DKVMN can run one at a time.
 """
 import argparse
@@ -24,6 +25,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -101,7 +103,11 @@ def parse_args(argv):
                         help="override any other constant of main.py (repeatable)")
     parser.add_argument("--smoke", action="store_true", help="tiny model, one epoch: a pipeline check")
     parser.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at a time, each in its own process with --threads threads")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     if args.dataset == "synthetic" and args.folds != [1]:
         parser.error("--folds applies to three-line data sets; the synthetic split is set by the seed")
     return args
@@ -278,21 +284,85 @@ def render(args):
     return text
 
 
+class JobFailed(Exception):
+    """A run started by --jobs exited with an error; `returncode` is its exit status."""
+
+    def __init__(self, message, returncode):
+        super().__init__(message)
+        self.returncode = returncode
+
+
+def child_argv(argv, model, seed, fold, out):
+    """The argv of one run in its own process: this call's options, one model / seed / fold, its own --out."""
+    args = parse_args(argv)
+    rest = [args.dataset, "--models", model, "--seeds", str(seed), "--folds", str(fold), "--out", out,
+            "--runs_dir", args.runs_dir, "--threads", str(args.threads)]
+    if args.dataset_dir:
+        rest += ["--dataset_dir", args.dataset_dir]
+    if args.epochs is not None:
+        rest += ["--epochs", str(args.epochs)]
+    for item in args.sets:
+        rest += ["--set", item]
+    return rest + (["--smoke"] if args.smoke else [])
+
+
+def parallel_runs(argv, args, tasks, log):
+    """Runs each (model, seed, fold) of `tasks` as `reproduce.py` in a child process, args.jobs at a time.
+
+    Yields (model, record, overrides) as runs finish. A failed child stops the others and raises JobFailed
+    with the tail of its log (kept in a temporary folder).
+    """
+    scratch = tempfile.mkdtemp(prefix="reproduce-")
+    waiting, running = list(tasks), []
+    try:
+        while waiting or running:
+            while waiting and len(running) < args.jobs:
+                model, seed, fold = task = waiting.pop(0)
+                out = os.path.join(scratch, "%s-s%d-f%d" % task)
+                log_file = open(out + ".log", "w")
+                process = subprocess.Popen(
+                    [sys.executable, os.path.abspath(__file__)] + child_argv(argv, model, seed, fold, out),
+                    stdout=log_file, stderr=subprocess.STDOUT)
+                running.append((task, out, log_file, process))
+                log("started %s, seed %d, fold %d (log: %s.log)" % (model, seed, fold, out))
+            time.sleep(0.5)
+            for item in [r for r in running if r[3].poll() is not None]:
+                (model, seed, fold), out, log_file, process = item
+                running.remove(item)
+                log_file.close()
+                if process.returncode != 0:
+                    with open(out + ".log") as f:
+                        tail = "".join(f.readlines()[-15:])
+                    raise JobFailed("the run of %s, seed %d, fold %d failed (exit %d); the end of %s.log:\n%s"
+                                    % (model, seed, fold, process.returncode, out, tail), process.returncode)
+                with open(os.path.join(out, args.dataset + ".json")) as f:
+                    entry = json.load(f)["models"][0]
+                log("finished %s, seed %d, fold %d: test AUC %.4f" % (model, seed, fold, entry["test_auc"]))
+                yield model, entry["runs"][0], entry["overrides"]
+    finally:
+        for _, _, log_file, process in running:
+            process.kill()
+            log_file.close()
+
+
 def reproduce(argv, log=print):
     args = parse_args(argv)
     if args.render:
         log(render(args))
         return {}
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
-    entries = {}
-    for model in args.models:
-        runs, overrides = [], None
-        for fold in args.folds:
-            for seed in args.seeds:
-                record, overrides = run_one(args, model, seed, fold, log)
-                runs.append(record)
-                entries[model] = model_entry(args, model, runs, overrides, command)
-                text = write_results(args, entries)  # after every run: a stopped script keeps what it did
+    tasks = [(model, seed, fold) for model in args.models for fold in args.folds for seed in args.seeds]
+    if args.jobs > 1:
+        finished = parallel_runs(argv, args, tasks, log)
+    else:
+        finished = ((model,) + run_one(args, model, seed, fold, log) for model, seed, fold in tasks)
+    runs, overrides, entries = {}, {}, {}
+    for model, record, model_overrides in finished:
+        runs.setdefault(model, []).append(record)
+        runs[model].sort(key=lambda r: (r["fold"], r["seed"]))
+        overrides[model] = model_overrides
+        entries[model] = model_entry(args, model, runs[model], overrides[model], command)
+        text = write_results(args, entries)  # after every run: a stopped script keeps what it did
     log(text)
     return entries
 
@@ -308,6 +378,9 @@ def main_entry(argv):
     except DataError as error:
         print("error: %s" % error, file=sys.stderr)
         return 2
+    except JobFailed as error:
+        print("error: %s" % error, file=sys.stderr)
+        return error.returncode
     return 0
 
 

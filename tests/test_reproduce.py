@@ -76,3 +76,39 @@ def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
     assert [e["model"] for e in again["models"]] == ["dkvmn", "dkt"]
     assert again["models"][0] == results["models"][0]
     assert again["models"][1]["run_dirs"] != results["models"][1]["run_dirs"]
+
+
+def test_jobs_run_each_seed_in_its_own_process_and_make_one_record(tmp_path):
+    rng = np.random.RandomState(1)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for suffix, n in (("train1", 40), ("valid1", 15), ("test", 15)):
+        write_three_line(str(data_dir), rng, n, suffix)
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    argv = [NAME, "--dataset_dir", str(data_dir), "--runs_dir", str(runs), "--out", str(out),
+            "--threads", "1", "--smoke", "--models", "dkvmn", "--seeds", "0", "1", "--jobs", "2"]
+    messages = []
+    entries = load_script().reproduce(argv, log=messages.append)
+
+    entry = json.load(open(str(out / (NAME + ".json"))))["models"][0]
+    assert entry == entries["dkvmn"]
+    assert entry["seeds"] == [0, 1] and [r["seed"] for r in entry["runs"]] == [0, 1]
+    assert entry["command"].endswith("--jobs 2") and len(set(entry["run_dirs"])) == 2
+    for run in entry["runs"]:
+        summary = json.load(open(os.path.join(str(runs), run["run_dir"], "summary.json")))
+        config = json.load(open(os.path.join(str(runs), run["run_dir"], "config.json")))["constants"]
+        assert (config["seed"], config["threads"]) == (run["seed"], 1)
+        assert run["test_auc"] == pytest.approx(summary["test_auc"], abs=1e-12)
+    assert entry["test_auc"] == pytest.approx(np.mean([r["test_auc"] for r in entry["runs"]]), abs=1e-12)
+    assert sum(m.startswith("started dkvmn") for m in messages) == 2
+
+
+def test_a_failed_job_stops_the_script_with_its_log(tmp_path):
+    argv = [NAME, "--dataset_dir", str(tmp_path / "missing"), "--runs_dir", str(tmp_path / "runs"),
+            "--out", str(tmp_path / "results"), "--smoke", "--models", "dkt", "--seeds", "0", "1",
+            "--jobs", "2"]
+    reproduce = load_script()
+    with pytest.raises(reproduce.JobFailed, match="the run of dkt, seed 0, fold 1 failed") as error:
+        reproduce.reproduce(argv, log=quiet)
+    assert "missing" in str(error.value) and error.value.returncode == 2
+    assert not os.path.exists(str(tmp_path / "results" / (NAME + ".json")))
