@@ -93,6 +93,7 @@ def run(config, log=print):
     if resuming:
         run_dir = config["resume"]
         config = run_files.resumable_config(run_dir)
+    check_model_config(config)
     dataset = load_data(config)
     for line in dataset.report:
         log(line)
@@ -129,6 +130,16 @@ def run(config, log=print):
         summary["test_loss"]))
     log("run folder: %s" % run_dir)
     return run_dir, summary
+
+
+def check_model_config(config):
+    """The model name and hyperparameter choices, checked before any file is written."""
+    import models
+    from utils.config import ConfigError
+    try:
+        models.checked_hparams(config["model"], config)
+    except ValueError as error:
+        raise ConfigError(str(error))
 
 
 def library_versions():

@@ -133,16 +133,12 @@ def training_op(loss, learning_rate, hparams, global_step):
     return train_op, grad_norm
 
 
-def build_graph(model_name, n_skills, hparams):
-    """Builds inputs, model, loss and training op in the default graph.
+def checked_hparams(model_name, hparams):
+    """DEFAULT_HPARAMS updated with `hparams`, after checking the model name and the choices.
 
-    Args:
-      model_name: a key of MODELS ("dkvmn" or "dkt").
-      n_skills: number of skills; skill indices are 0 .. n_skills - 1.
-      hparams: dict of lower-case hyperparameters (see DEFAULT_HPARAMS); others are ignored.
-
-    Returns:
-      KTGraph.
+    Raises:
+      ValueError: an unknown model, optimizer or loss_scale, or a dropout outside [0, 1); the message says
+        what is valid. Callers check before they write anything (main.run does, before its run folder).
     """
     if model_name not in MODELS:
         raise ValueError("unknown model %r: valid names are %s" % (model_name, ", ".join(sorted(MODELS))))
@@ -156,7 +152,21 @@ def build_graph(model_name, n_skills, hparams):
     if hp["loss_scale"] not in LOSS_SCALES:
         raise ValueError("unknown loss_scale %r: use %s"
                          % (hp["loss_scale"], " or ".join(map(repr, LOSS_SCALES))))
+    return hp
 
+
+def build_graph(model_name, n_skills, hparams):
+    """Builds inputs, model, loss and training op in the default graph.
+
+    Args:
+      model_name: a key of MODELS ("dkvmn" or "dkt").
+      n_skills: number of skills; skill indices are 0 .. n_skills - 1.
+      hparams: dict of lower-case hyperparameters (see DEFAULT_HPARAMS); others are ignored.
+
+    Returns:
+      KTGraph.
+    """
+    hp = checked_hparams(model_name, hparams)
     skills = tf.placeholder(tf.int32, [None, None], name="skills")
     answers = tf.placeholder(tf.int32, [None, None], name="answers")
     mask = tf.placeholder(tf.float32, [None, None], name="mask")

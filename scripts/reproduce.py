@@ -372,16 +372,12 @@ def main_entry(argv):
     import tensorflow.compat.v1 as tf
     tf.logging.set_verbosity(tf.logging.ERROR)
     tf.disable_v2_behavior()
-    from data import DataError
+    from utils.commands import exit_status
     try:
-        reproduce(argv, log=lambda *a: print(*a, flush=True))
-    except DataError as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 2
+        return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
     except JobFailed as error:
         print("error: %s" % error, file=sys.stderr)
         return error.returncode
-    return 0
 
 
 if __name__ == "__main__":

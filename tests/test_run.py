@@ -135,3 +135,17 @@ def test_command_line_errors_are_short_and_exit_2(capsys):
     assert main.main(["--no_such_constant", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown option --no_such_constant") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--model", "lstm", "unknown model 'lstm': valid names are dkt, dkvmn"),
+    ("--optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
+    ("--loss_scale", "sum", "unknown loss_scale 'sum': use 'mean' or 'sequence_sum'"),
+    ("--dropout", "1.5", "dropout must be in [0, 1)"),
+])
+def test_a_bad_model_setting_is_refused_before_any_file_is_written(tmp_path, capsys, option, value, message):
+    runs = tmp_path / "runs"
+    assert main.main([option, value, "--runs_dir", str(runs), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: " + message) and "Traceback" not in err
+    assert not runs.exists()
