@@ -292,9 +292,8 @@ class JobFailed(Exception):
         self.returncode = returncode
 
 
-def child_argv(argv, model, seed, fold, out):
+def child_argv(args, model, seed, fold, out):
     """The argv of one run in its own process: this call's options, one model / seed / fold, its own --out."""
-    args = parse_args(argv)
     rest = [args.dataset, "--models", model, "--seeds", str(seed), "--folds", str(fold), "--out", out,
             "--runs_dir", args.runs_dir, "--threads", str(args.threads)]
     if args.dataset_dir:
@@ -306,7 +305,7 @@ def child_argv(argv, model, seed, fold, out):
     return rest + (["--smoke"] if args.smoke else [])
 
 
-def parallel_runs(argv, args, tasks, log):
+def parallel_runs(args, tasks, log):
     """Runs each (model, seed, fold) of `tasks` as `reproduce.py` in a child process, args.jobs at a time.
 
     Yields (model, record, overrides) as runs finish. A failed child stops the others and raises JobFailed
@@ -321,7 +320,7 @@ def parallel_runs(argv, args, tasks, log):
                 out = os.path.join(scratch, "%s-s%d-f%d" % task)
                 log_file = open(out + ".log", "w")
                 process = subprocess.Popen(
-                    [sys.executable, os.path.abspath(__file__)] + child_argv(argv, model, seed, fold, out),
+                    [sys.executable, os.path.abspath(__file__)] + child_argv(args, model, seed, fold, out),
                     stdout=log_file, stderr=subprocess.STDOUT)
                 running.append((task, out, log_file, process))
                 log("started %s, seed %d, fold %d (log: %s.log)" % (model, seed, fold, out))
@@ -353,7 +352,7 @@ def reproduce(argv, log=print):
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
     tasks = [(model, seed, fold) for model in args.models for fold in args.folds for seed in args.seeds]
     if args.jobs > 1:
-        finished = parallel_runs(argv, args, tasks, log)
+        finished = parallel_runs(args, tasks, log)
     else:
         finished = ((model,) + run_one(args, model, seed, fold, log) for model, seed, fold in tasks)
     runs, overrides, entries = {}, {}, {}
