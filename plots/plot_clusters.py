@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import RunError, load_config, read_correlation_weights, read_skills  # noqa: E402
+from plots.run_logs import RunError, exit_status, load_config, read_correlation_weights, read_skills  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 MAX_LABEL = 28
@@ -275,43 +275,36 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def draw_clusters(args):
+    """Writes skill_clusters.csv and the clustering figure of one DKVMN run; prints what it wrote."""
     run_dir = args.run_dir
-    try:
-        config = load_config(run_dir)
-        constants = config.get("constants") or {}
-        model = str(constants.get("model") or "")
-        has_weights = os.path.isfile(os.path.join(run_dir, "correlation_weights.csv"))
-        if model.lower() == "dkt" or not has_weights:
-            raise RunError("%s has no correlation_weights.csv%s: the clustering figure needs a DKVMN run "
-                           "that finished (the weights are written from the selected checkpoint)"
-                           % (run_dir, " (it is a DKT run)" if model.lower() == "dkt" else ""))
-        rows, weights = cluster_table(run_dir)
-        out_dir = args.out or os.path.join(run_dir, "figures")
-        if not os.path.isdir(out_dir):
-            os.makedirs(out_dir)
-        table_path = os.path.join(out_dir, "skill_clusters.csv")
-        write_table(rows, table_path)
-        ari, n_known = adjusted_rand(rows)
-        ari_text = None
-        if ari is not None:
-            n_concepts = len(set(r["true_concept"] for r in rows if r["true_concept"] != ""))
-            ari_text = "adjusted Rand index vs the\n%d true concepts: %.3f" % (n_concepts, ari)
-            if n_known < len(rows):
-                ari_text += "\n(%d of %d skills with a known concept)" % (n_known, len(rows))
-            print("adjusted Rand index (clusters vs true concepts): %.4f" % ari)
-        dataset = str(constants.get("dataset") or "")
-        title = "Problem Clustering" + (" (%s)" % dataset if dataset else "")
-        xy = tsne_2d(weights)
-        figure_path = os.path.join(out_dir, "6_problem_clustering.%s" % args.format)
-        fallbacks = draw(rows, weights, xy, title, ari_text, figure_path, args.format)
-    except RunError as e:
-        sys.stderr.write("error: %s\n" % e)
-        return 2
-    except OSError as e:
-        sys.stderr.write("error: cannot write the figure: %s\n" % e)
-        return 2
+    config = load_config(run_dir)
+    constants = config.get("constants") or {}
+    model = str(constants.get("model") or "")
+    has_weights = os.path.isfile(os.path.join(run_dir, "correlation_weights.csv"))
+    if model.lower() == "dkt" or not has_weights:
+        raise RunError("%s has no correlation_weights.csv%s: the clustering figure needs a DKVMN run "
+                       "that finished (the weights are written from the selected checkpoint)"
+                       % (run_dir, " (it is a DKT run)" if model.lower() == "dkt" else ""))
+    rows, weights = cluster_table(run_dir)
+    out_dir = args.out or os.path.join(run_dir, "figures")
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    table_path = os.path.join(out_dir, "skill_clusters.csv")
+    write_table(rows, table_path)
+    ari, n_known = adjusted_rand(rows)
+    ari_text = None
+    if ari is not None:
+        n_concepts = len(set(r["true_concept"] for r in rows if r["true_concept"] != ""))
+        ari_text = "adjusted Rand index vs the\n%d true concepts: %.3f" % (n_concepts, ari)
+        if n_known < len(rows):
+            ari_text += "\n(%d of %d skills with a known concept)" % (n_known, len(rows))
+        print("adjusted Rand index (clusters vs true concepts): %.4f" % ari)
+    dataset = str(constants.get("dataset") or "")
+    title = "Problem Clustering" + (" (%s)" % dataset if dataset else "")
+    xy = tsne_2d(weights)
+    figure_path = os.path.join(out_dir, "6_problem_clustering.%s" % args.format)
+    fallbacks = draw(rows, weights, xy, title, ari_text, figure_path, args.format)
     clusters = sorted(set(r["cluster"] for r in rows))
     print("%d skills in %d clusters (memory slots %s)"
           % (len(rows), len(clusters), ", ".join(map(str, clusters))))
@@ -319,7 +312,11 @@ def main(argv=None):
         print("%d labels had no room and show the skill id instead" % fallbacks)
     print("wrote %s" % table_path)
     print("wrote %s" % figure_path)
-    return 0
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return exit_status(lambda: draw_clusters(args), "the figure")
 
 
 if __name__ == "__main__":

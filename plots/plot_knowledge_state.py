@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from plots.plot_clusters import truncate  # noqa: E402
-from plots.run_logs import RunError, load_config, read_correlation_weights, read_skills  # noqa: E402
+from plots.run_logs import RunError, exit_status, load_config, read_correlation_weights, read_skills  # noqa: E402
 
 MAX_LABEL = 26
 COLORMAP = "RdYlGn"  # red = likely wrong, green = likely right
@@ -181,38 +181,35 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def draw_knowledge_state(args):
+    """Writes the knowledge-state figure of one student; prints its path."""
+    config = load_config(args.run_dir)
+    model = str((config.get("constants") or {}).get("model") or "").lower()
+    out_dir = args.out or os.path.join(args.run_dir, "figures")
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    mastery_path = args.mastery
+    if not mastery_path:
+        if not args.input:
+            students = test_students(args.run_dir)
+            if args.student not in students:
+                raise RunError("student %s is not in the run's test split (%d students; e.g. %s)" % (
+                    args.student, len(students), ", ".join(students[:6])))
+        mastery_path = run_predict(args.run_dir, args.student, args.input, out_dir)
+    steps, skill_ids = read_mastery(mastery_path, args.student)
+    touched = None if args.skills == "all" else set(steps["skill_id"])
+    rows = skill_rows(args.run_dir, skill_ids, touched, model)
+    title = "Knowledge state of student %s (%s, %s; %d steps, %d skills)" % (
+        args.student, model.upper() or "?", (config.get("constants") or {}).get("dataset", "?"),
+        len(steps), len(rows))
+    path = os.path.join(out_dir, "knowledge_state_%s.png" % safe_name(args.student))
+    draw(steps, rows, title, path)
+    print("wrote %s" % path)
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        config = load_config(args.run_dir)
-        model = str((config.get("constants") or {}).get("model") or "").lower()
-        out_dir = args.out or os.path.join(args.run_dir, "figures")
-        if not os.path.isdir(out_dir):
-            os.makedirs(out_dir)
-        mastery_path = args.mastery
-        if not mastery_path:
-            if not args.input:
-                students = test_students(args.run_dir)
-                if args.student not in students:
-                    raise RunError("student %s is not in the run's test split (%d students; e.g. %s)" % (
-                        args.student, len(students), ", ".join(students[:6])))
-            mastery_path = run_predict(args.run_dir, args.student, args.input, out_dir)
-        steps, skill_ids = read_mastery(mastery_path, args.student)
-        touched = None if args.skills == "all" else set(steps["skill_id"])
-        rows = skill_rows(args.run_dir, skill_ids, touched, model)
-        title = "Knowledge state of student %s (%s, %s; %d steps, %d skills)" % (
-            args.student, model.upper() or "?", (config.get("constants") or {}).get("dataset", "?"),
-            len(steps), len(rows))
-        path = os.path.join(out_dir, "knowledge_state_%s.png" % safe_name(args.student))
-        draw(steps, rows, title, path)
-    except RunError as e:
-        sys.stderr.write("error: %s\n" % e)
-        return 2
-    except OSError as e:
-        sys.stderr.write("error: cannot write the figure: %s\n" % e)
-        return 2
-    print("wrote %s" % path)
-    return 0
+    return exit_status(lambda: draw_knowledge_state(args), "the figure")
 
 
 if __name__ == "__main__":

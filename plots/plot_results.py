@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import RunError, group_runs, load_run  # noqa: E402
+from plots.run_logs import exit_status, group_runs, load_run  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 LOSS = "loss (binary cross-entropy)"
@@ -219,23 +219,20 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        runs = [load_run(path) for path in args.run_dirs]
-        out_dir = args.out or default_out_dir(args.run_dirs)
-        paths, groups = make_figures(runs, out_dir, args.format, args.separate)
-    except RunError as e:
-        sys.stderr.write("error: %s\n" % e)
-        return 2
-    except OSError as e:
-        sys.stderr.write("error: cannot write the figures: %s\n" % e)
-        return 2
+def draw_figures(args):
+    """Reads the run folders, writes the figures and prints what it wrote."""
+    runs = [load_run(path) for path in args.run_dirs]
+    out_dir = args.out or default_out_dir(args.run_dirs)
+    paths, groups = make_figures(runs, out_dir, args.format, args.separate)
     for label, members in groups:
         print("%s: %s" % (label, ", ".join(r.path for r in members)))
     for path in paths:
         print("wrote %s" % path)
-    return 0
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return exit_status(lambda: draw_figures(args), "the figures")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ A run folder is written by main.py (see README, "The run folder"):
 config.json, steps.csv, epochs.csv, summary.json (at the end only), skills.csv,
 correlation_weights.csv (DKVMN only), predictions.csv, checkpoints/, tensorboard/.
 
-Everything here raises RunError for bad input; the scripts print its message as
-"error: <message>" on stderr and exit with status 2.
+Everything here raises RunError for bad input; the scripts end through `exit_status`, which prints its
+message as "error: <message>" on stderr and exits with status 2.
 """
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,20 @@ MODEL_NAMES = {"dkvmn": "DKVMN", "dkt": "DKT"}
 
 class RunError(Exception):
     """Expected bad input (not a run folder, empty run, wrong kind of run, unreadable file)."""
+
+
+def exit_status(body, written):
+    """Runs `body()`; returns the script's exit status: 0, or 2 after one "error: ..." line on stderr for
+    bad input (RunError) or a failed write (OSError; `written` names what could not be written)."""
+    try:
+        body()
+    except RunError as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 2
+    except OSError as e:
+        sys.stderr.write("error: cannot write %s: %s\n" % (written, e))
+        return 2
+    return 0
 
 
 class Run(object):
