@@ -30,20 +30,26 @@ def write_three_line(folder, rng, n_students, suffix):
         f.write("\n".join(lines) + "\n")
 
 
+def tiny_data_set(tmp_path, seed, sizes):
+    """A three-line data set folder (train1, valid1, test with `sizes` students) and the smoke-run argv."""
+    rng = np.random.RandomState(seed)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for suffix, n in zip(("train1", "valid1", "test"), sizes):
+        write_three_line(str(data_dir), rng, n, suffix)
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    argv = [NAME, "--dataset_dir", str(data_dir), "--runs_dir", str(runs), "--out", str(out),
+            "--threads", "1", "--smoke"]
+    return out, runs, argv
+
+
 def quiet(*args):
     pass
 
 
 def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
-    rng = np.random.RandomState(0)
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    for suffix, n in (("train1", 60), ("valid1", 20), ("test", 20)):
-        write_three_line(str(data_dir), rng, n, suffix)
-    out, runs = tmp_path / "results", tmp_path / "runs"
+    out, runs, argv = tiny_data_set(tmp_path, 0, (60, 20, 20))
     reproduce = load_script()
-    argv = [NAME, "--dataset_dir", str(data_dir), "--runs_dir", str(runs), "--out", str(out),
-            "--threads", "1", "--smoke"]
     reproduce.reproduce(argv, log=quiet)
 
     results = json.load(open(str(out / (NAME + ".json"))))
@@ -59,7 +65,8 @@ def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
         summary = json.load(open(os.path.join(run_dir, "summary.json")))
         config = json.load(open(os.path.join(run_dir, "config.json")))["constants"]
         assert summary["model"] == entry["model"] and config["epochs"] == 1
-        assert config["key_dim"] == reproduce.SMOKE["key_dim"] and config["dataset_dir"] == str(data_dir)
+        assert config["key_dim"] == reproduce.SMOKE["key_dim"]
+        assert config["dataset_dir"] == str(tmp_path / "data")
         for name in ("test_auc", "test_acc", "test_auc_from2", "best_epoch", "num_parameters"):
             assert entry[name] == pytest.approx(summary[name], abs=1e-12), name
             assert entry["runs"][0][name] == pytest.approx(summary[name], abs=1e-12), name
@@ -79,14 +86,8 @@ def test_reproduce_writes_the_tables_with_the_runs_figures(tmp_path):
 
 
 def test_jobs_run_each_seed_in_its_own_process_and_make_one_record(tmp_path):
-    rng = np.random.RandomState(1)
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    for suffix, n in (("train1", 40), ("valid1", 15), ("test", 15)):
-        write_three_line(str(data_dir), rng, n, suffix)
-    out, runs = tmp_path / "results", tmp_path / "runs"
-    argv = [NAME, "--dataset_dir", str(data_dir), "--runs_dir", str(runs), "--out", str(out),
-            "--threads", "1", "--smoke", "--models", "dkvmn", "--seeds", "0", "1", "--jobs", "2"]
+    out, runs, argv = tiny_data_set(tmp_path, 1, (40, 15, 15))
+    argv += ["--models", "dkvmn", "--seeds", "0", "1", "--jobs", "2"]
     messages = []
     entries = load_script().reproduce(argv, log=messages.append)
 
