@@ -62,3 +62,110 @@ def split_metrics(predictions):
     later = predictions["chunk_position"] >= 1
     metrics["auc_from2"] = binary_metrics(predictions["answer"][later], predictions["p"][later])["auc"]
     return metrics
+
+
+def brier_score(answers, p):
+    """Mean squared difference between P(correct) and the 0/1 answer (0 is perfect); nan when empty."""
+    answers = np.asarray(answers, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    return float(np.mean((p - answers) ** 2)) if answers.size else float("nan")
+
+
+def reliability_bins(answers, p, n_bins=10):
+    """Predictions grouped in equal-width bins of P(correct) over [0, 1], the last bin closed at 1.
+
+    Args:
+      answers: [n] 0/1 answers.
+      p: [n] predicted P(correct).
+      n_bins: number of bins.
+
+    Returns:
+      list of n_bins dicts, in increasing p: low, high (the bin's edges), count, mean_p (mean prediction)
+      and frac_correct (share of correct answers); mean_p and frac_correct are None for an empty bin. A
+      calibrated model has mean_p ~ frac_correct in every bin.
+    """
+    answers = np.asarray(answers, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.floor(p * n_bins).astype(np.int64), 0, n_bins - 1)
+    bins = []
+    for index in range(n_bins):
+        members = which == index
+        count = int(members.sum())
+        bins.append({"low": float(edges[index]), "high": float(edges[index + 1]), "count": count,
+                     "mean_p": float(p[members].mean()) if count else None,
+                     "frac_correct": float(answers[members].mean()) if count else None})
+    return bins
+
+
+def expected_calibration_error(answers, p, n_bins=10):
+    """ECE: |mean_p - frac_correct| of each equal-width bin (see reliability_bins), weighted by its share
+    of the predictions; 0 for a calibrated model, nan when empty."""
+    bins = reliability_bins(answers, p, n_bins)
+    total = sum(b["count"] for b in bins)
+    if total == 0:
+        return float("nan")
+    return float(sum(b["count"] * abs(b["mean_p"] - b["frac_correct"]) for b in bins if b["count"]) / total)
+
+
+def auc_by_skill(skills, answers, p):
+    """The AUC within each skill, with its number of answers.
+
+    Args:
+      skills, answers, p: [n] the skill index, the 0/1 answer and P(correct) of every scored position.
+
+    Returns:
+      list of (skill, count, auc) in increasing skill; auc is None where the skill's answers hold one
+      class (ROC AUC undefined there).
+    """
+    skills = np.asarray(skills)
+    answers = np.asarray(answers, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(skills, kind="mergesort")
+    values, starts, counts = np.unique(skills[order], return_index=True, return_counts=True)
+    rows = []
+    for value, start, count in zip(values, starts, counts):
+        members = order[start:start + count]
+        rows.append((_plain_scalar(value), int(count), _auc_or_none(answers[members], p[members])))
+    return rows
+
+
+def auc_by_position(positions, answers, p, edges=(1, 10, 50, 200)):
+    """The AUC by where an answer lies in the student's sequence: positions 1-10, 11-50, 51-200, > 200.
+
+    Positions are 1-based here, as a user reads them (the first answer is position 1); the `positions`
+    array holds the 0-based positions of predictions.csv, where the first answer is 0.
+
+    Args:
+      positions: [n] 0-based position of each scored answer in its student's whole sequence.
+      answers, p: [n] the 0/1 answer and P(correct).
+      edges: 1-based positions (first, end of range 1, end of range 2, ...): the ranges are
+        edges[0]-edges[1], edges[1]+1-edges[2], ..., and > edges[-1].
+
+    Returns:
+      list of dicts, one per range: positions (its label, e.g. "11-50" or ">200"), first, last (1-based,
+      last None for the open range), count, auc (None where the range holds one class or nothing).
+    """
+    one_based = np.asarray(positions, dtype=np.int64) + 1
+    answers = np.asarray(answers, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    ranges = [(edges[0], edges[1])] + [(edges[i] + 1, edges[i + 1]) for i in range(1, len(edges) - 1)]
+    ranges.append((edges[-1] + 1, None))
+    rows = []
+    for first, last in ranges:
+        members = (one_based >= first) & ((one_based <= last) if last is not None else True)
+        label = "%d-%d" % (first, last) if last is not None else ">%d" % (first - 1)
+        rows.append({"positions": label, "first": int(first), "last": None if last is None else int(last),
+                     "count": int(members.sum()), "auc": _auc_or_none(answers[members], p[members])})
+    return rows
+
+
+def _auc_or_none(answers, p):
+    if answers.size == 0 or answers.min() == answers.max():
+        return None
+    return float(roc_auc_score(answers, p))
+
+
+def _plain_scalar(value):
+    """A Python int/str/float for a numpy scalar (JSON and printing)."""
+    return value.item() if hasattr(value, "item") else value
