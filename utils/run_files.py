@@ -18,6 +18,8 @@ import io
 import json
 import os
 
+import numpy as np
+
 STEP_COLUMNS = ["step", "epoch", "train_loss"]
 EPOCH_COLUMNS = ["epoch", "learning_rate", "train_loss",
                  "valid_loss", "valid_acc", "valid_auc", "valid_auc_from2",
@@ -189,3 +191,64 @@ def write_summary(run_dir, config, state, test_metrics, num_parameters):
         summary["test_" + name] = value
     write_json(os.path.join(run_dir, "summary.json"), summary)
     return summary
+
+
+PREDICTION_COLUMNS = ["student", "position", "skill", "answer", "p"]
+
+
+def read_predictions(run_dir):
+    """predictions.csv of a run folder (written by write_predictions) as a dict of [n] numpy arrays.
+
+    Returns:
+      student (str), position (int, 0-based in the student's whole sequence), skill (int, the index of
+      skills.csv), answer (int, 0/1), p (float, predicted P(correct)); one entry per scored test answer.
+
+    Raises:
+      RunFolderError: the folder or the file is missing, or the file is not what write_predictions writes.
+    """
+    if not os.path.isdir(run_dir):
+        raise RunFolderError("%s is not a folder (expected a run folder made by main.py, e.g. "
+                             "runs/synthetic-dkvmn-20260101-120000)" % run_dir)
+    path = os.path.join(run_dir, "predictions.csv")
+    if not os.path.isfile(path):
+        raise RunFolderError("%s has no predictions.csv: a run writes it when it ends; finish or resume the "
+                             "run (`python main.py --resume %s`), or evaluate it with evaluate.py"
+                             % (run_dir, run_dir))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise RunFolderError("cannot read %s (%s)" % (path, e))
+    if not rows or rows[0] != PREDICTION_COLUMNS:
+        raise RunFolderError("%s: expected the header %s, got %s" % (
+            path, ",".join(PREDICTION_COLUMNS), ",".join(rows[0]) if rows else "an empty file"))
+    body = rows[1:]
+    for line, row in enumerate(body, 2):
+        if len(row) != len(PREDICTION_COLUMNS):
+            raise RunFolderError("%s:%d: expected the %d fields %s, got %d" % (
+                path, line, len(PREDICTION_COLUMNS), ",".join(PREDICTION_COLUMNS), len(row)))
+    columns = {"student": np.array([row[0] for row in body], dtype=str)}
+    converters = {"position": int, "skill": int, "answer": int, "p": float}
+    for index, name in enumerate(PREDICTION_COLUMNS[1:], 1):
+        columns[name] = _number_column(path, body, index, name, converters[name])
+    checks = (("position", columns["position"] >= 0, "a position >= 0"),
+              ("answer", (columns["answer"] == 0) | (columns["answer"] == 1), "an answer of 0 or 1"),
+              ("p", (columns["p"] >= 0) & (columns["p"] <= 1), "a probability p in [0, 1]"))
+    for name, valid, expected in checks:
+        if not valid.all():
+            bad = int(np.flatnonzero(~valid)[0])
+            raise RunFolderError("%s:%d: expected %s, got %s=%r" % (path, bad + 2, expected, name,
+                                                                     body[bad][PREDICTION_COLUMNS.index(name)]))
+    return columns
+
+
+def _number_column(path, body, index, name, convert):
+    """Field `index` of every CSV row, converted by `convert` (int or float), as a numpy array."""
+    values = []
+    for line, row in enumerate(body, 2):
+        try:
+            values.append(convert(row[index]))
+        except ValueError:
+            raise RunFolderError("%s:%d: %s %r is not a%s number" % (
+                path, line, name, row[index], "n integer" if convert is int else ""))
+    return np.array(values, dtype=np.int64 if convert is int else np.float64)
