@@ -7,10 +7,10 @@
 
 The graph is built from the run's config.json and the checkpoint is the one the run selected on validation
 (state.json best_checkpoint, the one summary.json's test figures come from). The data options are the run's
-own unless overridden: every data constant of main.py (dataset, dataset_dir, fold, seed, valid_fraction,
-test_fraction, skill_key, multi_skill, synthetic_*, csv_*) can be given as --name value. Sequences are chunked
-and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so on the run's own test split the
-figures reproduce summary.json.
+own unless overridden: every data constant of main.py (data.DATA_OPTIONS: dataset, dataset_dir, fold, seed,
+valid_fraction, test_fraction, skill_key, multi_skill, synthetic_*, csv_*, ...) can be given as --name
+value. Sequences are chunked and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so on
+the run's own test split the figures reproduce summary.json.
 
 Skills are matched to the run's by their original id (skills.csv skill_id), not by index. A skill the run
 never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
@@ -23,74 +23,49 @@ one-line message for bad input (not a run, unfinished run, unknown skills, bad d
 import os
 import sys
 
-SPLITS = ("test", "valid", "train")
-DATA_CONSTANTS = ("dataset", "dataset_dir", "fold", "seed", "valid_fraction", "test_fraction", "skill_key",
-                  "multi_skill", "main_problems_only", "min_interactions")
-DATA_PREFIXES = ("synthetic_", "csv_")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, make_batches, map_skills, remap_sequences  # noqa: E402
+from utils import run_files  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.config import ConfigError, run_overrides  # noqa: E402
+from utils.metrics import split_metrics  # noqa: E402
+from utils.trained_model import TrainedModel  # noqa: E402
 
 
-def data_defaults(run_constants):
-    """The data options evaluate/predict accept, with the run's values (main.py's for newer constants)."""
-    import main
-    defaults = {}
-    for name, value in main.constants().items():
-        if name in DATA_CONSTANTS or name.startswith(DATA_PREFIXES):
-            defaults[name] = run_constants.get(name, value)
-    return defaults
-
-
-def parse_args(argv, run_constants, extra):
-    """(data config = the run's constants with the data overrides, extra options) from --name value pairs.
-
-    Constants that main.py gained after the run was made take main.py's values."""
-    import main
-    from utils.config import parse_overrides
-    defaults = data_defaults(run_constants)
-    defaults.update(extra)
-    parsed = parse_overrides(argv, defaults)
-    config = main.constants()
-    config.update(run_constants)
-    config.update((name, value) for name, value in parsed.items() if name not in extra)
-    return config, dict((name, parsed[name]) for name in extra)
-
-
-def evaluate(run_dir, argv=(), log=print, trained=None):
+def evaluate(run_dir, argv=(), log=print, model=None):
     """Scores the run's selected checkpoint; returns (evaluation folder, metrics dict).
 
-    `trained` (utils.checkpoint.load_trained(run_dir)) reuses an open model instead of building one.
+    `model` (a utils.trained_model.TrainedModel of run_dir) reuses an open model instead of building one.
     """
-    import main
-    from data import DataError, make_batches
-    from utils import checkpoint, run_files
-    from utils.config import ConfigError
-    from utils.metrics import split_metrics
-
-    run_constants, saved, _ = checkpoint.read_run(run_dir)
-    config, extra = parse_args(list(argv), run_constants, {"split": "test", "drop_unknown_skills": False})
+    saved, _ = run_files.read_finished_run(run_dir)
+    run_constants = saved["constants"]
+    config, extra = run_overrides(list(argv), run_constants, {"split": "test", "drop_unknown_skills": False})
     if extra["split"] not in SPLITS:
         raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
-    dataset = main.load_data(config)
+    dataset = load_from_config(config)
     for line in dataset.report:
         log(line)
-    same_data = all(config.get(k) == run_constants.get(k) for k in data_defaults(run_constants))
+    same_data = all(config[name] == run_constants[name] for name in DATA_OPTIONS)
     if same_data and dataset.fingerprint != saved.get("data_fingerprint"):
         log("warning: the run's data changed since it was trained (fingerprint differs)")
 
-    run_skill_ids, _ = checkpoint.run_skills(run_dir, int(saved["n_skills"]))
-    mapping = checkpoint.map_skills(dataset.skill_ids, run_skill_ids)
-    sequences, dropped = checkpoint.remap_sequences(
-        getattr(dataset, extra["split"]), mapping, dataset.skill_ids, extra["drop_unknown_skills"],
-        where="the %s split of %s" % (extra["split"], dataset.name))
+    run_skill_ids = list(run_files.read_skills(run_dir, int(saved["n_skills"]))["skill_id"])
+    sequences, dropped = remap_sequences(
+        getattr(dataset, extra["split"]), map_skills(dataset.skill_ids, run_skill_ids), dataset.skill_ids,
+        extra["drop_unknown_skills"], where="the %s split of %s" % (extra["split"], dataset.name))
     if not sequences:
         raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
     batches = make_batches(sequences, config["seq_len"], config["batch_size"])
-    own = trained is None
-    trained = trained or checkpoint.load_trained(run_dir)
+    own = model is None
+    model = model or TrainedModel(run_dir)
     try:
-        predictions = trained.trainer.predict(batches)
+        predictions = model.predict(batches)
     finally:
         if own:
-            trained.trainer.close()
+            model.close()
     metrics = split_metrics(predictions)
 
     out_dir = run_files.create_run_dir(os.path.join(run_dir, "evaluations"), config["dataset"],
@@ -98,10 +73,10 @@ def evaluate(run_dir, argv=(), log=print, trained=None):
     run_files.write_predictions(out_dir, predictions)
     report = dict(metrics)
     report.update({
-        "run_dir": run_dir, "checkpoint": trained.checkpoint, "model": config["model"],
+        "run_dir": run_dir, "checkpoint": model.checkpoint, "model": config["model"],
         "dataset": config["dataset"], "split": extra["split"], "same_data_as_run": same_data,
         "data_fingerprint": dataset.fingerprint,
-        "data_options": dict((k, config[k]) for k in data_defaults(run_constants)),
+        "data_options": dict((name, config[name]) for name in DATA_OPTIONS),
         "students": len(sequences), "interactions": int(len(predictions["p"])),
         "dropped_unknown_skills": dropped})
     run_files.write_json(os.path.join(out_dir, "metrics.json"), report)
@@ -120,19 +95,16 @@ USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_un
 
 
 def main(argv):
-    from utils.commands import exit_status
     if not argv or argv[0].startswith("-"):
         print(USAGE, file=sys.stderr)
         return 2
 
     def body():
-        import tensorflow.compat.v1 as tf
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         evaluate(argv[0], argv[1:])
-    return exit_status(body)
+    return exit_status(body, writing="the evaluation folder in %s" % argv[0])
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main(sys.argv[1:]))

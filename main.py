@@ -3,10 +3,26 @@
 Edit the constants below and run `python main.py`, or override any of them on the command line with the
 constant's name in lower case: `python main.py --model dkt --epochs 5`. A run writes one folder under
 RUNS_DIR (logs, checkpoints, predictions, summary); `python plots/plot_results.py RUN_DIR ...` draws it.
+
+These constants are the one home of every default: the library takes every value explicitly, a run records
+them all in its config.json (which evaluate.py, predict.py and a resume read), and scripts/ run this file as
+a program with overrides (or read the constants from its text: utils.config.main_constants). Nothing imports
+main.py but the tests.
 """
 import os
-import platform
 import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+import data  # noqa: E402
+import models  # noqa: E402
+from utils import run_files  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.config import ConfigError, parse_overrides  # noqa: E402
+from utils.metrics import oracle_auc, split_metrics  # noqa: E402
+from utils.training import Trainer, library_versions  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
@@ -60,6 +76,9 @@ SEED = 0                       # seeds the data split, the batch order and the i
 THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
 RUNS_DIR = "runs"              # where run folders are created
 RESUME = ""                    # a run folder to continue (its own constants are used)
+SCORE_TEST = True              # False: never score the test split (a settings search must not see it)
+
+
 
 
 def constants():
@@ -67,34 +86,14 @@ def constants():
     return {name.lower(): value for name, value in globals().items() if name.isupper()}
 
 
-def load_data(config):
-    from data import load_dataset
-    config = dict(constants(), **config)  # a run folder older than a data constant gets its default
-    return load_dataset(
-        config["dataset"], config["dataset_dir"], seed=config["seed"], fold=config["fold"],
-        valid_fraction=config["valid_fraction"], test_fraction=config["test_fraction"],
-        skill_key=config["skill_key"], multi_skill=config["multi_skill"],
-        main_problems_only=config["main_problems_only"], min_interactions=config["min_interactions"],
-        csv_file=config["csv_file"], csv_delimiter=config["csv_delimiter"],
-        csv_student_column=config["csv_student_column"], csv_skill_column=config["csv_skill_column"],
-        csv_correct_column=config["csv_correct_column"], csv_order_column=config["csv_order_column"],
-        csv_skill_separator=config["csv_skill_separator"],
-        synthetic_students=config["synthetic_students"], synthetic_exercises=config["synthetic_exercises"],
-        synthetic_concepts=config["synthetic_concepts"])
-
-
 def run(config, log=print):
     """Loads the data, trains, tests the best-validation checkpoint once; returns (run_dir, summary)."""
-    from utils import run_files
-    from utils.metrics import split_metrics
-    from utils.training import Trainer
-
     resuming = bool(config["resume"])
     if resuming:
         run_dir = config["resume"]
         config = run_files.resumable_config(run_dir)
-    check_model_config(config)
-    dataset = load_data(config)
+    check_settings(config)
+    dataset = data.load_from_config(config)
     for line in dataset.report:
         log(line)
 
@@ -108,56 +107,46 @@ def run(config, log=print):
     if resuming:
         trainer.restore(state["last_checkpoint"])
     else:
-        run_files.write_json(os.path.join(run_dir, "config.json"), {
-            "constants": config, "versions": library_versions(), "data_fingerprint": dataset.fingerprint,
-            "n_skills": dataset.n_skills, "num_parameters": trainer.num_parameters})
+        run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint, dataset.n_skills,
+                               trainer.num_parameters)
         run_files.write_skills(run_dir, dataset)
     log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
     state = trainer.fit(state)
-    if state["best_epoch"] == 0:
-        raise SystemExit("error: no epoch finished (EPOCHS=%d), nothing to test" % config["epochs"])
-
     trainer.restore(state["best_checkpoint"])
-    predictions = trainer.predict(trainer.eval_batches["test"])
-    run_files.write_predictions(run_dir, predictions)
+    test_figures = {}
+    if config["score_test"]:  # once, with the checkpoint chosen on validation
+        predictions = trainer.predict(trainer.eval_batches["test"])
+        run_files.write_predictions(run_dir, predictions)
+        test_figures = split_metrics(predictions)
+        oracle = oracle_auc(predictions, dataset.test)
+        if oracle is not None:
+            test_figures["oracle_auc"] = oracle
     run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
-    summary = run_files.write_summary(run_dir, config, state, split_metrics(predictions),
-                                      trainer.num_parameters)
+    summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
     trainer.close()
-    log("selected epoch %d (best validation AUC %.4f); test AUC %.4f  ACC %.4f  loss %.4f" % (
-        summary["best_epoch"], summary["valid_auc"], summary["test_auc"], summary["test_acc"],
-        summary["test_loss"]))
+    test_line = ("test AUC %.4f  ACC %.4f  loss %.4f" % (summary["test_auc"], summary["test_acc"],
+                                                        summary["test_loss"])
+                 if config["score_test"] else "test split not scored (SCORE_TEST off)")
+    log("selected epoch %d (best validation AUC %.4f); %s" % (summary["best_epoch"], summary["valid_auc"],
+                                                              test_line))
     log("run folder: %s" % run_dir)
     return run_dir, summary
 
 
-def check_model_config(config):
-    """The model name and hyperparameter choices, checked before any file is written."""
-    import models
-    from utils.config import ConfigError
+def check_settings(config):
+    """What can be checked before anything is written: the model and its hyperparameters, the epochs."""
     try:
         models.checked_hparams(config["model"], config)
     except ValueError as error:
         raise ConfigError(str(error))
-
-
-def library_versions():
-    import numpy
-    import pandas
-    import sklearn
-    import tensorflow
-    return {"python": platform.python_version(), "tensorflow": tensorflow.__version__,
-            "numpy": numpy.__version__, "pandas": pandas.__version__, "scikit-learn": sklearn.__version__}
+    if int(config["epochs"]) < 1:
+        raise ConfigError("EPOCHS must be at least 1, got %r" % config["epochs"])
 
 
 def main(argv):
-    from utils.commands import exit_status
-    from utils.config import parse_overrides
-
     def body():
         config = parse_overrides(argv, constants())
-        import tensorflow.compat.v1 as tf
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         run(config)
@@ -165,5 +154,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keeps TensorFlow's C++ start-up chatter out
     sys.exit(main(sys.argv[1:]))

@@ -24,7 +24,8 @@ import pandas as pd
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from data import load_dataset  # noqa: E402
+from data import load_from_config  # noqa: E402
+from utils.config import main_constants  # noqa: E402
 
 DEFAULT_SAMPLE = os.path.join(REPO, "..", "shared", "data", "assistments_raw_sample",
                               "skill_builder_data_sample.csv")
@@ -71,7 +72,7 @@ def main():
         write_latin1(bootstrap(sample, args.rows), path)
         size = os.path.getsize(path)
         start = time.time()
-        dataset = load_dataset("assistments", tmp_dir)
+        dataset = load_from_config(dict(main_constants(), dataset="assistments", dataset_dir=tmp_dir))
         seconds = time.time() - start
     finally:
         shutil.rmtree(tmp_dir)

@@ -42,9 +42,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from utils.config import main_constants  # noqa: E402
+
 BATCH, SEQ_LEN, N_SKILLS = 32, 200, 110
 PAPER_DKVMN = {"memory_size": 20, "key_dim": 50, "value_dim": 200, "final_dim": 50}
-CONFIGS = {  # name -> (model, hparams over models.DEFAULT_HPARAMS)
+CONFIGS = {  # name -> (model, hparams over main.py's constants)
     "dkvmn": ("dkvmn", PAPER_DKVMN),
     "dkt": ("dkt", {"hidden_size": 200}),                                  # embedding input (200)
     "dkt-onehot": ("dkt", {"hidden_size": 200, "dkt_embedding_size": 0}),  # the paper's one-hot input
@@ -79,7 +81,7 @@ def epoch_batches(data_dir):
     import data
     folder = os.path.join(data_dir, "assist2009_updated")
     if os.path.exists(os.path.join(folder, "assist2009_updated_train1.csv")):
-        dataset = data.load_dataset("assist2009_updated", folder, fold=1)
+        dataset = data.load_dataset("assist2009_updated", folder, fold=1)  # a three-line set reads only fold
         source = "assist2009_updated fold 1 train split (%d students)" % len(dataset.train)
         batches = data.make_batches(dataset.train, SEQ_LEN, BATCH, shuffle=True, seed=0)
         return [(b.skills, b.answers, b.mask) for b in batches], source
@@ -195,7 +197,7 @@ def timing_worker(args):
         jobs[name + "/forward"] = bind(sess, kt.loss, train_feed)
         jobs[name + "/forward_backward"] = bind(sess, kt.grad_norm, train_feed)
     for name in ("dkvmn", "dkvmn-d200"):
-        hp = dict(models.DEFAULT_HPARAMS, **CONFIGS[name][1])
+        hp = dict(main_constants(), **CONFIGS[name][1])
         variants = {"": models.memory.value_memory_reads}
         if name == "dkvmn":   # the ablations, at the paper's shapes only
             variants["_1part"] = lambda *x: models.memory.value_memory_reads(*x, batch_parts=1)
@@ -307,7 +309,6 @@ def main():
         print(json.dumps(result))
         return
 
-    import models
     import tensorflow as tf_version
     peer_ok = os.path.exists(PEER) and not args.no_peer
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
@@ -315,7 +316,7 @@ def main():
               "tensorflow": tf_version.__version__, "python": platform.python_version(),
               "cpu": cpu_model(), "cores": os.cpu_count(),
               "shapes": {"batch": BATCH, "seq_len": SEQ_LEN, "n_skills": N_SKILLS},
-              "configs": {k: dict(models.DEFAULT_HPARAMS, model=m, **h) for k, (m, h) in CONFIGS.items()},
+              "configs": {k: dict(main_constants(), model=m, **h) for k, (m, h) in CONFIGS.items()},
               "peer": {}}
     print("TF %s, %s, %d cores, %d threads; median of %d repeats after %d warm-up" % (
         result["tensorflow"], result["cpu"], result["cores"], args.threads, args.repeats, args.warmup))

@@ -10,30 +10,31 @@ Encoding: UTF-8 when the bytes are valid UTF-8 (some copies are re-saved so), el
 original); the report says which.
 
 Steps, in this order (the report counts each):
-0. with main_problems_only=True (default False: keep all), rows with original != 1 are dropped: original
+0. with main_problems_only=True (False keeps all), rows with original != 1 are dropped: original
    is 1 for a main problem and 0 for a scaffolding question (a hint step shown after a wrong answer).
 1. rows without a skill_id are dropped. Skill ids read as floats ("311.0") are taken as "311".
 2. repeated (order_id, skill_id) rows are dropped: the original file repeats records (same attempt, same
    skill, same answer, differing only in `opportunity`); they are copies, not attempts.
 3. multi-skill attempts (one order_id tagged with several skills, one row per skill, same answer) are
    handled by the option `multi_skill`:
-     "first" (default): keep the first skill row of the attempt (file order), one step per attempt;
+     "first":           keep the first skill row of the attempt (file order), one step per attempt;
      "drop":            drop the whole attempt;
      "expand":          keep one step per skill, consecutively. LEAKY: the 2nd row of an attempt sees the
                         answer of the 1st, which inflates AUC; only for comparing with papers that did it.
    "first" and "drop" never let a row of an attempt see that attempt's answer.
-4. with min_interactions > 1 (default 1: keep all), students with fewer interactions (after step 3) are
+4. with min_interactions > 1 (1 keeps all), students with fewer interactions (after step 3) are
    dropped.
 5. each user's rows are ordered by order_id (ties keep file order); students are split (seeded) by
    valid_fraction / test_fraction.
 
-Option `skill_key`: "skill_id" (default), "skill_name" (one skill per name: merges the two ids of
+Option `skill_key`: "skill_id", "skill_name" (one skill per name: merges the two ids of
 "Absolute Value"; rows with an empty name use their id) or "problem_id" (one "skill" per problem, i.e.
 item-level; an attempt is one problem, so multi-skill attempts are one step whatever multi_skill says;
 rows without a skill_id are still dropped in step 1, so every key sees the same attempts). Skills are
 indexed in increasing id (or name) order. Dataset.skill_names falls back to the id where the name is
 empty (11 ids in the original); with "problem_id" the names are the problem ids.
-Options other than the defaults enter the fingerprint (the defaults keep the fingerprint of older runs).
+The options' values come from main.py's constants; main_problems_only and min_interactions enter the data
+fingerprint only when they drop rows (so older runs keep theirs).
 """
 import io
 import os
@@ -51,12 +52,11 @@ FILE_NAMES = ("skill_builder_data.csv", "skill_builder_data_corrected.csv",
               "skill_builder_data_collapsed.csv", "skill_builder_data_corrected_collapsed.csv")
 REQUIRED_COLUMNS = ("order_id", "user_id", "skill_id", "skill_name", "correct")
 SKILL_KEY_CHOICES = ("skill_id", "skill_name", "problem_id")
-OPTIONS = {"skill_key": "skill_id", "multi_skill": "first", "main_problems_only": False,
-           "min_interactions": 1}
+OPTIONS = ("skill_key", "multi_skill", "main_problems_only", "min_interactions")
 
 
-def load_assistments(dataset_dir, seed=0, valid_fraction=0.2, test_fraction=0.2, skill_key="skill_id",
-                     multi_skill="first", main_problems_only=False, min_interactions=1):
+def load_assistments(dataset_dir, seed, valid_fraction, test_fraction, skill_key, multi_skill,
+                     main_problems_only, min_interactions):
     """Read, clean and split the raw CSV (see module docstring)."""
     check_choice("skill_key", skill_key, SKILL_KEY_CHOICES)
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
@@ -79,9 +79,12 @@ def load_assistments(dataset_dir, seed=0, valid_fraction=0.2, test_fraction=0.2,
     sequences = build_sequences(codes, skill_index)
     options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
                "skill_key": skill_key, "multi_skill": multi_skill}
-    for option, value in (("main_problems_only", main_problems_only), ("min_interactions", min_interactions)):
-        if value != OPTIONS[option]:
-            options[option] = value
+    # The two filters came later: they enter the fingerprint only when they drop something, so the runs made
+    # before them keep theirs (and can be resumed).
+    if main_problems_only:
+        options["main_problems_only"] = True
+    if min_interactions > 1:
+        options["min_interactions"] = min_interactions
     return split_into_dataset("assistments", sequences, skill_ids, skill_names, skill_key, seed,
                               valid_fraction, test_fraction, report, stats, fingerprint([raw_bytes], options))
 

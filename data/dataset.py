@@ -47,10 +47,6 @@ class Dataset(object):
         self.fingerprint = fingerprint
         self.stats = dict(stats or {})
 
-    def splits(self):
-        """(split name, sequences) in the order train, valid, test."""
-        return [("train", self.train), ("valid", self.valid), ("test", self.test)]
-
     def __repr__(self):
         return "Dataset(%r, n_skills=%d, students train/valid/test=%d/%d/%d)" % (
             self.name, self.n_skills, len(self.train), len(self.valid), len(self.test))
@@ -90,3 +86,53 @@ def split_stats(dataset_splits):
         stats[split_name + "_students"] = len(sequences)
         stats[split_name + "_interactions"] = int(sum(len(seq.skills) for seq in sequences))
     return stats
+
+
+# -- matching another data set's skills to a trained run's, by original id ----------------------------------
+
+def map_skills(source_skill_ids, run_skill_ids):
+    """index in the source -> index in the run (-1 where the run has no skill of that id)."""
+    run_index = dict((str(skill_id), index) for index, skill_id in enumerate(run_skill_ids))
+    return np.array([run_index.get(str(skill_id), -1) for skill_id in source_skill_ids], dtype=np.int64)
+
+
+def remap_sequences(sequences, mapping, source_skill_ids, drop_unknown, where="the data"):
+    """Sequences with skills given as run indices.
+
+    Args:
+      sequences: list of data.Sequence with skills indexing `source_skill_ids`.
+      mapping: from `map_skills`.
+      source_skill_ids: original id of each source index (for the error message and the counts).
+      drop_unknown: drop the interactions of skills the run never saw (else DataError listing them).
+      where: names the data in messages.
+
+    Returns:
+      (sequences, dropped) with dropped = {"interactions": n, "students": n emptied and removed,
+      "skills": sorted list of the unknown skill ids that occurred}.
+    """
+    unknown = set()
+    for seq in sequences:
+        unknown.update(int(s) for s in np.unique(seq.skills[mapping[seq.skills] < 0]))
+    unknown_ids = sorted((str(source_skill_ids[s]) for s in unknown), key=_id_order)
+    if unknown_ids and not drop_unknown:
+        raise DataError("%s has %d skill id(s) that the run never saw (e.g. %s); the model has no parameters "
+                        "for them: pass --drop_unknown_skills true to drop their interactions"
+                        % (where, len(unknown_ids), ", ".join(unknown_ids[:5])))
+    out, dropped_interactions, emptied = [], 0, 0
+    for seq in sequences:
+        mapped = mapping[seq.skills]
+        keep = mapped >= 0
+        dropped_interactions += int((~keep).sum())
+        if not keep.any():
+            emptied += 1
+            continue
+        probs = None if seq.true_probs is None else seq.true_probs[keep]
+        out.append(Sequence(seq.student, mapped[keep].astype(np.int32), seq.answers[keep], probs))
+    return out, {"interactions": dropped_interactions, "students": emptied, "skills": unknown_ids}
+
+
+def _id_order(skill_id):
+    try:
+        return (0, float(skill_id), skill_id)
+    except ValueError:
+        return (1, 0.0, skill_id)

@@ -7,7 +7,7 @@ Columns (by name, given by options; other columns are ignored):
   student_column  who answered (any text)
   skill_column    the skill (or item) id, any text; with skill_separator (e.g. "_") a cell such as "12_45"
                   tags the answer with several skills, handled by multi_skill as for ASSISTments:
-                  "first" (default: the cell's first skill), "drop" (drop the answer) or "expand" (one step
+                  "first" (the cell's first skill), "drop" (drop the answer) or "expand" (one step
                   per skill, LEAKY: the 2nd sees the answer of the 1st). An empty cell drops the row.
   correct_column  0 or 1 (1.0 / 0.0 too)
   order_column    when the answer was given: numbers (order ids, seconds) when the first value is a
@@ -34,14 +34,13 @@ from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_inte
                                drop_short_students, handle_multi_skill, index_keys, natural_key, note,
                                sequences_from_rows, split_into_dataset)
 
-OPTIONS = {"csv_file": "responses.csv", "csv_student_column": "student", "csv_skill_column": "skill",
-           "csv_correct_column": "correct", "csv_order_column": "order", "csv_delimiter": "",
-           "csv_skill_separator": "", "multi_skill": "first", "min_interactions": 1}
+OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
+           "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions")
 TAB_EXTENSIONS = (".tsv", ".tab", ".txt")
 
 
-def read_response_log(path, student_column, skill_column, correct_column, order_column, delimiter=None,
-                      skill_separator="", multi_skill="first"):
+def read_response_log(path, student_column, skill_column, correct_column, order_column, delimiter,
+                      skill_separator, multi_skill):
     """(DataFrame with columns student (str), skill_id (str), correct (int 0/1), report lines).
 
     Rows are grouped by student and in time order inside each student; see the module docstring.
@@ -51,10 +50,9 @@ def read_response_log(path, student_column, skill_column, correct_column, order_
     return table, report
 
 
-def load_response_log(dataset_dir, seed=0, valid_fraction=0.2, test_fraction=0.2, csv_file="responses.csv",
-                      csv_student_column="student", csv_skill_column="skill", csv_correct_column="correct",
-                      csv_order_column="order", csv_delimiter="", csv_skill_separator="", multi_skill="first",
-                      min_interactions=1):
+def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                      csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                      csv_skill_separator, multi_skill, min_interactions):
     """Read DATASET_DIR/csv_file and split it by student into a Dataset (see module docstring)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)

@@ -3,7 +3,8 @@
 `split_by_student` splits whole students (never chunks) into train / valid / test with a seeded shuffle.
 `make_batches` cuts each student's sequence into consecutive chunks of `seq_len` (each chunk is trained as
 an independent sequence, as the DKVMN paper does), pads each row at its END (skill 0, answer 0, mask 0) and
-groups the rows into batches; T == seq_len always, and the last batch may have fewer rows.
+groups the rows into batches; T is the longest chunk of a batch (at most seq_len), and the last batch may
+have fewer rows.
 """
 import collections
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from data.dataset import DataError
 
-Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets", "true_probs"])
+Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets"])
 
 
 def split_by_student(sequences, seed, valid_fraction, test_fraction):
@@ -56,11 +57,11 @@ def chunk_sequences(sequences, seq_len):
 
 
 def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
-    """Padded batches of chunks: list of `Batch` (see module docstring and CONTRACTS.md).
+    """Padded batches of chunks: list of `Batch` (see the module docstring).
 
-    Skills/answers are int32 [B, T], mask float32 [B, T] (1 on real positions), offsets int64 [B]
-    (position of the chunk's first interaction in its student's sequence), true_probs float32 [B, T]
-    when every sequence has them, else None. T is the longest chunk of the batch (at most seq_len): both
+    Skills/answers are int32 [B, T], mask float32 [B, T] (1 on real positions), students [B] (ids),
+    offsets int64 [B] (position of the chunk's first interaction in its student's sequence). T is the
+    longest chunk of the batch (at most seq_len): both
     models run a loop over T, so padding short sequences up to seq_len would only burn time. With shuffle,
     the chunks are permuted by np.random.RandomState(seed) before batching.
     """
@@ -70,26 +71,22 @@ def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
     if shuffle:
         order = np.random.RandomState(seed).permutation(len(chunks))
         chunks = [chunks[i] for i in order]
-    with_probs = bool(sequences) and all(seq.true_probs is not None for seq in sequences)
-    return [_pad_rows(chunks[start:start + batch_size], seq_len, with_probs)
+    return [_pad_rows(chunks[start:start + batch_size], seq_len)
             for start in range(0, len(chunks), batch_size)]
 
 
-def _pad_rows(chunks, seq_len, with_probs):
+def _pad_rows(chunks, seq_len):
     n_rows = len(chunks)
     seq_len = max(min(seq_len, len(seq.skills) - offset) for seq, offset in chunks)
     skills = np.zeros((n_rows, seq_len), dtype=np.int32)
     answers = np.zeros((n_rows, seq_len), dtype=np.int32)
     mask = np.zeros((n_rows, seq_len), dtype=np.float32)
-    probs = np.zeros((n_rows, seq_len), dtype=np.float32) if with_probs else None
     for row, (seq, offset) in enumerate(chunks):
         end = min(offset + seq_len, len(seq.skills))
         length = end - offset
         skills[row, :length] = seq.skills[offset:end]
         answers[row, :length] = seq.answers[offset:end]
         mask[row, :length] = 1.0
-        if with_probs:
-            probs[row, :length] = seq.true_probs[offset:end]
     students = [seq.student for seq, _ in chunks]
     offsets = np.array([offset for _, offset in chunks], dtype=np.int64)
-    return Batch(skills, answers, mask, students, offsets, probs)
+    return Batch(skills, answers, mask, students, offsets)

@@ -14,7 +14,7 @@ standard deviation of alpha) stronger in it. The data and the student split both
 Returns the true concept of each exercise (Dataset.true_concepts) and the true P(correct) of each answer
 (Sequence.true_probs): their AUC is an oracle upper bound, since it uses the hidden skills.
 
-Options: synthetic_students (4000), synthetic_exercises (50), synthetic_concepts (5).
+Options: synthetic_students, synthetic_exercises, synthetic_concepts (values: main.py's SYNTHETIC_*).
 """
 import numpy as np
 
@@ -23,11 +23,11 @@ from data.sequences import split_by_student
 
 GUESS = 0.25
 LEARNING_GAIN = 0.1
-OPTIONS = {"synthetic_students": 4000, "synthetic_exercises": 50, "synthetic_concepts": 5}
+OPTIONS = ("synthetic_students", "synthetic_exercises", "synthetic_concepts")
 
 
-def load_synthetic(seed=0, valid_fraction=0.2, test_fraction=0.2, synthetic_students=4000,
-                   synthetic_exercises=50, synthetic_concepts=5):
+def load_synthetic(seed, valid_fraction, test_fraction, synthetic_students, synthetic_exercises,
+                   synthetic_concepts):
     """Generate Synthetic-5 with `seed` and split it by student (see module docstring)."""
     n_students, n_exercises, n_concepts = _checked_sizes(synthetic_students, synthetic_exercises,
                                                          synthetic_concepts)

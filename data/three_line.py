@@ -29,7 +29,7 @@ SOURCE_HINT = ("three-line files come from the DKVMN authors' repository github.
                "(folder data/, e.g. data/assist2009_updated/)")
 
 
-def load_three_line(name, dataset_dir, fold=1):
+def load_three_line(name, dataset_dir, fold):
     """Read the three split files of `name` (see module docstring) into a Dataset."""
     paths = split_paths(name, dataset_dir, fold)
     parsed = [(split, path, read_students(path)) for split, path in paths]

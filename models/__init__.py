@@ -1,11 +1,25 @@
-"""The models (one file each) and `build_graph`, which adds the inputs, loss and training op around one.
+"""The models and `build_graph`, which adds the inputs, loss and training op around one.
 
     kt = build_graph("dkvmn", n_skills, hparams)      # in the run's tf.Graph (whose seed the run sets)
     sess.run(kt.train_op, {kt.skills: ..., kt.answers: ..., kt.mask: ..., kt.training: True,
                            kt.learning_rate: lr})
+    state = knowledge_state(kt)                       # [B, T, n_skills]: P(correct) of each skill, each step
 
-Graphs only: no I/O. hparams are the lower-case names of main.py's constants; missing ones take the values
-of DEFAULT_HPARAMS and unknown ones are ignored.
+Graphs only: no I/O. hparams are the lower-case names of main.py's constants (the one home of their
+defaults); every name a model or the training op reads must be given, others are ignored.
+
+A model is one module in this package with the same small interface:
+
+    HPARAMS                                                 the hparams it reads
+    build(skills, answers, n_skills, hparams, training)     -> dict: logits [B, T] (P(answer t correct |
+                                                               positions < t)), skill_correlation_weights
+                                                               ([n_skills, N] or None)
+    knowledge_state(skills, answers, n_skills, hparams)     -> [B, T, n_skills], reusing build's variables
+    knowledge_state_floats(n_skills, hparams)               -> floats knowledge_state holds per step
+
+Adding a model: its file, one line in MODELS, and its constants in main.py. The models:
+  dkvmn   Dynamic Key-Value Memory Network (Zhang et al. 2017), models/dkvmn.py
+  dkt     Deep Knowledge Tracing, an LSTM (Piech et al. 2015), models/dkt.py
 """
 import collections
 
@@ -14,26 +28,11 @@ import tensorflow.compat.v1 as tf
 
 from models import dkt, dkvmn
 
-MODELS = {"dkvmn": dkvmn.build, "dkt": dkt.build}
+MODELS = {"dkvmn": dkvmn, "dkt": dkt}
 
-# The DKVMN paper's assist2009 settings (Sec. 4), DKT with hidden 200, dropout 0.2 and Adam at 1e-3.
-DEFAULT_HPARAMS = {
-    "memory_size": 20,          # DKVMN: N memory slots
-    "key_dim": 50,              # DKVMN: d_k
-    "value_dim": 200,           # DKVMN: d_v
-    "final_dim": 50,            # DKVMN: units of the summary layer f_t (and of the key projection)
-    "key_projection": False,    # DKVMN: f_t gets tanh(W_k k_t + b_k) instead of k_t (authors' MXNet code)
-    "hidden_size": 200,         # DKT: LSTM units
-    "dkt_embedding_size": None, # DKT: input embedding size; None = hidden_size, 0 = one-hot input
-    "dropout": 0.2,             # drop rate on f_t (DKVMN) / the LSTM output (DKT) when training
-    "init_std": 0.1,            # stddev of the normal init of embeddings and memories
-    "optimizer": "adam",        # "adam" or "sgd" (momentum)
-    "learning_rate": 1e-3,      # default of the learning_rate placeholder; the run feeds the decayed value
-    "momentum": 0.9,            # sgd only
-    "max_grad_norm": 50.0,      # clip gradients to this global norm; 0 or None = no clipping
-    "loss_scale": "mean",       # what the optimizer minimises: "mean" BCE over the scored positions, or
-                                # "sequence_sum": summed over each sequence, averaged over the batch
-}
+# What the loss and the training op read, whatever the model.
+TRAINING_HPARAMS = ("optimizer", "learning_rate", "momentum", "max_grad_norm", "loss_scale")
+OPTIMIZERS = ("adam", "sgd")
 
 # The authors' MXNet code gets sum(dBCE) / batch_size: their SGD learning rate 0.05 and clip 50 are sized for
 # that gradient, which is (scored positions per sequence) times larger than the mean's (~55x on assist2009).
@@ -55,7 +54,9 @@ KTGraph = collections.namedtuple("KTGraph", [
     "skill_correlation_weights",  # DKVMN: [n_skills, N] correlation weight of every skill; DKT: None
     "read_content",               # DKVMN: [B, T, d_v] read r_t; DKT: None
     "num_parameters",             # int, trainable parameters of the model
-    "hparams",                    # the hparams used (defaults filled in)
+    "n_skills",                   # int, the n_skills the graph was built for
+    "model_name",                 # a key of MODELS
+    "hparams",                    # the hparams used (checked_hparams)
 ])
 
 
@@ -134,20 +135,25 @@ def training_op(loss, learning_rate, hparams, global_step):
 
 
 def checked_hparams(model_name, hparams):
-    """DEFAULT_HPARAMS updated with `hparams`, after checking the model name and the choices.
+    """The hparams `model_name` and the training op read, taken from `hparams` after checking them.
 
     Raises:
-      ValueError: an unknown model, optimizer or loss_scale, or a dropout outside [0, 1); the message says
-        what is valid. Callers check before they write anything (main.run does, before its run folder).
+      ValueError: an unknown model, a missing hparam, an unknown optimizer or loss_scale, or a dropout outside
+        [0, 1); the message says what is valid. Callers check before they write anything (main.py does,
+        before its run folder).
     """
     if model_name not in MODELS:
         raise ValueError("unknown model %r: valid names are %s" % (model_name, ", ".join(sorted(MODELS))))
-    hp = dict(DEFAULT_HPARAMS)
-    hp.update({str(k).lower(): v for k, v in dict(hparams or {}).items()})
+    given = {str(k).lower(): v for k, v in dict(hparams or {}).items()}
+    names = MODELS[model_name].HPARAMS + TRAINING_HPARAMS
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise ValueError("hparams of %s lack %s" % (model_name, ", ".join(missing)))
+    hp = dict((name, given[name]) for name in names)
     if not 0.0 <= float(hp["dropout"] or 0.0) < 1.0:
         raise ValueError("dropout must be in [0, 1), got %r" % (hp["dropout"],))
     hp["dropout"] = float(hp["dropout"] or 0.0)
-    if str(hp["optimizer"]).lower() not in ("adam", "sgd"):
+    if str(hp["optimizer"]).lower() not in OPTIMIZERS:
         raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hp["optimizer"],))
     if hp["loss_scale"] not in LOSS_SCALES:
         raise ValueError("unknown loss_scale %r: use %s"
@@ -161,7 +167,7 @@ def build_graph(model_name, n_skills, hparams):
     Args:
       model_name: a key of MODELS ("dkvmn" or "dkt").
       n_skills: number of skills; skill indices are 0 .. n_skills - 1.
-      hparams: dict of lower-case hyperparameters (see DEFAULT_HPARAMS); others are ignored.
+      hparams: dict of lower-case hyperparameters (see `checked_hparams`); others are ignored.
 
     Returns:
       KTGraph.
@@ -173,7 +179,7 @@ def build_graph(model_name, n_skills, hparams):
     training = tf.placeholder_with_default(False, [], name="training")
     learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
 
-    outputs = MODELS[model_name](skills, answers, int(n_skills), hp, training)
+    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training)
     n_params = num_parameters(tf.trainable_variables(model_name))
     logits = outputs["logits"]
     p = tf.sigmoid(logits, name="p")
@@ -186,4 +192,14 @@ def build_graph(model_name, n_skills, hparams):
         logits=logits, p=p, loss=loss, objective=objective, grad_norm=grad_norm, train_op=train_op,
         global_step=global_step,
         skill_correlation_weights=outputs["skill_correlation_weights"],
-        read_content=outputs.get("read_content"), num_parameters=n_params, hparams=hp)
+        read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
+        model_name=model_name, hparams=hp)
+
+
+def knowledge_state(kt):
+    """[B, T, n_skills] P(correct) of every skill after each step of kt.skills / kt.answers (dropout off).
+
+    Adds the ops to kt's graph (call once per graph, inside `graph.as_default()`); the model's variables are
+    reused, none is created.
+    """
+    return MODELS[kt.model_name].knowledge_state(kt.skills, kt.answers, kt.n_skills, kt.hparams)

@@ -9,9 +9,9 @@
 h_{-1} = c_{-1} = 0, so the prediction for position 0 is sigmoid(b_out[q_0]): a learned per-skill prior, and
 DKT scores the same positions as DKVMN (every non-padded one).
 
-Input: with `dkt_embedding_size` None (the default) x_t is a trainable embedding of hidden_size units; with
-a positive value, of that size; with 0 it is the one-hot vector of the paper, implemented as a row lookup in
-W_x (one-hot(j) W_x = W_x[j]), which never builds the [B, T, 2 n_skills] tensor.
+Input: with a positive `dkt_embedding_size` x_t is a trainable embedding of that size; with 0 it is the
+one-hot vector of the paper, implemented as a row lookup in W_x (one-hot(j) W_x = W_x[j]), which never
+builds the [B, T, 2 n_skills] tensor.
 
 Speed: x_t W_x + b is computed for all positions at once before the loop, so the loop does one [B, H] x
 [H, 4H] matmul per step; the output layer gathers the one column of W_out it needs per position instead of
@@ -58,6 +58,61 @@ def lstm_hidden_states(input_gates, recurrent_kernel):
     return tf.transpose(states, [1, 0, 2])
 
 
+HPARAMS = ("hidden_size", "dkt_embedding_size", "dropout", "init_std")
+
+
+def parameters(n_skills, hparams):
+    """Creates (or, under a reusing scope, fetches) every DKT variable; call inside variable scope "dkt".
+
+    Returns:
+      dict: bias b [4H] (forget-gate part at 1), recurrent_kernel W_h [H, 4H], input_kernel W_x
+      ([2 n_skills, 4H] for the one-hot input, else [E, 4H]), embedding X [2 n_skills, E] (None for the
+      one-hot input), output_kernel W_out [H, n_skills], output_bias b_out [n_skills].
+    """
+    hidden_size = int(hparams["hidden_size"])
+    embedding_size = int(hparams["dkt_embedding_size"])
+    params = {"embedding": None}
+    with tf.variable_scope("lstm"):
+        params["bias"] = tf.get_variable(
+            "bias", [4 * hidden_size],
+            initializer=tf.constant_initializer([0.0] * hidden_size + [1.0] * hidden_size
+                                                + [0.0] * (2 * hidden_size)))
+        params["recurrent_kernel"] = tf.get_variable("recurrent_kernel", [hidden_size, 4 * hidden_size],
+                                                     initializer=tf.orthogonal_initializer())
+        if embedding_size == 0:
+            params["input_kernel"] = tf.get_variable("input_kernel", [2 * n_skills, 4 * hidden_size],
+                                                     initializer=tf.glorot_uniform_initializer())
+        else:
+            params["embedding"] = tf.get_variable(
+                "embedding", [2 * n_skills, embedding_size],
+                initializer=tf.random_normal_initializer(stddev=float(hparams["init_std"])))
+            params["input_kernel"] = tf.get_variable("input_kernel", [embedding_size, 4 * hidden_size],
+                                                     initializer=tf.glorot_uniform_initializer())
+    with tf.variable_scope("prediction"):
+        params["output_kernel"] = tf.get_variable("kernel", [hidden_size, n_skills],
+                                                  initializer=tf.glorot_uniform_initializer())
+        params["output_bias"] = tf.get_variable("bias", [n_skills], initializer=tf.zeros_initializer())
+    return params
+
+
+def input_gates(interactions, params):
+    """x_t W_x + b for every position: the part of the gate pre-activations that needs no recurrence.
+
+    Args:
+      interactions: int32 [B, T], q_t + y_t * n_skills.
+      params: from `parameters`.
+
+    Returns:
+      [B, T, 4H] float32.
+    """
+    if params["embedding"] is None:  # one-hot(j) W_x is row j of W_x
+        return tf.gather(params["input_kernel"], interactions) + params["bias"]
+    inputs = tf.gather(params["embedding"], interactions)                          # [B, T, E]
+    embedding_size, gate_size = params["input_kernel"].shape.as_list()
+    gates = tf.matmul(tf.reshape(inputs, [-1, embedding_size]), params["input_kernel"]) + params["bias"]
+    return tf.reshape(gates, tf.concat([tf.shape(interactions), [gate_size]], axis=0))
+
+
 def build(skills, answers, n_skills, hparams, training):
     """Builds the DKT graph from the inputs to the per-position logits.
 
@@ -65,49 +120,45 @@ def build(skills, answers, n_skills, hparams, training):
       skills: int32 [B, T] skill indices in [0, n_skills).
       answers: int32 [B, T] 0/1 answers.
       n_skills: number of skills.
-      hparams: dict with hidden_size (H), dkt_embedding_size (None = H, 0 = one-hot), dropout (rate on the
+      hparams: dict with hidden_size (H), dkt_embedding_size (E; 0 = one-hot input), dropout (rate on the
         LSTM output), init_std (embedding).
       training: bool [] tensor, enables dropout.
 
     Returns:
       dict with logits: [B, T], logit of P(answer t correct | positions < t); skill_correlation_weights: None.
     """
-    hidden_size = int(hparams["hidden_size"])
-    embedding_size = hparams.get("dkt_embedding_size")
-    embedding_size = hidden_size if embedding_size is None else int(embedding_size)
-    interactions = skills + answers * n_skills                                     # [B, T] in [0, 2n)
-
     with tf.variable_scope("dkt"):
+        params = parameters(n_skills, hparams)
         with tf.variable_scope("lstm"):
-            gate_bias = tf.get_variable(
-                "bias", [4 * hidden_size],
-                initializer=tf.constant_initializer([0.0] * hidden_size + [1.0] * hidden_size
-                                                    + [0.0] * (2 * hidden_size)))
-            recurrent_kernel = tf.get_variable("recurrent_kernel", [hidden_size, 4 * hidden_size],
-                                               initializer=tf.orthogonal_initializer())
-            if embedding_size == 0:
-                input_kernel = tf.get_variable("input_kernel", [2 * n_skills, 4 * hidden_size],
-                                               initializer=tf.glorot_uniform_initializer())
-                input_gates = tf.gather(input_kernel, interactions) + gate_bias    # [B, T, 4H]
-            else:
-                embedding = tf.get_variable(
-                    "embedding", [2 * n_skills, embedding_size],
-                    initializer=tf.random_normal_initializer(stddev=float(hparams["init_std"])))
-                input_kernel = tf.get_variable("input_kernel", [embedding_size, 4 * hidden_size],
-                                               initializer=tf.glorot_uniform_initializer())
-                inputs = tf.gather(embedding, interactions)                        # [B, T, E]
-                input_gates = tf.matmul(tf.reshape(inputs, [-1, embedding_size]), input_kernel)
-                input_gates = tf.reshape(input_gates + gate_bias,
-                                         tf.concat([tf.shape(skills), [4 * hidden_size]], axis=0))
-            states = lstm_hidden_states(input_gates, recurrent_kernel)             # [B, T, H]
-
+            gates = input_gates(skills + answers * n_skills, params)             # [B, T, 4H]
+            states = lstm_hidden_states(gates, params["recurrent_kernel"])       # [B, T, H]
         states = dropout_if_training(states, float(hparams["dropout"]), training)
-
-        with tf.variable_scope("prediction"):
-            kernel = tf.get_variable("kernel", [hidden_size, n_skills],
-                                     initializer=tf.glorot_uniform_initializer())
-            bias = tf.get_variable("bias", [n_skills], initializer=tf.zeros_initializer())
-            skill_kernels = tf.gather(tf.transpose(kernel), skills)                # [B, T, H]
-            logits = tf.reduce_sum(states * skill_kernels, axis=-1) + tf.gather(bias, skills)  # [B, T]
-
+        # Only the logit of q_t is needed at position t: gather its column of W_out instead of all n_skills.
+        skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), skills)  # [B, T, H]
+        logits = tf.reduce_sum(states * skill_kernels, axis=-1) + tf.gather(params["output_bias"], skills)
     return {"logits": logits, "skill_correlation_weights": None}
+
+
+def knowledge_state(skills, answers, n_skills, hparams):
+    """P(correct) of every skill after each step: sigmoid(W_out h_t + b_out), dropout off.
+
+    Uses the variables of `build` (call it after `build`, in the same graph). Position t of the result is the
+    state after the answer of step t, so result[b, t, q_{t+1}] equals build's p[b, t + 1].
+
+    Returns:
+      [B, T, n_skills] float32.
+    """
+    with tf.variable_scope("dkt", reuse=True):
+        params = parameters(n_skills, hparams)
+        gates = input_gates(skills + answers * n_skills, params)                 # [B, T, 4H]
+        # One extra (unused) input step: lstm_hidden_states returns at position t the state BEFORE step t,
+        # so with T + 1 steps its positions 1..T are the states after each step.
+        padded = tf.concat([gates, tf.zeros_like(gates[:, :1])], axis=1)
+        states = lstm_hidden_states(padded, params["recurrent_kernel"])[:, 1:]   # [B, T, H]
+        logits = tf.einsum("bth,hq->btq", states, params["output_kernel"]) + params["output_bias"]
+    return tf.sigmoid(logits)
+
+
+def knowledge_state_floats(n_skills, hparams):
+    """Floats `knowledge_state` holds per sequence step: the LSTM state and gates, and n_skills logits."""
+    return 6 * int(hparams["hidden_size"]) + n_skills

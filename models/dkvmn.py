@@ -36,7 +36,9 @@ std ~1.6 * |x|, already saturating tanh at d_v = 200). Every initialiser takes i
 import tensorflow.compat.v1 as tf
 
 from models.layers import dense, dense_variables, dropout_if_training
-from models.memory import value_memory_reads
+from models.memory import value_memory_after_each_step, value_memory_reads
+
+HPARAMS = ("memory_size", "key_dim", "value_dim", "final_dim", "key_projection", "dropout", "init_std")
 
 
 def correlation_weight(keys, key_memory):
@@ -146,7 +148,6 @@ def build(skills, answers, n_skills, hparams, training):
       dict with
         logits: [B, T], logit of P(answer t correct | positions < t);
         read_content: [B, T, d_v], r_t;
-        correlation_weight: [B, T, N], w_t;
         skill_correlation_weights: [n_skills, N], softmax(A q . M^k) for every skill q.
     """
     with tf.variable_scope("dkvmn"):
@@ -164,6 +165,39 @@ def build(skills, answers, n_skills, hparams, training):
     return {
         "logits": logits,
         "read_content": reads,
-        "correlation_weight": weights,
         "skill_correlation_weights": tables["correlation_weight"],
     }
+
+
+def knowledge_state(skills, answers, n_skills, hparams):
+    """P(correct) of every skill after each step, dropout off.
+
+    The memory after the write of step t, M^v_{t+1}, read with every skill's correlation weight
+    (r_q = sum_i w_q(i) M^v_{t+1}(i)) and passed through the model's own summary and prediction layers on
+    [r_q; k_q]. Uses the variables of `build` (call it after `build`, in the same graph);
+    result[b, t, q_{t+1}] equals build's p[b, t + 1].
+
+    Cost: it keeps the memory of every step, [B, T, N, d_v], and reads it for every skill, [B, T, n_skills,
+    d_v]; callers size their batches for that.
+
+    Returns:
+      [B, T, n_skills] float32.
+    """
+    with tf.variable_scope("dkvmn", reuse=True):
+        params = parameters(n_skills, hparams)
+    tables = input_tables(params)
+    interactions = skills + answers * n_skills
+    memories = value_memory_after_each_step(tf.gather(tables["correlation_weight"], skills),
+                                            tf.gather(tables["erase"], interactions),
+                                            tf.gather(tables["add"], interactions),
+                                            params["initial_value_memory"])              # [B, T, N, d_v]
+    reads = tf.einsum("qn,btnd->btqd", tables["correlation_weight"], memories)           # [B, T, Q, d_v]
+    logits = read_out(reads, tables["summary_key_term"], params, 0.0, tf.constant(False))  # [B, T, Q]
+    return tf.sigmoid(logits)
+
+
+def knowledge_state_floats(n_skills, hparams):
+    """Floats `knowledge_state` holds per sequence step: the memory [N, d_v] and its read for every skill
+    [n_skills, d_v + final_dim] (callers size their batches with it)."""
+    value_dim = int(hparams["value_dim"])
+    return int(hparams["memory_size"]) * value_dim + n_skills * (value_dim + int(hparams["final_dim"]))

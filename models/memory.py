@@ -19,6 +19,30 @@ Two formulations of the same equations live here:
 import tensorflow.compat.v1 as tf
 
 
+def write(memory, w_t, e_t, a_t):
+    """One write (paper eqs. 7-9): M_{t+1}(i) = M_t(i) * (1 - w_t(i) e_t) + w_t(i) a_t.
+
+    Args:
+      memory: [B, N, d_v] M_t.
+      w_t: [B, N] correlation weights; e_t, a_t: [B, d_v] erase and add vectors.
+
+    Returns:
+      [B, N, d_v] M_{t+1}.
+    """
+    w_col = w_t[:, :, None]
+    return memory * (1.0 - w_col * e_t[:, None, :]) + w_col * a_t[:, None, :]
+
+
+def value_memory_after_each_step(w, e, a, initial_value_memory):
+    """M_{t+1} for every t: [B, T, N, d_v], the value memory after the write of step t (for the knowledge
+    state; training uses `value_memory_reads`, which never materialises it)."""
+    batch_size = tf.shape(w)[0]
+    memory = tf.tile(initial_value_memory[None], [batch_size, 1, 1])              # [B, N, d_v]
+    time_major = [tf.transpose(x, [1, 0, 2]) for x in (w, e, a)]
+    memories = tf.scan(lambda memory, inputs: write(memory, *inputs), time_major, initializer=memory)
+    return tf.transpose(memories, [1, 0, 2, 3])                                     # [B, T, N, d_v]
+
+
 def value_memory_reads_reference(w, e, a, initial_value_memory):
     """Plain step-by-step formulation of the read/write recurrence (the readable reference).
 
@@ -39,9 +63,7 @@ def value_memory_reads_reference(w, e, a, initial_value_memory):
         memory, _ = carry
         w_t, e_t, a_t = inputs
         read = tf.einsum("bn,bnd->bd", w_t, memory)
-        w_col = w_t[:, :, None]
-        memory = memory * (1.0 - w_col * e_t[:, None, :]) + w_col * a_t[:, None, :]
-        return memory, read
+        return write(memory, w_t, e_t, a_t), read
 
     initial_read = tf.zeros_like(time_major[2][0])
     _, reads = tf.scan(step, time_major, initializer=(memory, initial_read))

@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import RunError, exit_status, load_config, read_correlation_weights, read_skills  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
+from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 MAX_LABEL = 28
@@ -278,12 +280,12 @@ def parse_args(argv):
 def draw_clusters(args):
     """Writes skill_clusters.csv and the clustering figure of one DKVMN run; prints what it wrote."""
     run_dir = args.run_dir
-    config = load_config(run_dir)
+    config = read_config(run_dir)
     constants = config.get("constants") or {}
     model = str(constants.get("model") or "")
     has_weights = os.path.isfile(os.path.join(run_dir, "correlation_weights.csv"))
     if model.lower() == "dkt" or not has_weights:
-        raise RunError("%s has no correlation_weights.csv%s: the clustering figure needs a DKVMN run "
+        raise RunFolderError("%s has no correlation_weights.csv%s: the clustering figure needs a DKVMN run "
                        "that finished (the weights are written from the selected checkpoint)"
                        % (run_dir, " (it is a DKT run)" if model.lower() == "dkt" else ""))
     rows, weights = cluster_table(run_dir)
@@ -316,7 +318,7 @@ def draw_clusters(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return exit_status(lambda: draw_clusters(args), "the figure")
+    return exit_status(lambda: draw_clusters(args), writing="the figure")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from plots.plot_clusters import truncate  # noqa: E402
-from plots.run_logs import RunError, exit_status, load_config, read_correlation_weights, read_skills  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
+from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402
 
 MAX_LABEL = 26
 COLORMAP = "RdYlGn"  # red = likely wrong, green = likely right
@@ -45,16 +47,16 @@ def read_mastery(path, student):
     try:
         table = pd.read_csv(path, dtype={"student": str, "skill_id": str})
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise RunError("cannot read %s (%s)" % (path, str(e).strip().splitlines()[-1])) from None
+        raise RunFolderError("cannot read %s (%s)" % (path, str(e).strip().splitlines()[-1])) from None
     needed = ["student", "position", "skill_id", "answer", "p"]
     mastery_columns = [c for c in table.columns if str(c).startswith("mastery_")]
     if any(c not in table.columns for c in needed) or not mastery_columns:
-        raise RunError("%s is not a mastery file of predict.py (expected the columns %s, "
+        raise RunFolderError("%s is not a mastery file of predict.py (expected the columns %s, "
                        "mastery_<skill_id>...)" % (path, ",".join(needed)))
     rows = table[table["student"] == str(student)].sort_values("position")
     if len(rows) == 0:
         students = list(pd.unique(table["student"]))
-        raise RunError("student %s is not in %s (%d students; e.g. %s)" % (
+        raise RunFolderError("student %s is not in %s (%d students; e.g. %s)" % (
             student, path, len(students), ", ".join(students[:6])))
     return rows.reset_index(drop=True), [c[len("mastery_"):] for c in mastery_columns]
 
@@ -151,14 +153,15 @@ def run_predict(run_dir, student, input_path, out_dir):
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.startswith("error:")]
-        raise RunError(lines[-1][len("error: "):] if lines else "predict.py failed:\n" + done.stderr[-2000:])
+        raise RunFolderError(lines[-1][len("error: "):] if lines
+                             else "predict.py failed:\n" + done.stderr[-2000:])
     return path
 
 
 def test_students(run_dir):
     path = os.path.join(run_dir, "predictions.csv")
     if not os.path.isfile(path):
-        raise RunError("%s has no predictions.csv: it has not finished" % run_dir)
+        raise RunFolderError("%s has no predictions.csv: it has not finished" % run_dir)
     return list(pd.unique(pd.read_csv(path, dtype={"student": str})["student"]))
 
 
@@ -183,7 +186,7 @@ def parse_args(argv):
 
 def draw_knowledge_state(args):
     """Writes the knowledge-state figure of one student; prints its path."""
-    config = load_config(args.run_dir)
+    config = read_config(args.run_dir)
     model = str((config.get("constants") or {}).get("model") or "").lower()
     out_dir = args.out or os.path.join(args.run_dir, "figures")
     if not os.path.isdir(out_dir):
@@ -193,7 +196,7 @@ def draw_knowledge_state(args):
         if not args.input:
             students = test_students(args.run_dir)
             if args.student not in students:
-                raise RunError("student %s is not in the run's test split (%d students; e.g. %s)" % (
+                raise RunFolderError("student %s is not in the run's test split (%d students; e.g. %s)" % (
                     args.student, len(students), ", ".join(students[:6])))
         mastery_path = run_predict(args.run_dir, args.student, args.input, out_dir)
     steps, skill_ids = read_mastery(mastery_path, args.student)
@@ -209,7 +212,7 @@ def draw_knowledge_state(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return exit_status(lambda: draw_knowledge_state(args), "the figure")
+    return exit_status(lambda: draw_knowledge_state(args), writing="the figure")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import exit_status, group_runs, load_run  # noqa: E402
+from plots.run_logs import group_runs, load_run  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 LOSS = "loss (binary cross-entropy)"
@@ -232,7 +233,7 @@ def draw_figures(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return exit_status(lambda: draw_figures(args), "the figures")
+    return exit_status(lambda: draw_figures(args), writing="the figures")
 
 
 if __name__ == "__main__":

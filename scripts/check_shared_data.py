@@ -20,7 +20,8 @@ import pandas as pd
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from data import load_dataset  # noqa: E402
+from data import load_dataset, load_from_config  # noqa: E402
+from utils.config import main_constants  # noqa: E402
 
 FAILURES = []
 
@@ -80,7 +81,7 @@ def check_raw_sample(shared):
     tmp_dir = tempfile.mkdtemp(prefix="kt_check_")
     try:
         shutil.copy(sample, os.path.join(tmp_dir, "skill_builder_data.csv"))
-        dataset = load_dataset("assistments", tmp_dir)
+        dataset = load_from_config(dict(main_constants(), dataset="assistments", dataset_dir=tmp_dir))
     finally:
         shutil.rmtree(tmp_dir)
     report = "\n".join(dataset.report)

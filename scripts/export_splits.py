@@ -21,9 +21,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import main  # noqa: E402
-from data import DataError  # noqa: E402
-from utils.config import ConfigError, parse_overrides  # noqa: E402
+from data import DataError, load_from_config  # noqa: E402
+from utils.config import ConfigError, main_constants, parse_overrides  # noqa: E402
 
 SOURCE_NAMES = ("synthetic", "assistments", "csv")  # load_dataset reads these names as sources, not files
 
@@ -107,14 +106,14 @@ def parse_args(argv):
     parser.add_argument("--out", required=True, help="output folder (created when missing)")
     parser.add_argument("--name", default=None, help="file prefix (default: <dataset>_split)")
     args, rest = parser.parse_known_args(argv)
-    config = parse_overrides(rest, main.constants())
+    config = parse_overrides(rest, main_constants())
     return args, config
 
 
 def run(argv, log=print):
     args, config = parse_args(argv)
     name = args.name or "%s_split" % config["dataset"]
-    dataset = main.load_data(config)
+    dataset = load_from_config(config)
     for line in dataset.report:
         log(line)
     written = export(dataset, args.out, name, args.folds, config["seed"])

@@ -15,12 +15,12 @@ tf.disable_v2_behavior()
 def trained_runs(tmp_path_factory):
     """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per model."""
     from tiny_runs import tiny_run
-    from utils import checkpoint
+    from utils.trained_model import TrainedModel
     root = tmp_path_factory.mktemp("runs")
     opened = {}
     for model in ("dkvmn", "dkt"):
         run_dir = tiny_run(root, model)
-        opened[model] = (run_dir, checkpoint.load_trained(run_dir))
+        opened[model] = (run_dir, TrainedModel(run_dir))
     yield opened
     for _, trained in opened.values():
-        trained.trainer.close()
+        trained.close()

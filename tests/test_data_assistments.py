@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import DataError, load_dataset
+from data import DataError
+from tiny_runs import load_data
 
 FIXTURE_DIR = os.path.join(os.path.dirname(__file__), "fixtures", "assistments")
 FIXTURE = os.path.join(FIXTURE_DIR, "skill_builder_data.csv")
 
 
 def _load(dataset_dir=FIXTURE_DIR, **options):
-    return load_dataset("assistments", dataset_dir, **options)
+    return load_data("assistments", dataset_dir, **options)
 
 
 def _by_student(dataset):
-    return dict((seq.student, seq) for _, part in dataset.splits() for seq in part)
+    return dict((seq.student, seq) for part in (dataset.train, dataset.valid, dataset.test) for seq in part)
 
 
 def _write(tmp_path, text, name="skill_builder_data.csv", encoding="latin-1"):

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import DataError, load_dataset, read_response_log
+from data import DataError, read_response_log
+from tiny_runs import load_data
 
 CSV_TEXT = ("user,item,right,seq,extra\n"
             "s2,7,1,3,x\n"
@@ -26,18 +27,22 @@ def _write(tmp_path, text, name="log.csv", encoding="utf-8"):
     return str(path)
 
 
-def _read(path, **options):
-    return read_response_log(path, "user", "item", "right", "seq", **options)
+def _read(path, order_column="seq", student_column="user", skill_column="item", correct_column="right",
+          **options):
+    """read_response_log with main.py's CSV defaults for the options a test does not set."""
+    settings = dict(delimiter=None, skill_separator="", multi_skill="first")
+    settings.update(options)
+    return read_response_log(path, student_column, skill_column, correct_column, order_column, **settings)
 
 
 def _load(tmp_path, file_name="log.csv", **options):
     settings = dict(COLUMNS, csv_file=file_name, valid_fraction=0.2, test_fraction=0.2)
     settings.update(options)
-    return load_dataset("csv", str(tmp_path), **settings)
+    return load_data("csv", str(tmp_path), **settings)
 
 
 def _by_student(dataset):
-    return dict((seq.student, seq) for _, part in dataset.splits() for seq in part)
+    return dict((seq.student, seq) for part in (dataset.train, dataset.valid, dataset.test) for seq in part)
 
 
 def _pairs(table, student):
@@ -77,11 +82,11 @@ def test_tsv_with_timestamps_in_mixed_formats_and_zones(tmp_path):
             "bob\tfractions\t0\t2024-03-02T10:00:00+00:00\n"
             "bob\tdecimals\t1\t2024-03-02T11:30:00+02:00\n")  # 09:30 UTC: before 10:00 UTC
     path = _write(tmp_path, text, name="log.tsv")
-    table, report = read_response_log(path, "learner", "kc", "outcome", "time")
+    table, report = _read(path, "time", "learner", "kc", "outcome")
     assert _pairs(table, "ann") == [("decimals", 0), ("fractions", 1)]
     assert _pairs(table, "bob") == [("decimals", 1), ("fractions", 0)]
     assert "tab-separated" in report[1] and "date-times" in "\n".join(report)
-    dataset = load_dataset("csv", str(tmp_path), csv_file="log.tsv", csv_student_column="learner",
+    dataset = load_data("csv", str(tmp_path), csv_file="log.tsv", csv_student_column="learner",
                            csv_skill_column="kc", csv_correct_column="outcome", csv_order_column="time",
                            valid_fraction=0.0, test_fraction=0.5)
     assert dataset.skill_ids == ["decimals", "fractions"]
@@ -112,7 +117,7 @@ def test_multi_skill_cells_with_a_separator(tmp_path, multi_skill, s1_pairs):
 
 def test_no_order_column_keeps_file_order(tmp_path):
     path = _write(tmp_path, CSV_TEXT)
-    table, report = read_response_log(path, "user", "item", "right", "")
+    table, report = _read(path, "")
     assert _pairs(table, "s1") == [("12", 0), ("7", 1), ("12", 1)] and "file order" in "\n".join(report)
 
 
@@ -211,7 +216,7 @@ def _assist(tmp_path, rows=ASSIST_ROWS, **options):
     (tmp_path / "skill_builder_data.csv").write_bytes((ASSIST_HEADER + rows).encode("latin-1"))
     settings = dict(valid_fraction=0.2, test_fraction=0.2)
     settings.update(options)
-    return load_dataset("assistments", str(tmp_path), **settings)
+    return load_data("assistments", str(tmp_path), **settings)
 
 
 def test_assistments_problem_id_key(tmp_path):
@@ -225,11 +230,11 @@ def test_assistments_problem_id_key(tmp_path):
 def test_assistments_problem_id_column_is_required_only_for_that_key(tmp_path):
     (tmp_path / "skill_builder_data.csv").write_bytes(b"order_id,user_id,correct,skill_id,skill_name\n"
                                                       b"1,1,1,10,Add\n2,2,0,10,Add\n3,3,1,10,Add\n")
-    assert load_dataset("assistments", str(tmp_path)).stats["students"] == 3
+    assert load_data("assistments", str(tmp_path)).stats["students"] == 3
     with pytest.raises(DataError, match="missing column\\(s\\) problem_id; columns found: order_id"):
-        load_dataset("assistments", str(tmp_path), skill_key="problem_id")
+        load_data("assistments", str(tmp_path), skill_key="problem_id")
     with pytest.raises(DataError, match="missing column\\(s\\) original"):
-        load_dataset("assistments", str(tmp_path), main_problems_only=True)
+        load_data("assistments", str(tmp_path), main_problems_only=True)
 
 
 def test_assistments_main_problems_only(tmp_path):

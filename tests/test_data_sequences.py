@@ -22,7 +22,7 @@ def test_chunks_are_consecutive_padded_at_the_end_with_mask():
     assert first.students == ["a", "a"]
     np.testing.assert_array_equal(last.skills, [[7, 8]])  # last batch smaller, no filler row
     np.testing.assert_array_equal(last.mask, [[1, 1]])
-    assert last.students == ["b"] and last.true_probs is None
+    assert last.students == ["b"]
     assert first.skills.dtype == np.int32 and first.answers.dtype == np.int32
     assert first.mask.dtype == np.float32 and first.offsets.dtype == np.int64
 
@@ -31,13 +31,6 @@ def test_width_is_the_longest_chunk_of_the_batch():
     batch = make_batches([_seq("a", [1], [1]), _seq("b", [1, 2, 3], [1, 0, 1])], seq_len=5, batch_size=4)[0]
     assert batch.skills.shape == (2, 3)
     np.testing.assert_array_equal(batch.mask, [[1, 0, 0], [1, 1, 1]])
-
-
-def test_true_probs_are_padded_like_the_answers():
-    sequences = [_seq("a", [0, 1, 2], [1, 0, 1], [0.9, 0.2, 0.7])]
-    batch = make_batches(sequences, seq_len=2, batch_size=5)[0]
-    np.testing.assert_allclose(batch.true_probs, [[0.9, 0.2], [0.7, 0.0]])
-    assert batch.true_probs.dtype == np.float32
 
 
 def test_shuffle_is_seeded_and_keeps_every_chunk():

@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from data import DataError, load_dataset
+from data import DataError
+from tiny_runs import load_data
 from data.synthetic import rank_auc
 
 
 def _small(**options):
     options.setdefault("synthetic_students", 300)
-    return load_dataset("synthetic", "unused", **options)
+    return load_data("synthetic", "unused", **options)
 
 
 def test_shapes_true_concepts_and_probs():
@@ -53,7 +54,7 @@ def test_seed_reproduces_and_changes_the_data():
 
 
 def test_default_sizes_and_report():
-    dataset = load_dataset("synthetic", "unused")
+    dataset = load_data("synthetic", "unused")
     assert (len(dataset.train), len(dataset.valid), len(dataset.test)) == (2400, 800, 800)
     assert dataset.n_skills == 50 and len(set(dataset.true_concepts.tolist())) == 5
     assert "4,000 students x 50 exercises" in dataset.report[0]

@@ -20,7 +20,7 @@ def read_summary(run_dir):
 @pytest.mark.parametrize("model", ["dkvmn", "dkt"])
 def test_own_test_split_reproduces_the_run(trained_runs, model):
     run_dir, trained = trained_runs[model]
-    out_dir, metrics = evaluate.evaluate(run_dir, [], log=quiet, trained=trained)
+    out_dir, metrics = evaluate.evaluate(run_dir, [], log=quiet, model=trained)
     summary = read_summary(run_dir)
     for name in ("loss", "acc", "auc", "auc_from2"):
         assert metrics[name] == pytest.approx(summary["test_" + name], abs=1e-5)
@@ -35,16 +35,16 @@ def test_own_test_split_reproduces_the_run(trained_runs, model):
             == theirs[["student", "position", "skill", "answer"]].values).all()
     np.testing.assert_allclose(ours["p"].values, theirs["p"].values, atol=2e-6)
     # a second evaluation never overwrites the first
-    again, _ = evaluate.evaluate(run_dir, [], log=quiet, trained=trained)
+    again, _ = evaluate.evaluate(run_dir, [], log=quiet, model=trained)
     assert again != out_dir and os.path.isfile(os.path.join(out_dir, "metrics.json"))
 
 
 def test_other_split_and_seed(trained_runs):
     run_dir, trained = trained_runs["dkvmn"]
-    _, valid = evaluate.evaluate(run_dir, ["--split", "valid"], log=quiet, trained=trained)
+    _, valid = evaluate.evaluate(run_dir, ["--split", "valid"], log=quiet, model=trained)
     assert valid["split"] == "valid" and valid["students"] == 24 and 0 <= valid["auc"] <= 1
     _, other = evaluate.evaluate(run_dir, ["--seed", "5", "--synthetic_students", "60"], log=quiet,
-                                 trained=trained)
+                                 model=trained)
     assert other["students"] == 12 and not other["same_data_as_run"]
     assert other["data_options"]["seed"] == 5
 
@@ -56,12 +56,12 @@ def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(traine
         evaluate.evaluate(run_dir, ["--synthetic_exercises", "15"], log=quiet)
     assert "12, 13, 14" in str(error.value) and "--drop_unknown_skills" in str(error.value)
     _, dropped = evaluate.evaluate(run_dir, ["--synthetic_exercises", "15", "--drop_unknown_skills", "true"],
-                                   log=quiet, trained=trained)
+                                   log=quiet, model=trained)
     assert dropped["dropped_unknown_skills"]["skills"] == ["12", "13", "14"]
     assert dropped["dropped_unknown_skills"]["interactions"] == 3 * 24
     assert dropped["interactions"] == 12 * 24
     # fewer skills than the run (n_skills differs): every id is known, mapped by id
-    _, fewer = evaluate.evaluate(run_dir, ["--synthetic_exercises", "8"], log=quiet, trained=trained)
+    _, fewer = evaluate.evaluate(run_dir, ["--synthetic_exercises", "8"], log=quiet, model=trained)
     assert fewer["interactions"] == 8 * 24 and fewer["dropped_unknown_skills"]["interactions"] == 0
 
 

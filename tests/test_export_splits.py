@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from data import load_dataset
+from tiny_runs import load_data
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
 import export_splits  # noqa: E402
@@ -19,6 +19,10 @@ def _named(dataset, sequences):
     """Sorted (skill names, answers) tuples of some students: comparable across sources."""
     return sorted((tuple(dataset.skill_names[i] for i in seq.skills), tuple(int(a) for a in seq.answers))
                   for seq in sequences)
+
+
+def _splits(dataset):
+    return [("train", dataset.train), ("valid", dataset.valid), ("test", dataset.test)]
 
 
 def _quiet(*_):
@@ -41,13 +45,13 @@ def test_round_trip_gives_the_source_sequences(tmp_path, source_argv):
         source_argv = source_argv + ["--dataset_dir", str(tmp_path)]
     out = str(tmp_path / "out")
     _export(source_argv + ["--folds", "3", "--out", out, "--name", "mine", "--seed", "4"])
-    import main
-    from utils.config import parse_overrides
-    source = main.load_data(parse_overrides(source_argv + ["--seed", "4"], main.constants()))
+    from data import load_from_config
+    from utils.config import main_constants, parse_overrides
+    source = load_from_config(parse_overrides(source_argv + ["--seed", "4"], main_constants()))
     everyone = source.train + source.valid + source.test
     valid_students = []
     for fold in (1, 2, 3):
-        exported = load_dataset("mine", out, fold=fold)
+        exported = load_data("mine", out, fold=fold)
         rest = _named(source, source.train + source.valid)
         assert _named(exported, exported.train + exported.valid) == rest
         assert _named(exported, exported.test) == _named(source, source.test)
@@ -63,9 +67,9 @@ def test_one_fold_is_the_source_split_in_order(tmp_path):
     out = str(tmp_path / "out")
     _export(["--dataset", "assistments", "--dataset_dir", ASSIST_DIR, "--folds", "1", "--out", out,
              "--name", "a"])
-    source = load_dataset("assistments", ASSIST_DIR)
-    exported = load_dataset("a", out)
-    for (_, mine), (_, theirs) in zip(exported.splits(), source.splits()):
+    source = load_data("assistments", ASSIST_DIR)
+    exported = load_data("a", out)
+    for (_, mine), (_, theirs) in zip(_splits(exported), _splits(source)):
         assert [list(s.skills) for s in mine] == [list(s.skills) for s in theirs]  # all 5 skills are used
         assert [list(s.answers) for s in mine] == [list(s.answers) for s in theirs]
     assert exported.skill_names == source.skill_names  # latin-1 "Probabilite" with its accent

@@ -6,11 +6,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import models
+from utils.config import main_constants
 
 N_SKILLS = 7
 TINY_DKVMN = {"memory_size": 3, "key_dim": 4, "value_dim": 5, "final_dim": 6, "init_std": 0.5,
               "dropout": 0.3}
-TINY_DKT = {"hidden_size": 8, "init_std": 0.5, "dropout": 0.3}
+TINY_DKT = {"hidden_size": 8, "dkt_embedding_size": 8, "init_std": 0.5, "dropout": 0.3}
 TINY = {"dkvmn": TINY_DKVMN, "dkt": TINY_DKT}
 
 
@@ -20,11 +21,12 @@ def make_session(graph):
 
 
 def build(model_name, n_skills=N_SKILLS, seed=0, **hparams):
-    """A fresh graph with the given seed, its KTGraph, an initialised session and the initial weights."""
+    """A fresh graph with the given seed, its KTGraph, an initialised session and the initial weights.
+    Hyperparameters not given take main.py's values."""
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
-        kt = models.build_graph(model_name, n_skills, hparams)
+        kt = models.build_graph(model_name, n_skills, dict(main_constants(), **hparams))
         init = tf.global_variables_initializer()
         variables = tf.trainable_variables()
     sess = make_session(graph)
@@ -117,9 +119,9 @@ def test_dkvmn_matches_numpy_equations(key_projection):
     assert np.abs(p_train - p).max() > 1e-4
 
 
-@pytest.mark.parametrize("embedding_size", [None, 0])
+@pytest.mark.parametrize("embedding_size", [8, 0])
 def test_dkt_matches_numpy_lstm(embedding_size):
-    kt, sess, w = build("dkt", dkt_embedding_size=0, **TINY_DKT) if embedding_size == 0 else tiny("dkt")
+    kt, sess, w = build("dkt", **dict(TINY_DKT, dkt_embedding_size=0)) if embedding_size == 0 else tiny("dkt")
     skills, answers, mask = random_batch(np.random.RandomState(2))
     p = sess.run(kt.p, feed(kt, skills, answers, mask))
     np.testing.assert_allclose(p, numpy_dkt(w, skills, answers, N_SKILLS, embedding_size == 0), atol=1e-5)
@@ -277,7 +279,11 @@ def test_unknown_model_optimizer_or_loss_scale_is_refused():
             models.build_graph("lstm", N_SKILLS, {})
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="adam"):
-            models.build_graph("dkt", N_SKILLS, {"optimizer": "rmsprop", "hidden_size": 4})
+            models.build_graph("dkt", N_SKILLS, dict(main_constants(), optimizer="rmsprop", hidden_size=4))
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="sequence_sum"):
-            models.build_graph("dkt", N_SKILLS, {"loss_scale": "sum", "hidden_size": 4})
+            models.build_graph("dkt", N_SKILLS, dict(main_constants(), loss_scale="sum", hidden_size=4))
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="lack hidden_size"):  # no silent default for a missing hparam
+            models.build_graph("dkt", N_SKILLS, dict((k, v) for k, v in main_constants().items()
+                                                      if k != "hidden_size"))

@@ -1,13 +1,12 @@
-"""predict.py: the run's own predictions again, plus the knowledge state after every step (models/mastery)."""
+"""predict.py: the run's own predictions again, plus the knowledge state after every step."""
 import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import main
 import predict
-from data import DataError
+from data import DataError, load_from_config
 from tiny_runs import TINY, quiet
 
 
@@ -15,7 +14,7 @@ from tiny_runs import TINY, quiet
 def test_agrees_with_the_run_and_mastery_is_the_next_prediction(trained_runs, model, tmp_path):
     run_dir, trained = trained_runs[model]
     out, result = predict.predict(run_dir, ["--split", "test", "--out", str(tmp_path / "m.csv")], log=quiet,
-                                  trained=trained)
+                                  model=trained)
     written = pd.read_csv(out, dtype={"student": str, "skill_id": str})
     skill_ids = trained.skill_ids
     assert list(written.columns) == (["student", "position", "skill_id", "answer", "p"]
@@ -44,7 +43,7 @@ def write_history(path, rows):
 
 def test_input_csv_by_skill_id_students_and_unknown_skills(trained_runs, tmp_path):
     run_dir, trained = trained_runs["dkvmn"]
-    dataset = main.load_data(trained.config)
+    dataset = load_from_config(trained.config)
     seq = dataset.test[0]
     history = tmp_path / "history.csv"
     # shuffled rows: the order column gives the time order
@@ -52,21 +51,21 @@ def test_input_csv_by_skill_id_students_and_unknown_skills(trained_runs, tmp_pat
             for t, (s, a) in enumerate(zip(seq.skills, seq.answers))]
     write_history(str(history), rows[::-1] + [("other", dataset.skill_ids[0], 1, 0)])
     out, result = predict.predict(run_dir, ["--input", str(history), "--students", seq.student], log=quiet,
-                                  trained=trained)
+                                  model=trained)
     _, own = predict.predict(run_dir, ["--split", "test", "--students", seq.student,
-                                       "--out", str(tmp_path / "own.csv")], log=quiet, trained=trained)
+                                       "--out", str(tmp_path / "own.csv")], log=quiet, model=trained)
     np.testing.assert_allclose(result["p"], own["p"], atol=1e-6)
     np.testing.assert_allclose(result["mastery"], own["mastery"], atol=1e-6)
     assert os.path.dirname(out) == os.path.join(run_dir, "predictions")
 
     with pytest.raises(DataError, match="student.*nobody.*e.g."):
         predict.predict(run_dir, ["--input", str(history), "--students", "nobody"], log=quiet,
-                        trained=trained)
+                        model=trained)
     write_history(str(history), rows + [(seq.student, "999", 1, 99), (seq.student, "998", 0, 100)])
     with pytest.raises(DataError, match="never saw.*998, 999"):
-        predict.predict(run_dir, ["--input", str(history)], log=quiet, trained=trained)
+        predict.predict(run_dir, ["--input", str(history)], log=quiet, model=trained)
     _, dropped = predict.predict(run_dir, ["--input", str(history), "--drop_unknown_skills", "true",
-                                           "--out", str(tmp_path / "d.csv")], log=quiet, trained=trained)
+                                           "--out", str(tmp_path / "d.csv")], log=quiet, model=trained)
     np.testing.assert_allclose(dropped["p"], own["p"], atol=1e-6)
 
 

@@ -244,13 +244,54 @@ def test_every_python_file_parses_as_python_37():
     assert not bad, "not Python 3.7 syntax (the legacy leg runs 3.7):\n  " + "\n  ".join(bad)
 
 
-def test_data_and_plots_import_no_tensorflow():
+# What the plot scripts use of utils/: the run folder's format, the errors and how a program ends on one.
+TF_FREE_UTILS = [os.path.join("utils", name + ".py")
+                 for name in ("run_files", "errors", "commands", "config", "metrics", "stats")]
+
+
+def test_data_plots_and_the_run_folder_import_no_tensorflow():
     bad = []
-    for path in python_files("data", "plots"):
+    utils = [path for path in TF_FREE_UTILS if os.path.exists(os.path.join(ROOT, path))]
+    for path in python_files("data", "plots") + utils:
         for name in imported_modules(parse(path)):
             if name.split(".")[0] in ("tensorflow", "keras"):
                 bad.append("%s imports %s" % (path, name))
-    assert not bad, "data/ and plots/ must not import TensorFlow:\n  " + "\n  ".join(bad)
+    assert not bad, "data/, plots/ and %s must not import TensorFlow:\n  %s" % (
+        ", ".join(TF_FREE_UTILS), "\n  ".join(bad))
+
+
+def program_names():
+    """Module names of the programs: the .py files at the top level and in scripts/ and benchmarks/."""
+    names = set(os.path.splitext(path)[0] for path in python_files() if os.sep not in path)
+    names.update(os.path.splitext(os.path.basename(path))[0] for path in python_files(*PROGRAM_DIRS))
+    return names | set(PROGRAM_DIRS)
+
+
+def imports_of_programs(paths):
+    """'path imports name' for each import of a program by one of `paths`."""
+    programs = program_names()
+    return ["%s imports %s" % (path, name) for path in paths for name in imported_modules(parse(path))
+            if name.split(".")[0] in programs]
+
+
+def test_programs_import_the_library_never_each_other():
+    # Programs (main.py, evaluate.py, predict.py, scripts/, benchmarks/) import data/, models/, utils/,
+    # plots/; a program that needs another one runs it. Tests may import programs to drive them.
+    bad = imports_of_programs([path for path in python_files() if path.split(os.sep)[0] != "tests"])
+    assert not bad, "programs must import the library only:\n  " + "\n  ".join(bad)
+
+
+def test_program_import_check_catches_an_example(tmp_path, monkeypatch):
+    (tmp_path / "main.py").write_text("import data\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "tool.py").write_text("import main\nfrom utils import run_files\n")
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "helper.py").write_text("from tool import thing\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", str(tmp_path))
+    found = imports_of_programs(python_files())
+    assert sorted(found) == [os.path.join("scripts", "tool.py") + " imports main",
+                             os.path.join("utils", "helper.py") + " imports tool",
+                             os.path.join("utils", "helper.py") + " imports tool.thing"], found
 
 
 def test_only_entry_points_disable_v2_behavior():

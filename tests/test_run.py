@@ -10,7 +10,9 @@ import pytest
 import main
 from utils import run_files
 from utils.run_files import EPOCH_COLUMNS, STEP_COLUMNS
-from utils.training import Trainer, TrainingDiverged
+from data import load_from_config
+from utils.errors import TrainingDiverged
+from utils.training import Trainer
 
 SMALL = {"synthetic_students": 240, "synthetic_exercises": 20, "synthetic_concepts": 3, "seq_len": 20,
          "memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden_size": 16,
@@ -49,7 +51,7 @@ def test_short_training_learns_and_writes_a_complete_run_folder(tmp_path, model)
 
     predictions = pd.read_csv(os.path.join(run_dir, "predictions.csv"))
     assert list(predictions.columns) == ["student", "position", "skill", "answer", "p"]
-    dataset = main.load_data(small_config(tmp_path))
+    dataset = load_from_config(small_config(tmp_path))
     assert len(predictions) == sum(len(s.skills) for s in dataset.test)
     assert predictions["p"].between(0, 1).all()
     assert not predictions.duplicated(["student", "position"]).any()
@@ -120,7 +122,8 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
         loss = real_step(self, batch, learning_rate)
         return float("nan") if calls["n"] > steps_per_epoch else loss
 
-    steps_per_epoch = int(math.ceil(len(main.load_data(small_config(tmp_path)).train) / SMALL["batch_size"]))
+    train_students = len(load_from_config(small_config(tmp_path)).train)
+    steps_per_epoch = int(math.ceil(train_students / SMALL["batch_size"]))
     monkeypatch.setattr(Trainer, "_train_step", nan_in_epoch_2)
     with pytest.raises(TrainingDiverged) as error:
         main.run(small_config(tmp_path, epochs=3), log=quiet)

@@ -1,27 +1,38 @@
-"""What the command-line programs (main.py, evaluate.py, predict.py) share: how expected errors end them.
+"""How every program (main.py, evaluate.py, predict.py, plots/, scripts/) ends on an expected error.
 
-Bad input the user can fix (an unknown option, a malformed data file, a folder that is not a run) is one
-`error: ...` line on stderr and exit status 2, never a traceback; a diverged training run is status 3.
+Bad input the user can fix (an unknown option, a malformed data file, a folder that is not a run, a file that
+cannot be written) is one `error: ...` line on stderr and exit status 2, never a traceback; a diverged
+training run is status 3. No TensorFlow here.
 """
 import sys
 
 from data import DataError
-from utils.config import ConfigError
-from utils.run_files import RunFolderError
+from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 
 USER_ERRORS = (ConfigError, DataError, RunFolderError)
+USER_ERROR_STATUS = 2
 DIVERGED_STATUS = 3
 
 
-def exit_status(body):
-    """Runs `body()`; returns the program's exit status (0, or the status of an expected error)."""
-    from utils.training import TrainingDiverged
+def exit_status(body, writing=None):
+    """Runs `body()`; returns the program's exit status (0, or the status of an expected error).
+
+    `writing` names what the program writes: an OSError (a read-only or full disk) is then an expected error
+    ("cannot write <writing>: ..."); without it an OSError is a bug and keeps its traceback.
+    """
     try:
         body()
     except USER_ERRORS as error:
-        print("error: %s" % error, file=sys.stderr)
-        return 2
+        return _fail(error, USER_ERROR_STATUS)
     except TrainingDiverged as error:
-        print("error: %s" % error, file=sys.stderr)
-        return DIVERGED_STATUS
+        return _fail(error, DIVERGED_STATUS)
+    except OSError as error:
+        if writing is None:
+            raise
+        return _fail("cannot write %s: %s" % (writing, error), USER_ERROR_STATUS)
     return 0
+
+
+def _fail(message, status):
+    print("error: %s" % message, file=sys.stderr)
+    return status

@@ -4,12 +4,32 @@ Every constant NAME can be set as `--name value` or `--name=value`; the value is
 the constant's default, so `--epochs 5` is an int and `--key_projection true` a bool.
 """
 
+import ast
+import os
+
+from utils.errors import ConfigError
+
+MAIN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "main.py")
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
 
-class ConfigError(Exception):
-    """A command line that does not match the constants; the message is shown to the user as is."""
+def main_constants(path=MAIN_PY):
+    """The constants at the top of main.py (lower-case name -> value), read from its text, not imported.
+
+    main.py is the one home of the defaults; a program that needs them (scripts/export_splits.py) reads them
+    here instead of importing another program. Only literal values count (numbers, strings, booleans).
+    """
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    constants = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name.isupper():
+                constants[name.lower()] = ast.literal_eval(node.value)
+    return constants
 
 
 def parse_overrides(argv, defaults):
@@ -50,3 +70,23 @@ def parse_value(name, text, default):
 
 def describe(number_type):
     return "an integer" if number_type is int else "a number"
+
+
+def run_overrides(argv, run_constants, extra):
+    """A finished run's constants with the data options of `argv` applied, and the program's own options.
+
+    evaluate.py and predict.py score a run on data of the user's choice: every data constant of main.py
+    (data.DATA_OPTIONS) can be given as --name value and defaults to the run's own value (its config.json);
+    `extra` maps the program's own option names to their defaults. Returns (config, extra values).
+    """
+    from data import DATA_OPTIONS
+    missing = [name for name in DATA_OPTIONS if name not in run_constants]
+    if missing:
+        raise ConfigError("the run's config.json lacks the data constant(s) %s: it was made by an older "
+                          "version of main.py; train it again with this one" % ", ".join(missing))
+    defaults = dict((name, run_constants[name]) for name in DATA_OPTIONS)
+    defaults.update(extra)
+    parsed = parse_overrides(argv, defaults)
+    config = dict(run_constants)
+    config.update((name, parsed[name]) for name in DATA_OPTIONS)
+    return config, dict((name, parsed[name]) for name in extra)

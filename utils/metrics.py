@@ -52,6 +52,17 @@ def flatten_predictions(batches, outputs):
     return {name: np.concatenate(parts) if parts else np.array([]) for name, parts in columns.items()}
 
 
+def oracle_auc(predictions, sequences):
+    """AUC of the data generator's true P(correct) on the positions of `predictions` (the ceiling a model can
+    only approach: it uses the hidden skills); None when the sequences carry no true probabilities."""
+    by_student = dict((seq.student, seq) for seq in sequences)
+    if not by_student or any(seq.true_probs is None for seq in by_student.values()):
+        return None
+    truth = [by_student[student].true_probs[position]
+             for student, position in zip(predictions["student"], predictions["position"])]
+    return binary_metrics(predictions["answer"], truth)["auc"]
+
+
 def split_metrics(predictions):
     """loss/acc/auc over every scored position, and auc_from2 over positions >= 2 of each chunk.
 

@@ -1,16 +1,20 @@
-"""The run folder: where a run's logs, checkpoints and results live, written so that a kill loses little.
+"""The run folder: its one format (file names, columns, readers and writers), written so a kill loses little.
 
-Layout (plots/, evaluate.py and predict.py read it):
-    config.json           every constant, library versions, the data fingerprint
-    steps.csv             step, epoch, train_loss                 (one row per training step)
-    epochs.csv            see EPOCH_COLUMNS                       (one row per finished epoch)
-    state.json            the last finished epoch and the checkpoints that go with it
-    summary.json          the selected epoch and its test figures (written at the end)
+Layout (main.py writes it; evaluate.py, predict.py, plots/ and scripts/ read it through this module):
+    config.json           every constant, library versions, the data fingerprint, n_skills, parameters
+    steps.csv             STEP_COLUMNS                            (one row per training step)
+    epochs.csv            EPOCH_COLUMNS                           (one row per finished epoch)
+    state.json            the last finished epoch and the checkpoints that go with it (the commit point)
+    summary.json          the selected epoch and its test figures (written at the end: the run is finished)
     skills.csv            skill index -> original id, name, true concept when known
     correlation_weights.csv  DKVMN: each skill's softmax(k . M^k) from the selected checkpoint
     predictions.csv       test predictions of the selected checkpoint, one row per interaction
     checkpoints/          last/ (resume) and best/ (selection on validation)
     tensorboard/          TensorBoard events
+
+Writes are atomic (a reader sees the old file or the new one) and logs are appended and flushed row by row.
+Every reader raises RunFolderError, with the file and what to do, for a folder that is not what it should be.
+No TensorFlow here: the plot scripts read run folders through this module too.
 """
 import csv
 import datetime
@@ -19,6 +23,18 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
+
+from utils.errors import RunFolderError
+
+CONFIG = "config.json"
+STATE = "state.json"
+SUMMARY = "summary.json"
+STEPS = "steps.csv"
+EPOCHS = "epochs.csv"
+SKILLS = "skills.csv"
+PREDICTIONS = "predictions.csv"
+CORRELATION_WEIGHTS = "correlation_weights.csv"
 
 STEP_COLUMNS = ["step", "epoch", "train_loss"]
 EPOCH_COLUMNS = ["epoch", "learning_rate", "train_loss",
@@ -40,6 +56,13 @@ def create_run_dir(runs_dir, dataset, model, now=None):
         except FileExistsError:
             continue
     raise RuntimeError("could not create a fresh run folder under %s" % runs_dir)
+
+
+def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters):
+    """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it."""
+    write_json(os.path.join(run_dir, CONFIG), {
+        "constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
+        "n_skills": int(n_skills), "num_parameters": int(num_parameters)})
 
 
 def write_json(path, obj):
@@ -83,8 +106,9 @@ class CsvLog(object):
             self._file.flush()
 
     def append(self, row):
-        """`row` is a dict holding every column."""
-        self._writer.writerow([_format(row[column]) for column in self.columns])
+        """`row` is a dict of column -> value; a column it lacks is left empty (e.g. test figures that a run
+        without SCORE_TEST never computes)."""
+        self._writer.writerow([_format(row.get(column, "")) for column in self.columns])
         self._file.flush()
 
     def close(self):
@@ -114,10 +138,6 @@ def _plain(value):
     raise TypeError("not JSON serialisable: %r" % (value,))
 
 
-class RunFolderError(Exception):
-    """A run folder that cannot be used as asked (missing, not a run, finished); shown to the user as is."""
-
-
 def fresh_state():
     """What state.json holds before the first epoch."""
     return {"epoch": 0, "step": 0, "best_epoch": 0, "best_valid_auc": float("-inf"),
@@ -126,26 +146,23 @@ def fresh_state():
 
 def resumable_config(run_dir):
     """The constants a run was started with, checked to be a run that can be resumed."""
-    config_path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(config_path):
-        raise RunFolderError("%s is not a run folder (no config.json); RESUME takes a folder made by "
-                             "main.py, e.g. runs/synthetic-dkvmn-20260101-120000" % run_dir)
-    if os.path.exists(os.path.join(run_dir, "summary.json")):
+    saved = read_config(run_dir)
+    if os.path.exists(os.path.join(run_dir, SUMMARY)):
         raise RunFolderError("%s has finished (summary.json exists); start a new run instead" % run_dir)
-    config = read_json(config_path)["constants"]
+    config = dict(saved["constants"])
     config["resume"] = run_dir
     return config
 
 
 def prepare_resume(run_dir, data_fingerprint):
     """Checks the data is unchanged and cuts the logs back to the last finished epoch; returns the state."""
-    saved = read_json(os.path.join(run_dir, "config.json"))
+    saved = read_config(run_dir)
     if saved["data_fingerprint"] != data_fingerprint:
         raise RunFolderError("the data of %s changed since the run started (fingerprint differs); "
                              "resume with the same data set files and options" % run_dir)
-    state_path = os.path.join(run_dir, "state.json")
+    state_path = os.path.join(run_dir, STATE)
     state = read_json(state_path) if os.path.exists(state_path) else fresh_state()
-    for log_name in ("steps.csv", "epochs.csv"):
+    for log_name in (STEPS, EPOCHS):
         log_path = os.path.join(run_dir, log_name)
         if os.path.exists(log_path):
             truncate_log(log_path, state["epoch"])
@@ -160,7 +177,7 @@ def write_skills(run_dir, dataset):
     concepts = dataset.true_concepts
     rows = [(index, dataset.skill_ids[index], dataset.skill_names[index],
              "" if concepts is None else int(concepts[index])) for index in range(dataset.n_skills)]
-    write_csv(os.path.join(run_dir, "skills.csv"), ["skill", "skill_id", "name", "true_concept"], rows)
+    write_csv(os.path.join(run_dir, SKILLS), ["skill", "skill_id", "name", "true_concept"], rows)
 
 
 def write_predictions(run_dir, predictions):
@@ -168,7 +185,7 @@ def write_predictions(run_dir, predictions):
     columns = ["student", "position", "skill", "answer", "p"]
     rows = zip(predictions["student"], predictions["position"].tolist(), predictions["skill"].tolist(),
                predictions["answer"].tolist(), ("%.6f" % p for p in predictions["p"]))
-    write_csv(os.path.join(run_dir, "predictions.csv"), columns, rows)
+    write_csv(os.path.join(run_dir, PREDICTIONS), columns, rows)
 
 
 def write_correlation_weights(run_dir, weights):
@@ -177,11 +194,12 @@ def write_correlation_weights(run_dir, weights):
         return
     columns = ["skill"] + ["w%d" % slot for slot in range(weights.shape[1])]
     rows = ([index] + ["%.6f" % w for w in row] for index, row in enumerate(weights))
-    write_csv(os.path.join(run_dir, "correlation_weights.csv"), columns, rows)
+    write_csv(os.path.join(run_dir, CORRELATION_WEIGHTS), columns, rows)
 
 
 def write_summary(run_dir, config, state, test_metrics, num_parameters):
-    """summary.json: the selected epoch and the test figures of its checkpoint, measured once."""
+    """summary.json: the selected epoch and the test figures of its checkpoint, measured once (test_metrics
+    names without their test_ prefix; empty when the run does not score the test split)."""
     stopped = ("early stop: no better validation AUC for %d epochs" % config["early_stop_patience"]
                if state["epoch"] < config["epochs"] else "reached EPOCHS")
     summary = {"model": config["model"], "dataset": config["dataset"], "best_epoch": state["best_epoch"],
@@ -189,8 +207,145 @@ def write_summary(run_dir, config, state, test_metrics, num_parameters):
                "num_parameters": num_parameters, "stopped": stopped}
     for name, value in test_metrics.items():
         summary["test_" + name] = value
-    write_json(os.path.join(run_dir, "summary.json"), summary)
+    write_json(os.path.join(run_dir, SUMMARY), summary)
     return summary
+
+
+# -- readers ------------------------------------------------------------------------------------------------
+
+def read_config(run_dir):
+    """config.json of a run folder (a dict with "constants"); RunFolderError when `run_dir` is not a run."""
+    if not os.path.isdir(run_dir):
+        raise RunFolderError("%s is not a folder (expected a run folder made by main.py, e.g. "
+                             "runs/synthetic-dkvmn-20260101-120000)" % run_dir)
+    path = os.path.join(run_dir, CONFIG)
+    if not os.path.isfile(path):
+        raise RunFolderError("%s is not a run folder: it has no config.json (expected a folder made by "
+                             "main.py, e.g. runs/synthetic-dkvmn-20260101-120000)" % run_dir)
+    config = _read_json_file(path)
+    if not isinstance(config, dict) or not isinstance(config.get("constants"), dict):
+        raise RunFolderError("%s: expected a JSON object with the run's \"constants\"" % path)
+    return config
+
+
+def read_finished_run(run_dir):
+    """(config.json, state.json) of a finished run: summary.json written and a selected checkpoint named."""
+    config = read_config(run_dir)
+    state_path = os.path.join(run_dir, STATE)
+    state = _read_json_file(state_path) if os.path.isfile(state_path) else {}
+    if not os.path.isfile(os.path.join(run_dir, SUMMARY)) or not state.get("best_checkpoint"):
+        raise RunFolderError("%s has not finished (no summary.json or no selected checkpoint): wait for it "
+                             "to end, or resume it with `python main.py --resume %s`" % (run_dir, run_dir))
+    return config, state
+
+
+def read_summary(run_dir):
+    """summary.json, or None while the run is in progress."""
+    path = os.path.join(run_dir, SUMMARY)
+    return _read_json_file(path) if os.path.isfile(path) else None
+
+
+def read_epochs(run_dir):
+    """epochs.csv as a DataFrame (EPOCH_COLUMNS that are present), one row per finished epoch, sorted."""
+    path = os.path.join(run_dir, EPOCHS)
+    if not os.path.isfile(path):
+        return pd.DataFrame(columns=EPOCH_COLUMNS)
+    return _read_log(path, ["epoch"], "epoch")
+
+
+def read_steps(run_dir):
+    """steps.csv as a DataFrame (STEP_COLUMNS), finite losses only, sorted by step; None without the file."""
+    path = os.path.join(run_dir, STEPS)
+    if not os.path.isfile(path):
+        return None
+    steps = _read_log(path, STEP_COLUMNS, "step")
+    return steps[np.isfinite(steps["train_loss"].values.astype(float))].reset_index(drop=True)
+
+
+def read_skills(run_dir, n_skills=None):
+    """skills.csv -> DataFrame(skill int, skill_id str, name str (the id when empty), true_concept float,
+    NaN when unknown), one row per skill index in order; checked against `n_skills` when given."""
+    path = os.path.join(run_dir, SKILLS)
+    if not os.path.isfile(path):
+        raise RunFolderError("%s has no skills.csv: it was not made by main.py, or is damaged" % run_dir)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise RunFolderError("cannot parse %s (%s)" % (path, str(e).strip().splitlines()[-1])) from None
+    missing = [c for c in ("skill", "skill_id") if c not in table.columns]
+    if missing:
+        raise RunFolderError("%s lacks the column(s) %s (header: %s); expected skill,skill_id,name,"
+                             "true_concept" % (path, ",".join(missing), ",".join(map(str, table.columns))))
+    index = pd.to_numeric(table["skill"], errors="coerce")
+    if index.isnull().any():
+        bad = int(np.flatnonzero(index.isnull().values)[0])
+        raise RunFolderError("%s:%d: skill %r is not an integer index" % (path, bad + 2, table["skill"][bad]))
+    skills = pd.DataFrame({"skill": index.astype(int), "skill_id": table["skill_id"].astype(str)})
+    skills["name"] = table["name"].astype(str) if "name" in table else ""
+    concepts = table["true_concept"] if "true_concept" in table else ""
+    skills["true_concept"] = pd.to_numeric(concepts, errors="coerce")
+    skills = skills.sort_values("skill").reset_index(drop=True)
+    if not np.array_equal(skills["skill"].values, np.arange(len(skills))) or (
+            n_skills is not None and len(skills) != n_skills):
+        raise RunFolderError("%s: expected the skill indices 0..%d once each, found %d rows"
+                             % (path, (n_skills or len(skills)) - 1, len(skills)))
+    empty = skills["name"].str.strip() == ""
+    skills.loc[empty, "name"] = skills.loc[empty, "skill_id"]
+    return skills
+
+
+def read_correlation_weights(run_dir):
+    """correlation_weights.csv -> (skill indices int array [S], weights float array [S, N])."""
+    path = os.path.join(run_dir, CORRELATION_WEIGHTS)
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise RunFolderError("cannot parse %s (%s)" % (path, str(e).strip().splitlines()[-1])) from None
+    except OSError as e:
+        raise RunFolderError("cannot read %s (%s)" % (path, e.strerror or e)) from None
+    w_columns = [c for c in table.columns if str(c).startswith("w")]
+    if "skill" not in table.columns or not w_columns:
+        raise RunFolderError("%s: expected the header skill,w0,w1,...,w{N-1} (got %s)"
+                             % (path, ",".join(map(str, table.columns))))
+    w_columns.sort(key=lambda c: int(c[1:]) if c[1:].isdigit() else -1)
+    values = table[w_columns].apply(pd.to_numeric, errors="coerce").values.astype(float)
+    skills = pd.to_numeric(table["skill"], errors="coerce").values
+    bad_rows = np.flatnonzero(~np.isfinite(values).all(axis=1) | ~np.isfinite(skills))
+    if len(bad_rows):
+        raise RunFolderError("%s:%d: not a number in this row" % (path, bad_rows[0] + 2))
+    if len(values) == 0:
+        raise RunFolderError("%s has no rows" % path)
+    return skills.astype(int), values
+
+
+def _read_json_file(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except ValueError as e:
+        raise RunFolderError("%s is not valid JSON (%s)" % (path, e)) from None
+    except OSError as e:
+        raise RunFolderError("cannot read %s (%s)" % (path, e.strerror or e)) from None
+
+
+def _read_log(path, columns, key):
+    """A log written as training goes: tolerates a half-written last line and the rows repeated by a resumed
+    run (the last one wins); checks the header."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=columns)
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise RunFolderError("cannot parse %s (%s)" % (path, str(e).strip().splitlines()[-1])) from None
+    except OSError as e:
+        raise RunFolderError("cannot read %s (%s)" % (path, e.strerror or e)) from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise RunFolderError("%s lacks the column(s) %s (header: %s); expected %s" % (
+            path, ",".join(missing), ",".join(map(str, table.columns)), ",".join(columns)))
+    out = pd.DataFrame({c: pd.to_numeric(table[c], errors="coerce") for c in table.columns})
+    out = out[np.isfinite(out[key].values.astype(float))]
+    return out.drop_duplicates(subset=[key], keep="last").sort_values(key).reset_index(drop=True)
 
 
 PREDICTION_COLUMNS = ["student", "position", "skill", "answer", "p"]

@@ -1,9 +1,10 @@
-"""The training run of DESIGN §6: train, select on validation, test the selected checkpoint once.
+"""The training run: train, select on validation, test the selected checkpoint once (README, "The protocol").
 
 Every epoch trains on shuffled chunks of the training students, then evaluates the whole validation and
 test splits from scratch (utils.metrics). Only the validation AUC selects: the checkpoint of the best
 validation epoch is kept in checkpoints/best, and the final test figures come from it. The per-epoch test
-figures are logged for the plots and never looked at by the loop.
+figures are logged for the plots and never looked at by the loop; with SCORE_TEST off (a settings search)
+the test split is never scored at all and its columns stay empty.
 
 A run writes as it goes (utils.run_files). After each finished epoch it saves checkpoints/last and then
 state.json, which is the commit point: a run killed later resumes from that epoch with the same batches
@@ -11,6 +12,7 @@ state.json, which is the commit point: a run killed later resumes from that epoc
 """
 import math
 import os
+import platform
 import sys
 import time
 
@@ -20,13 +22,9 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
-from utils.metrics import flatten_predictions, split_metrics
-
-STATE_FILE = "state.json"
-
-
-class TrainingDiverged(Exception):
-    """The training loss became NaN or infinite; the message says where and what was kept."""
+from utils.errors import TrainingDiverged
+from utils.metrics import split_metrics
+from utils.trained_model import predict_batches, session_config
 
 
 def learning_rate_at(config, epoch):
@@ -41,8 +39,12 @@ def epoch_shuffle_seed(seed, epoch):
     return (seed * 1000003 + epoch) % (2 ** 32)
 
 
-def session_config(threads):
-    return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+def library_versions():
+    """What config.json records of the software a run used."""
+    import pandas
+    import sklearn
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "numpy": np.__version__,
+            "pandas": pandas.__version__, "scikit-learn": sklearn.__version__}
 
 
 class Trainer(object):
@@ -62,9 +64,10 @@ class Trainer(object):
             self.session = tf.Session(config=session_config(config["threads"]))
             self.session.run(tf.global_variables_initializer())
         self.num_parameters = self.model.num_parameters
+        scored = ("valid", "test") if config["score_test"] else ("valid",)
         self.eval_batches = {
             split: make_batches(getattr(dataset, split), config["seq_len"], config["batch_size"])
-            for split in ("valid", "test")}
+            for split in scored}
 
     # -- the loop ---------------------------------------------------------------------------------------
 
@@ -72,8 +75,8 @@ class Trainer(object):
         """Trains from the epoch after `state["epoch"]` to the end; returns the final state."""
         writer = tf.summary.FileWriter(os.path.join(self.run_dir, "tensorboard"),
                                        self.graph if state["epoch"] == 0 else None)
-        step_log = run_files.CsvLog(os.path.join(self.run_dir, "steps.csv"), run_files.STEP_COLUMNS)
-        epoch_log = run_files.CsvLog(os.path.join(self.run_dir, "epochs.csv"), run_files.EPOCH_COLUMNS)
+        step_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.STEPS), run_files.STEP_COLUMNS)
+        epoch_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.EPOCHS), run_files.EPOCH_COLUMNS)
         try:
             while state["epoch"] < self.config["epochs"] and not self._should_stop(state):
                 epoch = state["epoch"] + 1
@@ -145,7 +148,7 @@ class Trainer(object):
             state["best_checkpoint"] = os.path.relpath(self.best_saver.save(
                 self.session, os.path.join(checkpoints, "best", "model"), global_step=epoch,
                 write_meta_graph=False), self.run_dir)
-        run_files.write_json(os.path.join(self.run_dir, STATE_FILE), state)
+        run_files.write_json(os.path.join(self.run_dir, run_files.STATE), state)
         self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  "
                  "(%.1fs + %.1fs)" % (
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
@@ -163,10 +166,7 @@ class Trainer(object):
 
     def predict(self, batches):
         """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`)."""
-        m = self.model
-        outputs = [self.session.run(m.p, feed_dict={m.skills: b.skills, m.answers: b.answers, m.mask: b.mask})
-                   for b in batches]
-        return flatten_predictions(batches, outputs)
+        return predict_batches(self.session, self.model, batches)
 
     def skill_correlation_weights(self):
         if self.model.skill_correlation_weights is None:

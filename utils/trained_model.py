@@ -1,0 +1,106 @@
+"""A finished run's model, ready to score data: what evaluate.py and predict.py share.
+
+    with TrainedModel(run_dir) as model:          # graph from config.json, selected checkpoint restored
+        batches = make_batches(sequences, model.config["seq_len"], model.config["batch_size"])
+        predictions = model.predict(batches)      # p of every scored position (utils.metrics columns)
+        state = model.knowledge_state(sequences)  # p and P(correct) of every skill after every step
+
+The graph is the run's own (models.build_graph with the constants of config.json: same model, same
+hyperparameters, same n_skills), and the checkpoint is the one the run selected on validation (state.json
+best_checkpoint, the one summary.json's test figures come from). Nothing here trains.
+
+Data from elsewhere is matched to the run by the ORIGINAL skill id (skills.csv skill_id, `skill_ids` here),
+never by index: see data.map_skills and data.remap_sequences.
+"""
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+import models
+from data import make_batches
+from utils import run_files
+from utils.metrics import flatten_predictions
+
+# Largest number of floats the knowledge-state graph may hold for one batch (~160 MB of float32).
+KNOWLEDGE_STATE_FLOATS = 4 * 10 ** 7
+
+
+def session_config(threads):
+    return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
+
+
+def predict_batches(session, kt, batches):
+    """p of every scored position of `batches` (dropout off), with where it comes from (see
+    utils.metrics.flatten_predictions)."""
+    outputs = [session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers, kt.mask: b.mask})
+               for b in batches]
+    return flatten_predictions(batches, outputs)
+
+
+class TrainedModel(object):
+    """The graph and session of a finished run, with its selected checkpoint restored.
+
+    Fields: run_dir, config (the run's constants), n_skills, skill_ids and skill_names (skills.csv, by
+    index), checkpoint (relative to run_dir), graph, session, kt (models.KTGraph).
+    """
+
+    def __init__(self, run_dir):
+        saved, state = run_files.read_finished_run(run_dir)
+        self.run_dir = run_dir
+        self.config = saved["constants"]
+        self.n_skills = int(saved["n_skills"])
+        skills = run_files.read_skills(run_dir, self.n_skills)
+        self.skill_ids = list(skills["skill_id"])
+        self.skill_names = list(skills["name"])
+        self.checkpoint = state["best_checkpoint"]
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.kt = models.build_graph(self.config["model"], self.n_skills, self.config)
+            self.session = tf.Session(config=session_config(self.config["threads"]))
+            tf.train.Saver().restore(self.session, os.path.join(run_dir, self.checkpoint))
+        self._knowledge_state = None
+
+    def predict(self, batches):
+        """p of every scored position of `batches` (made from sequences in the run's skill indices)."""
+        return predict_batches(self.session, self.kt, batches)
+
+    def knowledge_state(self, sequences):
+        """p and the knowledge state of every interaction of `sequences` (in the run's skill indices).
+
+        Sequences are cut into chunks of the run's SEQ_LEN, each starting from the model's initial state, as
+        in training. Returns a dict of arrays: student, position, skill (run index), answer, p [n], and
+        mastery [n, n_skills] (P(correct) of every skill at the next step, after this step's answer), rows
+        ordered by student (input order) then position.
+        """
+        if self._knowledge_state is None:  # built once, so a reused model does not grow its graph
+            with self.graph.as_default():
+                self._knowledge_state = models.knowledge_state(self.kt)
+        seq_len = int(self.config["seq_len"])
+        model = models.MODELS[self.kt.model_name]
+        floats_per_row = seq_len * model.knowledge_state_floats(self.n_skills, self.kt.hparams)
+        rows = max(1, min(int(self.config["batch_size"]), KNOWLEDGE_STATE_FLOATS // floats_per_row))
+        columns = dict((name, []) for name in ("student", "position", "skill", "answer", "p", "mastery"))
+        for batch in make_batches(sequences, seq_len, rows):
+            p, mastery = self.session.run([self.kt.p, self._knowledge_state], feed_dict={
+                self.kt.skills: batch.skills, self.kt.answers: batch.answers, self.kt.mask: batch.mask})
+            r, t = np.nonzero(batch.mask)
+            columns["student"].append(np.asarray(batch.students, dtype=object)[r])
+            columns["position"].append(np.asarray(batch.offsets)[r] + t)
+            columns["skill"].append(batch.skills[r, t])
+            columns["answer"].append(batch.answers[r, t])
+            columns["p"].append(p[r, t])
+            columns["mastery"].append(mastery[r, t])
+        out = dict((name, np.concatenate(parts)) for name, parts in columns.items())
+        order_of = dict((seq.student, i) for i, seq in enumerate(sequences))
+        order = np.lexsort((out["position"], [order_of[s] for s in out["student"]]))
+        return dict((name, values[order]) for name, values in out.items())
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
