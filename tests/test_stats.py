@@ -51,6 +51,21 @@ def test_weighted_auc_of_single_answers_and_several_weightings_at_once():
         assert aucs[column] == pytest.approx(roc_auc_score(answers, p, sample_weight=weights[:, column]))
 
 
+def test_weighted_auc_equals_sklearn_on_many_small_random_cases():
+    # Few distinct p values: long runs of one class and mixed ties, the cases the rank blocks merge or keep.
+    random = np.random.RandomState(2)
+    for _ in range(200):
+        n = random.randint(2, 30)
+        answers = (random.uniform(size=n) < random.uniform()).astype(int)
+        p = random.randint(0, random.randint(1, 8), size=n) / 8.0
+        weights = random.randint(0, 3, size=n).astype(float)
+        if 0 < np.sum(weights * answers) and 0 < np.sum(weights * (1 - answers)):
+            expected = roc_auc_score(answers, p, sample_weight=weights)
+            assert stats.weighted_auc(answers, p, np.arange(n), weights) == pytest.approx(expected, abs=1e-12)
+        else:
+            assert math.isnan(stats.weighted_auc(answers, p, np.arange(n), weights))
+
+
 def test_weighted_auc_is_nan_when_the_weights_leave_one_class():
     answers, p = np.array([1, 0, 1]), np.array([0.8, 0.2, 0.6])
     assert math.isnan(stats.weighted_auc(answers, p, np.arange(3), [1.0, 0.0, 2.0]))
@@ -117,6 +132,11 @@ def test_resamples_that_draw_one_class_are_skipped_and_counted():
 def test_single_class_data_gives_nan_not_an_exception():
     interval = stats.bootstrap_auc_ci([1, 1, 1], [0.2, 0.5, 0.9], ["a", "b", "c"], n_resamples=50)
     assert math.isnan(interval["auc"]) and math.isnan(interval["low"]) and interval["n_skipped"] == 50
+
+
+def test_no_data_gives_nan_not_an_exception():
+    interval = stats.bootstrap_auc_ci([], [], [], n_resamples=10)
+    assert math.isnan(interval["auc"]) and interval["n_students"] == 0 and interval["n_skipped"] == 10
 
 
 def test_inputs_of_different_lengths_are_refused():
