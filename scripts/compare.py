@@ -44,7 +44,7 @@ def parse_args(argv):
 
 
 def describe(run_dir):
-    """path, model, dataset, fold of a run, from its config.json (None where the folder has none)."""
+    """path, model, dataset, fold, seed of a run, from its config.json (None where the folder has none)."""
     config_path = os.path.join(run_dir, "config.json")
     constants = {}
     if os.path.isfile(config_path):
@@ -54,7 +54,7 @@ def describe(run_dir):
             raise run_files.RunFolderError("cannot read %s (%s): expected main.py's JSON object with the "
                                            "run's constants" % (config_path, e))
     return {"path": run_dir, "model": constants.get("model"), "dataset": constants.get("dataset"),
-            "fold": constants.get("fold")}
+            "fold": constants.get("fold"), "seed": constants.get("seed")}
 
 
 def sorted_by_key(predictions, name):
@@ -96,23 +96,25 @@ def paired_rows(a, b, describe_a, describe_b):
 
 
 def different_positions_message(a, b, describe_a, describe_b):
+    """How the (student, position) rows of two runs differ, with an example and what each run was."""
     keys_a = set(zip(a["student"].tolist(), a["position"].tolist()))
     keys_b = set(zip(b["student"].tolist(), b["position"].tolist()))
     only_a, only_b = sorted(keys_a - keys_b), sorted(keys_b - keys_a)
     example = ("student %r position %d only in A" % only_a[0] if only_a
                else "student %r position %d only in B" % only_b[0])
     return ("the runs did not score the same test answers: %d of A's %d (student, position) rows are "
-            "not in B and %d of B's %d not in A (e.g. %s); compare runs of the same data set and fold "
-            "(A: %s, B: %s)"
+            "not in B and %d of B's %d not in A (e.g. %s); compare runs scored on the same test "
+            "split: the same data set and fold (A: %s, B: %s)"
             % (len(only_a), len(keys_a), len(only_b), len(keys_b), example, data_label(describe_a),
                data_label(describe_b)))
 
 
 def data_label(description):
-    if description["dataset"] is None:
-        return description["path"]
-    fold = "" if description["fold"] is None else " fold %s" % description["fold"]
-    return "%s%s (%s)" % (description["dataset"], fold, description["path"])
+    """e.g. "assist2009_updated fold 1 seed 0 (runs/...)": what decides a run's test answers."""
+    parts = [str(description["dataset"])] if description["dataset"] is not None else []
+    parts += ["%s %s" % (name, description[name]) for name in ("fold", "seed")
+              if description[name] is not None]
+    return " ".join(parts + ["(%s)" % description["path"]])
 
 
 def compare(args):

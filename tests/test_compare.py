@@ -31,11 +31,11 @@ def made_up_answers(n_students=60, per_student=15, seed=0, prefix="s"):
             "weak": sigmoid(0.5 * ability + 1.5 * random.normal(size=students.size))}
 
 
-def write_run(folder, data, scores, model="dkvmn", order=None, dataset="tiny", fold=1):
+def write_run(folder, data, scores, model="dkvmn", order=None, dataset="tiny", fold=1, seed=0):
     """A run folder as far as compare.py reads it: p from data[scores], rows in `order` (default: as is)."""
     os.makedirs(folder)
     run_files.write_json(os.path.join(folder, "config.json"),
-                         {"constants": {"model": model, "dataset": dataset, "fold": fold}})
+                         {"constants": {"model": model, "dataset": dataset, "fold": fold, "seed": seed}})
     order = np.arange(data["answer"].size) if order is None else order
     run_files.write_predictions(folder, {name: data[name if name != "p" else scores][order]
                                          for name in ("student", "position", "skill", "answer", "p")})
@@ -96,7 +96,8 @@ def test_runs_of_different_data_sets_are_refused_with_one_error_line(tmp_path):
     assert finished.returncode == 2 and finished.stdout == ""
     assert finished.stderr.startswith("error: the runs did not score the same test answers: 900 of A's 900")
     assert len(finished.stderr.strip().splitlines()) == 1
-    assert "assist2009_updated fold 1" in finished.stderr and "STATICS fold 1" in finished.stderr
+    assert "assist2009_updated fold 1 seed 0 (%s)" % run_a in finished.stderr
+    assert "STATICS fold 1 seed 0 (%s)" % run_b in finished.stderr
     assert not out.exists() and not os.path.exists(str(out) + ".partial")
 
 
