@@ -162,3 +162,87 @@ def knowledge_state(skills, answers, n_skills, hparams):
 def knowledge_state_floats(n_skills, hparams):
     """Floats `knowledge_state` holds per sequence step: the LSTM state and gates, and n_skills logits."""
     return 6 * int(hparams["hidden_size"]) + n_skills
+
+
+# -- One student's state, answer by answer (utils/serving.py builds the serving graph from these) ------------
+#
+# The state of a student is the LSTM's (h, c) after its last answer, concatenated to [2H]: what the recurrence
+# carries, so a history can be continued from a stored state without a SEQ_LEN cut.
+
+def lstm_step(input_gates_t, h, c, recurrent_kernel):
+    """One LSTM step from the input part of the gate pre-activations (gate order [i, f, o, g]).
+
+    Args:
+      input_gates_t: [B, 4H] x_t W_x + b.
+      h, c: [B, H] the state before the step.
+      recurrent_kernel: [H, 4H] W_h.
+
+    Returns:
+      (h, c) after the step, [B, H] each.
+    """
+    hidden_size = tf.dimension_value(recurrent_kernel.shape[0])
+    z = input_gates_t + tf.matmul(h, recurrent_kernel)                            # [B, 4H]
+    i, f, o = tf.split(tf.sigmoid(z[:, :3 * hidden_size]), 3, axis=1)
+    c = f * c + i * tf.tanh(z[:, 3 * hidden_size:])
+    return o * tf.tanh(c), c
+
+
+def state_size(hparams):
+    """Floats of one student's state: h and c, 2H."""
+    return 2 * int(hparams["hidden_size"])
+
+
+def state_tables(n_skills, hparams):
+    """Nothing to precompute: each step reads the variables directly (an input-gate table for every
+    interaction would cost more than the one row a step needs)."""
+    return {}
+
+
+def initial_state(n_skills, hparams):
+    """[2H] the state of a student with no answer yet: h = c = 0, as in `build`."""
+    return tf.zeros([state_size(hparams)])
+
+
+def predict_from_state(states, skills, tables, n_skills, hparams):
+    """P(correct) of the next answer on each of `skills`: sigmoid(W_out[:, q] . h + b_out[q]) (dropout off).
+
+    Args:
+      states: [B, 2H] float32 (h, c).
+      skills: int32 [B, K] skill indices.
+      tables: from `state_tables` (unused).
+      n_skills, hparams: the run's.
+
+    Returns:
+      [B, K] float32.
+    """
+    with tf.variable_scope("dkt", reuse=True):
+        params = parameters(n_skills, hparams)
+    hidden = states[:, :int(hparams["hidden_size"])]                                   # [B, H]
+    skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), skills)           # [B, K, H]
+    logits = tf.matmul(skill_kernels, hidden[:, :, None])[:, :, 0] + tf.gather(params["output_bias"], skills)
+    return tf.sigmoid(logits)
+
+
+def update_state(states, skills, answers, tables, n_skills, hparams):
+    """The states after one answer each: one LSTM step on the interaction q + y n_skills.
+
+    Args:
+      states: [B, 2H] float32 (h, c).
+      skills: int32 [B] skill indices; answers: int32 [B] 0/1.
+      tables: from `state_tables` (unused).
+
+    Returns:
+      [B, 2H] float32.
+    """
+    with tf.variable_scope("dkt", reuse=True):
+        params = parameters(n_skills, hparams)
+    hidden_size = int(hparams["hidden_size"])
+    gates = input_gates((skills + answers * n_skills)[:, None], params)[:, 0]          # [B, 4H]
+    h, c = lstm_step(gates, states[:, :hidden_size], states[:, hidden_size:], params["recurrent_kernel"])
+    return tf.concat([h, c], axis=1)
+
+
+def state_layout(hparams):
+    """How a state vector is laid out, in words (for export.json)."""
+    hidden_size = int(hparams["hidden_size"])
+    return "DKT LSTM state: state[:%d] = h, state[%d:] = c (H = %d)" % (hidden_size, hidden_size, hidden_size)

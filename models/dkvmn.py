@@ -36,7 +36,7 @@ std ~1.6 * |x|, already saturating tanh at d_v = 200). Every initialiser takes i
 import tensorflow.compat.v1 as tf
 
 from models.layers import dense, dense_variables, dropout_if_training
-from models.memory import value_memory_after_each_step, value_memory_reads
+from models.memory import value_memory_after_each_step, value_memory_reads, write
 
 HPARAMS = ("memory_size", "key_dim", "value_dim", "final_dim", "key_projection", "dropout", "init_std")
 
@@ -201,3 +201,79 @@ def knowledge_state_floats(n_skills, hparams):
     [n_skills, d_v + final_dim] (callers size their batches with it)."""
     value_dim = int(hparams["value_dim"])
     return int(hparams["memory_size"]) * value_dim + n_skills * (value_dim + int(hparams["final_dim"]))
+
+
+# -- One student's state, answer by answer (utils/serving.py builds the serving graph from these) ------------
+#
+# The state of a student is the value memory M^v_t, [N, d_v] flattened row-major to [N * d_v]: what the
+# recurrence carries, so a history can be continued from a stored state without a SEQ_LEN cut.
+
+def state_size(hparams):
+    """Floats of one student's state: the value memory M^v, N * d_v."""
+    return int(hparams["memory_size"]) * int(hparams["value_dim"])
+
+
+def state_tables(n_skills, hparams):
+    """What the state functions read that depends on the trained variables alone (`input_tables`), so a
+    serving graph can compute it once instead of at every call. The variables are build's, reused.
+
+    Returns:
+      dict of tensors: correlation_weight [n_skills, N], erase and add [2 n_skills, d_v], summary_key_term
+      [n_skills, final_dim].
+    """
+    with tf.variable_scope("dkvmn", reuse=True):
+        return input_tables(parameters(n_skills, hparams))
+
+
+def initial_state(n_skills, hparams):
+    """[N * d_v] the state of a student with no answer yet: the trained M^v_0, flattened."""
+    with tf.variable_scope("dkvmn", reuse=True):
+        params = parameters(n_skills, hparams)
+    return tf.reshape(params["initial_value_memory"], [-1])
+
+
+def predict_from_state(states, skills, tables, n_skills, hparams):
+    """P(correct) of the next answer on each of `skills`, for students in the given states (dropout off).
+
+    r_q = sum_i w_q(i) M^v(i), then the model's summary and prediction layers (`read_out`).
+
+    Args:
+      states: [B, N * d_v] float32 value memories.
+      skills: int32 [B, K] skill indices.
+      tables: from `state_tables` (or the same tensors cached).
+      n_skills, hparams: the run's.
+
+    Returns:
+      [B, K] float32.
+    """
+    with tf.variable_scope("dkvmn", reuse=True):
+        params = parameters(n_skills, hparams)
+    memory = tf.reshape(states, [-1, int(hparams["memory_size"]), int(hparams["value_dim"])])  # [B, N, d_v]
+    weights = tf.gather(tables["correlation_weight"], skills)                         # [B, K, N]
+    reads = tf.matmul(weights, memory)                                                 # [B, K, d_v]
+    key_terms = tf.gather(tables["summary_key_term"], skills)                          # [B, K, final_dim]
+    return tf.sigmoid(read_out(reads, key_terms, params, 0.0, tf.constant(False)))
+
+
+def update_state(states, skills, answers, tables, n_skills, hparams):
+    """The states after one answer each: the DKVMN write (models.memory.write) of (skill, answer).
+
+    Args:
+      states: [B, N * d_v] float32 value memories.
+      skills: int32 [B] skill indices; answers: int32 [B] 0/1.
+      tables: from `state_tables`.
+
+    Returns:
+      [B, N * d_v] float32.
+    """
+    memory = tf.reshape(states, [-1, int(hparams["memory_size"]), int(hparams["value_dim"])])
+    interactions = skills + answers * n_skills
+    memory = write(memory, tf.gather(tables["correlation_weight"], skills),
+                   tf.gather(tables["erase"], interactions), tf.gather(tables["add"], interactions))
+    return tf.reshape(memory, [-1, state_size(hparams)])
+
+
+def state_layout(hparams):
+    """How a state vector is laid out, in words (for export.json)."""
+    return ("DKVMN value memory M^v [N=%d, d_v=%d], row-major: state[i * %d + j] = M^v(slot i, unit j)"
+            % (int(hparams["memory_size"]), int(hparams["value_dim"]), int(hparams["value_dim"])))
