@@ -17,6 +17,19 @@ A model is one module in this package with the same small interface:
     knowledge_state(skills, answers, n_skills, hparams)     -> [B, T, n_skills], reusing build's variables
     knowledge_state_floats(n_skills, hparams)               -> floats knowledge_state holds per step
 
+and, for serving one student's state answer by answer (utils/serving.py, export.py; states are [B, S]
+float32, the model's recurrent state flattened, S = state_size; every variable is build's, reused):
+
+    state_size(hparams)                                     -> S, floats of one student's state
+    state_layout(hparams)                                   -> how a state vector is laid out, in words
+    state_tables(n_skills, hparams)                         -> dict of tensors from the variables alone, that
+                                                               a serving graph computes once (may be empty)
+    initial_state(n_skills, hparams)                        -> [S] the state before any answer
+    predict_from_state(states, skills, tables, n_skills, hparams)
+                                                            -> [B, K] P(correct) on skills [B, K] next
+    update_state(states, skills, answers, tables, n_skills, hparams)
+                                                            -> [B, S] after answering skills [B], answers [B]
+
 Adding a model: its file, one line in MODELS, and its constants in main.py. The models:
   dkvmn   Dynamic Key-Value Memory Network (Zhang et al. 2017), models/dkvmn.py
   dkt     Deep Knowledge Tracing, an LSTM (Piech et al. 2015), models/dkt.py
