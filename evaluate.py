@@ -29,10 +29,10 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, make_batches, map_skills, remap_sequences  # noqa: E402
 from utils import run_files  # noqa: E402
-from utils.commands import exit_status  # noqa: E402
+from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
 from utils.metrics import split_metrics  # noqa: E402
-from utils.trained_model import TrainedModel  # noqa: E402
+from utils.trained_model import opened  # noqa: E402
 
 
 def evaluate(run_dir, argv=(), log=print, model=None):
@@ -59,13 +59,8 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     if not sequences:
         raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
     batches = make_batches(sequences, config["seq_len"], config["batch_size"])
-    own = model is None
-    model = model or TrainedModel(run_dir)
-    try:
+    with opened(run_dir, model) as model:
         predictions = model.predict(batches)
-    finally:
-        if own:
-            model.close()
     metrics = split_metrics(predictions)
 
     out_dir = run_files.create_run_dir(os.path.join(run_dir, "evaluations"), config["dataset"],
@@ -95,15 +90,11 @@ USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_un
 
 
 def main(argv):
-    if not argv or argv[0].startswith("-"):
-        print(USAGE, file=sys.stderr)
-        return 2
-
-    def body():
+    def body(run_dir, options):
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
-        evaluate(argv[0], argv[1:])
-    return exit_status(body, writing="the evaluation folder in %s" % argv[0])
+        evaluate(run_dir, options)
+    return run_folder_program(argv, USAGE, body, writing="the evaluation folder")
 
 
 if __name__ == "__main__":

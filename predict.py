@@ -29,9 +29,9 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 from data import (SPLITS, DataError, load_from_config, make_sequence, map_skills, read_response_log,  # noqa: E402
                   remap_sequences)
 from utils import run_files  # noqa: E402
-from utils.commands import exit_status  # noqa: E402
+from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
-from utils.trained_model import TrainedModel  # noqa: E402
+from utils.trained_model import opened  # noqa: E402
 
 
 def read_history(path, config):
@@ -113,13 +113,8 @@ def predict(run_dir, argv=(), log=print, model=None):
     sequences, dropped = to_sequences(histories, run_skill_ids, extra["drop_unknown_skills"], where)
     if not sequences:
         raise DataError("%s has no interaction left to predict" % where)
-    own = model is None
-    model = model or TrainedModel(run_dir)
-    try:
+    with opened(run_dir, model) as model:
         result = model.knowledge_state(sequences)
-    finally:
-        if own:
-            model.close()
     if dropped["interactions"]:
         log("dropped %d interactions of %d skills the run never saw" % (
             dropped["interactions"], len(dropped["skills"])))
@@ -146,15 +141,11 @@ USAGE = ("usage: python predict.py RUN_DIR (--input history.csv | --split test) 
 
 
 def main(argv):
-    if not argv or argv[0].startswith("-"):
-        print(USAGE, file=sys.stderr)
-        return 2
-
-    def body():
+    def body(run_dir, options):
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
-        predict(argv[0], argv[1:], log=lambda *a: print(*a, file=sys.stderr))
-    return exit_status(body, writing="the predictions")
+        predict(run_dir, options, log=lambda *a: print(*a, file=sys.stderr))
+    return run_folder_program(argv, USAGE, body, writing="the predictions")
 
 
 if __name__ == "__main__":

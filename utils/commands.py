@@ -33,6 +33,18 @@ def exit_status(body, writing=None):
     return 0
 
 
+def run_folder_program(argv, usage, body, writing):
+    """The main() of a program whose first argument is a run folder (evaluate.py, predict.py, export.py).
+
+    Prints `usage` and returns 2 when argv does not start with a folder; else runs body(run_dir, options) and
+    returns its exit status (see `exit_status`).
+    """
+    if not argv or argv[0].startswith("-"):
+        print(usage, file=sys.stderr)
+        return USER_ERROR_STATUS
+    return exit_status(lambda: body(argv[0], argv[1:]), writing=writing)
+
+
 def _fail(message, status):
     print("error: %s" % message, file=sys.stderr)
     return status

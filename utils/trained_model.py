@@ -12,6 +12,7 @@ best_checkpoint, the one summary.json's test figures come from). Nothing here tr
 Data from elsewhere is matched to the run by the ORIGINAL skill id (skills.csv skill_id, `skill_ids` here),
 never by index: see data.map_skills and data.remap_sequences.
 """
+import contextlib
 import os
 
 import numpy as np
@@ -36,6 +37,17 @@ def predict_batches(session, kt, batches):
     outputs = [session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers, kt.mask: b.mask})
                for b in batches]
     return flatten_predictions(batches, outputs)
+
+
+@contextlib.contextmanager
+def opened(run_dir, model=None):
+    """`model` when one is given (a TrainedModel of run_dir that the caller keeps open), else a new
+    TrainedModel(run_dir), closed when the block ends."""
+    if model is not None:
+        yield model
+        return
+    with TrainedModel(run_dir) as new_model:
+        yield new_model
 
 
 class TrainedModel(object):
