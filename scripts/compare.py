@@ -22,12 +22,15 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from utils import run_files, stats  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
 
 LEVEL = 0.95
 
 
-class CompareError(Exception):
-    """Two runs that cannot be compared (different test answers); shown to the user as is."""
+class CompareError(RunFolderError):
+    """Two run folders that cannot be compared (different test answers): a run-folder error that
+    utils.commands.exit_status shows as one `error:` line with exit status 2."""
 
 
 def parse_args(argv):
@@ -51,8 +54,8 @@ def describe(run_dir):
         try:
             constants = run_files.read_json(config_path).get("constants") or {}
         except (OSError, ValueError, AttributeError) as e:
-            raise run_files.RunFolderError("cannot read %s (%s): expected main.py's JSON object with the "
-                                           "run's constants" % (config_path, e))
+            raise RunFolderError("cannot read %s (%s): expected main.py's JSON object with the run's "
+                                 "constants" % (config_path, e))
     return {"path": run_dir, "model": constants.get("model"), "dataset": constants.get("dataset"),
             "fold": constants.get("fold"), "seed": constants.get("seed")}
 
@@ -160,22 +163,18 @@ def report(result):
     return "\n".join(lines)
 
 
+def compare_and_report(args):
+    """Compares the runs, writes --json (before printing: a failed write prints no figures) and prints."""
+    result = compare(args)
+    if args.json:
+        run_files.write_json(args.json, result)
+    print(report(result))
+
+
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        result = compare(args)
-    except (run_files.RunFolderError, CompareError) as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
-    if args.json:
-        try:
-            run_files.write_json(args.json, result)
-        except OSError as e:
-            print("error: cannot write %s (%s); choose a --json path in an existing folder" % (args.json, e),
-                  file=sys.stderr)
-            return 2
-    print(report(result))
-    return 0
+    writing = "--json %s (choose a path in an existing folder)" % args.json if args.json else None
+    return exit_status(lambda: compare_and_report(args), writing=writing)
 
 
 if __name__ == "__main__":

@@ -168,3 +168,27 @@ def test_read_predictions_names_what_is_wrong(tmp_path, text, message):
 def test_read_predictions_of_a_missing_folder(tmp_path):
     with pytest.raises(run_files.RunFolderError, match="is not a folder"):
         run_files.read_predictions(str(tmp_path / "nothing"))
+
+
+def test_an_unwritable_json_path_is_one_error_line_and_prints_no_figures(tmp_path, capsys):
+    data = made_up_answers(n_students=10)
+    run_a = write_run(str(tmp_path / "a"), data, "good")
+    run_b = write_run(str(tmp_path / "b"), data, "weak")
+    out = tmp_path / "no-such-folder" / "comparison.json"
+    assert compare.main([run_a, run_b, "--resamples", "10", "--json", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert captured.err.startswith("error: cannot write --json %s" % out)
+    assert "existing folder" in captured.err
+    assert not out.parent.exists()
+
+
+def test_a_malformed_config_is_one_error_line(tmp_path, capsys):
+    data = made_up_answers(n_students=10)
+    run_a = write_run(str(tmp_path / "a"), data, "good")
+    run_b = write_run(str(tmp_path / "b"), data, "weak")
+    (tmp_path / "b" / "config.json").write_text("{not json")
+    assert compare.main([run_a, run_b, "--resamples", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read %s" % os.path.join(run_b, "config.json"))
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
