@@ -21,7 +21,7 @@ import models  # noqa: E402
 from utils import run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.config import ConfigError, parse_overrides  # noqa: E402
-from utils.metrics import oracle_auc, split_metrics  # noqa: E402
+from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
 from utils.training import Trainer, library_versions  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ INIT_STD = 0.1                 # std of the normal initialiser of embeddings and
 
 # --- optimisation ----------------------------------------------------------------------------------------
 OPTIMIZER = "adam"             # "adam" or "sgd" (with momentum, as in the DKVMN paper)
-LEARNING_RATE = 1e-3           # initial learning rate
+LEARNING_RATE = 5e-3           # initial learning rate (5e-3: the built-in data is learnt in ~10 epochs)
 MOMENTUM = 0.9                 # sgd only
 LR_DECAY = 1.0                 # multiply the learning rate by this every LR_DECAY_EPOCHS (paper: 0.667)
 LR_DECAY_EPOCHS = 20           # epochs between two decays
@@ -93,40 +93,50 @@ def run(config, log=print):
         run_dir = config["resume"]
         config = run_files.resumable_config(run_dir)
     check_settings(config)
-    dataset = data.load_from_config(config)
+    try:
+        dataset = data.load_from_config(config)
+    except OSError as error:  # an unreadable data file is bad input, not a failed write
+        raise data.DataError("cannot read the data set: %s" % error)
     for line in dataset.report:
         log(line)
 
-    if resuming:
-        state = run_files.prepare_resume(run_dir, dataset.fingerprint)
-        log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
+    if resuming:  # everything is checked before anything in the folder changes
+        state = run_files.resume_state(run_dir, dataset.fingerprint)
     else:
         run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"], config["model"])
         state = run_files.fresh_state()
     trainer = Trainer(config, dataset, run_dir, log=log)
-    if resuming:
-        trainer.restore(state["last_checkpoint"])
-    else:
-        run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint, dataset.n_skills,
-                               trainer.num_parameters)
-        run_files.write_skills(run_dir, dataset)
-    log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
+    try:
+        if resuming:
+            trainer.restore(state["best_checkpoint"])  # the final restore must not fail after the training
+            trainer.restore(state["last_checkpoint"])
+            run_files.truncate_logs(run_dir, state["epoch"])
+            log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
+        else:
+            run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint, dataset.n_skills,
+                                   trainer.num_parameters)
+            run_files.write_skills(run_dir, dataset)
+        log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
-    state = trainer.fit(state)
-    trainer.restore(state["best_checkpoint"])
-    test_figures = {}
-    if config["score_test"]:  # once, with the checkpoint chosen on validation
-        predictions = trainer.predict(trainer.eval_batches["test"])
-        run_files.write_predictions(run_dir, predictions)
-        test_figures = split_metrics(predictions)
-        oracle = oracle_auc(predictions, dataset.test)
-        if oracle is not None:
-            test_figures["oracle_auc"] = oracle
-    run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
-    summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
-    trainer.close()
-    test_line = ("test AUC %.4f  ACC %.4f  loss %.4f" % (summary["test_auc"], summary["test_acc"],
-                                                        summary["test_loss"])
+        state = trainer.fit(state)
+        trainer.restore(state["best_checkpoint"])
+        test_figures = {}
+        if config["score_test"]:  # once, with the checkpoint chosen on validation
+            predictions = trainer.predict(trainer.eval_batches["test"])
+            run_files.write_predictions(run_dir, predictions)
+            test_figures = split_metrics(predictions)
+            test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
+            oracle = oracle_auc(predictions, dataset.test)
+            if oracle is not None:
+                test_figures["oracle_auc"] = oracle
+        run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
+        summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
+    except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
+        raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
+    finally:
+        trainer.close()
+    test_line = ("test AUC %.4f (95%% CI %.4f-%.4f)  ACC %.4f  loss %.4f" % tuple(
+        summary["test_" + name] for name in ("auc", "auc_ci_low", "auc_ci_high", "acc", "loss"))
                  if config["score_test"] else "test split not scored (SCORE_TEST off)")
     log("selected epoch %d (best validation AUC %.4f); %s" % (summary["best_epoch"], summary["valid_auc"],
                                                               test_line))
