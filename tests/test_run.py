@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import main
-from utils import run_files
+from utils import run_files, stats
 from utils.run_files import EPOCH_COLUMNS, STEP_COLUMNS
 from data import load_from_config
 from utils.errors import TrainingDiverged
@@ -55,6 +55,13 @@ def test_short_training_learns_and_writes_a_complete_run_folder(tmp_path, model)
     assert len(predictions) == sum(len(s.skills) for s in dataset.test)
     assert predictions["p"].between(0, 1).all()
     assert not predictions.duplicated(["student", "position"]).any()
+    # the test AUC's 95% interval, students resampled 1,000 times with the run's SEED, as from predictions.csv
+    interval = stats.bootstrap_auc_ci(predictions["answer"].values, predictions["p"].values,
+                                      predictions["student"].values, n_resamples=1000, seed=0)
+    assert summary["test_auc_ci_low"] < summary["test_auc"] < summary["test_auc_ci_high"]
+    assert summary["test_auc_ci_low"] == pytest.approx(interval["low"], abs=2e-3)
+    assert summary["test_auc_ci_high"] == pytest.approx(interval["high"], abs=2e-3)
+    assert summary["test_auc_ci_resamples"] == 1000
 
     skills = pd.read_csv(os.path.join(run_dir, "skills.csv"))
     assert len(skills) == dataset.n_skills and skills["true_concept"].notna().all()
@@ -152,3 +159,9 @@ def test_a_bad_model_setting_is_refused_before_any_file_is_written(tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("error: " + message) and "Traceback" not in err
     assert not runs.exists()
+
+
+def test_a_run_without_score_test_has_no_test_figures(tmp_path):
+    run_dir, summary = main.run(small_config(tmp_path, epochs=1, score_test=False), log=quiet)
+    assert not [name for name in summary if name.startswith("test_")]
+    assert not os.path.exists(os.path.join(run_dir, "predictions.csv"))

@@ -8,7 +8,13 @@ so an epoch's figure depends on that epoch's model only.
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from utils import stats
+
 PROBABILITY_FLOOR = 1e-7  # keeps log() finite for a saturated sigmoid, as the graph's logit-based loss is
+# The protocol of every run's AUC interval (issue 14: >= 1,000 student resamples, 95%), fixed so that
+# evaluate.py on a run's own test split reproduces the interval in its summary.json.
+AUC_CI_RESAMPLES = 1000
+AUC_CI_LEVEL = 0.95
 
 
 def binary_metrics(answers, probabilities):
@@ -73,6 +79,24 @@ def split_metrics(predictions):
     later = predictions["chunk_position"] >= 1
     metrics["auc_from2"] = binary_metrics(predictions["answer"][later], predictions["p"][later])["auc"]
     return metrics
+
+
+def auc_interval(predictions, seed, n_resamples=AUC_CI_RESAMPLES, level=AUC_CI_LEVEL):
+    """The AUC's confidence interval by bootstrap over students (utils.stats.bootstrap_auc_ci).
+
+    Args:
+      predictions: dict of [n] arrays with "student", "answer", "p" (flatten_predictions, predictions.csv).
+      seed: seed of the resampling (a run's SEED: the same run gives the same interval).
+      n_resamples, level: resamples and coverage.
+
+    Returns:
+      dict with "auc_ci_low", "auc_ci_high" (nan when the answers hold one class) and "auc_ci_resamples"
+      (the resamples the percentiles come from: those that drew both classes, normally n_resamples).
+    """
+    interval = stats.bootstrap_auc_ci(predictions["answer"], predictions["p"], predictions["student"],
+                                      n_resamples=n_resamples, seed=seed, level=level)
+    return {"auc_ci_low": interval["low"], "auc_ci_high": interval["high"],
+            "auc_ci_resamples": interval["n_resamples"] - interval["n_skipped"]}
 
 
 def brier_score(answers, p):
