@@ -1,383 +1,219 @@
-"""Reproduce a row of the DKVMN paper's Table 3: train DKVMN and DKT on a data set, test once, write a table.
+"""Reproduce a row of the DKVMN paper's Table 3 on Ray: DKVMN and DKT on a data set, every fold and seed.
 
-Each run is main.py's own run (`main.run`): the data set's settings below are overrides of main.py's
-constants. The epoch is selected on the validation fold (the best validation AUC); the test split is
-scored once, with that checkpoint. The script then writes results/<data set>.md and results/<data set>.json
-(every run kept; several seeds / folds are reported as mean +- std, never the best run) and prints the table.
+Each run is `python main.py` with the data set's settings (utils/many_runs.py, SETTINGS) as overrides of
+main.py's constants, in its own process, as one Ray task: on a local Ray that this script starts (default),
+or on the cluster at --address. The epoch is chosen on the validation fold (best validation AUC); the test
+split is scored once, with that checkpoint. Every finished run is recorded as it ends, in
+<out>/runs/<data set>/<key>.json; a run already recorded (same data set, model, fold, seed and settings) is
+not run again, and a killed run is resumed from its last finished epoch. The tables <out>/<data set>.md and
+.json (mean +- std over the runs, every run listed) are rendered from the records after each run.
 
 Usage (from the repo root):
     python scripts/reproduce.py naive_c5_q50_s4000_v0 --dataset_dir ../shared/data/dkvmn/synthetic
     python scripts/reproduce.py assist2009_updated --dataset_dir ../shared/data/dkvmn/assist2009_updated \
-        --models dkt --seeds 0 1 2
-    python scripts/reproduce.py synthetic            # our own generator; adds the oracle AUC (the ceiling)
+        --folds 1 2 3 4 5 --seeds 0 1 2
+    python scripts/reproduce.py synthetic            # our own generator: test AUC beside the oracle AUC
+    python scripts/reproduce.py assist2015 --address 10.0.0.1:6379 --cpus_per_run 2   # on a Ray cluster
+    python scripts/reproduce.py csv --dataset_dir logs --settings results/search/my_log-dkvmn.json
 
-Options: --models dkvmn dkt, --seeds 0 [1 2], --folds 1 [2 3] (three-line data sets), --epochs N,
---runs_dir runs, --out results, --threads 2, --set name=value (any other constant of main.py, e.g.
---set learning_rate=0.003; recorded in the results), --smoke (tiny model, one epoch: checks the pipeline),
---render (only rewrite the .md from the .json, e.g. after editing this script's table layout),
---jobs N (N runs at a time, each in its own process; on 2 cores: --seeds 0 1 2 --jobs 3 --threads 1).
-Results of models not run now are kept from the existing JSON, so DKT and DKVMN can run one at a time.
+Options: --models dkvmn dkt, --seeds 0 [1 2], --folds 1 [2 3 4 5], --epochs N, --set name=value (any constant
+of main.py, e.g. --set learning_rate=0.003; part of the settings, so recorded apart), --settings FILE (a
+search record of scripts/tune.py: its chosen settings replace the table's row for its model), --smoke (tiny
+model, one epoch: checks the pipeline), --render (only rewrite the tables from the records), --runs_dir runs,
+--out results, --cpus_per_run N (CPUs of one run = its TensorFlow threads), --num_cpus N (CPUs of the local
+Ray; default all), --address HOST:PORT (an existing Ray cluster; also RAY_ADDRESS).
 """
 import argparse
-import json
 import os
-import platform
 import shlex
-import subprocess
 import sys
-import tempfile
-import time
-
-import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import main  # noqa: E402
-from utils.config import parse_value  # noqa: E402
+from utils import many_runs  # noqa: E402
+from utils.config import ConfigError  # noqa: E402
+from utils.run_files import read_json  # noqa: E402
 
-# The one table of per-data-set settings: overrides of main.py's constants, shared ("all") and per model.
-# The architecture is the DKVMN paper's (Zhang et al. 2017, section 5 and its code). The optimiser is Adam
-# 1e-3 with dropout 0.2 (the paper used SGD with momentum 0.9, lr 0.05 x 0.667 every 20 epochs, clip 50, on
-# the BCE summed per sequence; to run that instead: --set optimizer=sgd --set learning_rate=0.05
-# --set lr_decay=0.667 --set loss_scale=sequence_sum --set max_grad_norm=5 --set dropout=0). What was tried
-# on the validation folds is in results/NOTES.md. `paper` = test AUC of the paper's Table 3.
-SETTINGS = {
-    "assist2009_updated": {
-        "dataset_dir": "dataset/assist2009_updated",
-        "paper": {"dkvmn": 0.8157, "dkt": 0.8053},
-        "all": {"seq_len": 200, "batch_size": 32, "optimizer": "adam", "learning_rate": 1e-3,
-                "dropout": 0.2, "init_std": 0.1, "max_grad_norm": 50.0, "epochs": 50,
-                "early_stop_patience": 8},
-        # DKVMN: the authors' key projection and learning rate 5e-3 (best validation AUC 0.8220, at epoch 60
-        # of 60, against 0.8208 at 3e-3 and 0.8204 for the authors' SGD), chosen on validation
-        # (results/NOTES.md); as that run was still improving, up to 80 epochs (the validation AUC picks the
-        # epoch, so a higher cap is safe)
-        "dkvmn": {"memory_size": 20, "key_dim": 50, "value_dim": 200, "final_dim": 50, "learning_rate": 5e-3,
-                  "key_projection": True, "epochs": 80, "early_stop_patience": 10},
-        "dkt": {"hidden_size": 200},
-    },
-    "naive_c5_q50_s4000_v0": {  # the DKVMN paper's Synthetic-5, version 0
-        "dataset_dir": "dataset/synthetic",
-        "paper": {"dkvmn": 0.8273, "dkt": 0.8034},
-        "all": {"seq_len": 50, "batch_size": 32, "optimizer": "adam", "learning_rate": 3e-3,
-                "dropout": 0.2, "init_std": 0.1, "max_grad_norm": 50.0, "epochs": 150,
-                "early_stop_patience": 15},
-        "dkvmn": {"memory_size": 5, "key_dim": 10, "value_dim": 10, "final_dim": 50},
-        "dkt": {"hidden_size": 200},
-    },
-    "synthetic": {  # our own generator (data/synthetic.py), Synthetic-5's sizes; no paper figure
-        "dataset_dir": "dataset",
-        "paper": {"dkvmn": None, "dkt": None},
-        "all": {"seq_len": 50, "batch_size": 32, "optimizer": "adam", "learning_rate": 3e-3,
-                "dropout": 0.2, "init_std": 0.1, "max_grad_norm": 50.0, "epochs": 150,
-                "early_stop_patience": 15, "synthetic_students": 4000, "synthetic_exercises": 50,
-                "synthetic_concepts": 5},
-        "dkvmn": {"memory_size": 5, "key_dim": 10, "value_dim": 10, "final_dim": 50},
-        "dkt": {"hidden_size": 200},
-    },
-}
-
-# --smoke: a tiny model and one epoch, to check the whole pipeline in seconds (not a result).
-SMOKE = {"memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden_size": 16, "seq_len": 20,
-         "batch_size": 16, "epochs": 1, "early_stop_patience": 0, "synthetic_students": 200}
-
-MODELS = ("dkvmn", "dkt")
-METRICS = ("test_auc", "test_acc", "test_auc_from2", "test_loss", "valid_auc")
+TABLE_NAMES = "assist2009_updated, assist2015, STATICS, naive_c5_q50_s4000_v0 .. _v19, synthetic"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("dataset", choices=sorted(SETTINGS))
-    parser.add_argument("--dataset_dir", help="folder of the data set files (default: %s)" % ", ".join(
-        "%s: %s" % (name, s["dataset_dir"]) for name, s in sorted(SETTINGS.items())))
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("dataset", help="a data set of the table (%s), or any other with --settings"
+                        % TABLE_NAMES)
+    parser.add_argument("--dataset_dir", help="folder of the data set files (default: the table's)")
+    parser.add_argument("--models", nargs="+", choices=many_runs.MODELS, default=list(many_runs.MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--folds", nargs="+", type=int, default=[1],
                         help="three-line data sets: folds <name>_train<k>/_valid<k> (test is the same file)")
     parser.add_argument("--epochs", type=int, help="most epochs (overrides the table)")
-    parser.add_argument("--runs_dir", default="runs")
-    parser.add_argument("--out", default="results", help="folder of the results table (.md and .json)")
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="override any other constant of main.py (repeatable)")
+    parser.add_argument("--settings", action="append", default=[], metavar="SEARCH_JSON",
+                        help="a search record (results/search/<name>.json): its choice for its model")
     parser.add_argument("--smoke", action="store_true", help="tiny model, one epoch: a pipeline check")
-    parser.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="runs at a time, each in its own process with --threads threads")
+    parser.add_argument("--render", action="store_true", help="only rewrite the tables from the records")
+    parser.add_argument("--runs_dir", default="runs", help="run folders go to <runs_dir>/reproduce/...")
+    parser.add_argument("--out", default="results", help="folder of the tables and of runs/ (the records)")
+    parser.add_argument("--cpus_per_run", type=int, default=1,
+                        help="CPUs of one run = its TensorFlow threads")
+    parser.add_argument("--num_cpus", type=int, default=os.cpu_count() or 1,
+                        help="CPUs of the local Ray (not with --address)")
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", ""),
+                        help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
     args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    if args.cpus_per_run < 1 or args.num_cpus < 1:
+        parser.error("--cpus_per_run and --num_cpus must be at least 1")
+    if not args.address and args.cpus_per_run > args.num_cpus:
+        parser.error("--cpus_per_run %d is more than the local Ray's --num_cpus %d"
+                     % (args.cpus_per_run, args.num_cpus))
     if args.dataset == "synthetic" and args.folds != [1]:
         parser.error("--folds applies to three-line data sets; the synthetic split is set by the seed")
     return args
 
 
-def model_config(args, model, seed, fold):
-    """main.py's constants with the table's overrides, then --smoke, --set, --epochs and the run's own."""
-    table = SETTINGS[args.dataset]
-    config = dict(main.constants(), **table["all"])
-    config.update(table[model])
+def searched_settings(paths):
+    """model -> (settings, path) from search records (scripts/tune.py's results/search/<name>.json)."""
+    chosen = {}
+    for path in paths:
+        try:
+            record = read_json(path)
+            model, settings = record["model"], record["chosen"]["settings"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError("--settings %s is not a search record of scripts/tune.py (%s: %s)"
+                              % (path, type(error).__name__, error))
+        if model in chosen:
+            raise ConfigError("--settings: two search records for %s (%s and %s)" % (model, chosen[model][1],
+                                                                                    path))
+        chosen[model] = (settings, path)
+    return chosen
+
+
+def settings_for(args, model, searched):
+    """The run's settings: the table's row (or a search record's choice), then --smoke, --set, --epochs."""
+    if model in searched:
+        settings = dict(searched[model][0])
+    else:
+        settings = many_runs.table_settings(args.dataset, model)
+        if settings is None:
+            raise ConfigError("unknown data set %r for %s: the table has %s; for another data set give "
+                              "--settings results/search/<name>.json (made by scripts/tune.py)"
+                              % (args.dataset, model, TABLE_NAMES))
     if args.smoke:
-        config.update(SMOKE)
-    defaults = main.constants()
+        settings.update(many_runs.SMOKE)
     for item in args.sets:
-        name, _, text = item.partition("=")
-        if name not in defaults or not _:
-            raise SystemExit("error: --set takes NAME=VALUE with NAME a constant of main.py, got %r" % item)
-        config[name] = parse_value(name, text, defaults[name])
+        name, value = many_runs.parse_set(item)
+        settings[name] = value
     if args.epochs is not None:
-        config["epochs"] = args.epochs
-    config.update(dataset=args.dataset, dataset_dir=args.dataset_dir or table["dataset_dir"], model=model,
-                  seed=seed, fold=fold, runs_dir=args.runs_dir, threads=args.threads, resume="")
-    return config
+        settings["epochs"] = args.epochs
+    return settings
 
 
-def oracle_auc(run_dir, dataset):
-    """AUC of the generator's true P(correct) on the test positions the run scored (the ceiling)."""
-    import pandas as pd
-    from sklearn.metrics import roc_auc_score
-    truth = dict((s.student, s) for s in dataset.test)
-    predictions = pd.read_csv(os.path.join(run_dir, "predictions.csv"), dtype={"student": str})
-    probs, answers = [], []
-    for student, position, answer in zip(predictions["student"], predictions["position"],
-                                         predictions["answer"]):
-        sequence = truth[student]
-        assert int(sequence.answers[position]) == int(answer), "predictions.csv does not match the data"
-        probs.append(float(sequence.true_probs[position]))
-        answers.append(int(answer))
-    return float(roc_auc_score(answers, probs))
+def planned_runs(args):
+    """Every run of the command, as run specs, in the order they are sent."""
+    searched = searched_settings(args.settings)
+    unused = set(searched) - set(args.models)
+    if unused:
+        raise ConfigError("--settings gives settings for %s, which --models leaves out" % ", ".join(unused))
+    table_dir = many_runs.SETTINGS.get(args.dataset, {}).get("dataset_dir", "dataset")
+    dataset_dir = args.dataset_dir or table_dir
+    many_runs.check_folds(args.dataset, dataset_dir, args.folds)
+    specs = []
+    for model in args.models:
+        settings = settings_for(args, model, searched)
+        for fold in args.folds:
+            for seed in args.seeds:
+                specs.append(many_runs.run_spec(args.dataset, model, fold, seed, settings, dataset_dir,
+                                                args.runs_dir, args.cpus_per_run, smoke=args.smoke))
+    return specs
 
 
-def run_one(args, model, seed, fold, log):
-    config = model_config(args, model, seed, fold)
-    log("=== %s on %s, seed %d, fold %d ===" % (model, args.dataset, seed, fold))
-    started = time.time()
-    run_dir, summary = main.run(config, log=log)
-    wall = time.time() - started
-    import pandas as pd
-    epochs = pd.read_csv(os.path.join(run_dir, "epochs.csv"))
-    record = {"model": model, "seed": seed, "fold": fold, "run_dir": os.path.basename(run_dir),
-              "best_epoch": int(summary["best_epoch"]), "epochs_run": int(summary["epochs_run"]),
-              "stopped": summary["stopped"], "num_parameters": int(summary["num_parameters"]),
-              "seconds_per_epoch": float((epochs["train_seconds"] + epochs["eval_seconds"]).mean()),
-              "train_seconds_per_epoch": float(epochs["train_seconds"].mean()), "wall_seconds": wall}
-    for name in METRICS:
-        record[name] = float(summary[name])
-    if args.dataset == "synthetic":
-        record["oracle_auc"] = oracle_auc(run_dir, main.load_data(config))
-        record["auc_over_oracle"] = record["test_auc"] / record["oracle_auc"]
-    overrides = dict((k, v) for k, v in sorted(config.items())
-                     if main.constants().get(k) != v and k not in ("seed", "fold", "resume", "runs_dir"))
-    return record, overrides
-
-
-def mean_std(values):
-    values = [float(v) for v in values]
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else None
-    return float(np.mean(values)), std
-
-
-def model_entry(args, model, runs, overrides, command):
-    """One record per model: the mean (and std over runs) of each figure, and every run."""
-    entry = {"model": model, "paper_auc": SETTINGS[args.dataset]["paper"][model], "command": command,
-             "run_dirs": [r["run_dir"] for r in runs], "seeds": sorted(set(r["seed"] for r in runs)),
-             "folds": sorted(set(r["fold"] for r in runs)), "n_runs": len(runs), "smoke": args.smoke,
-             "overrides": overrides, "runs": runs}
-    names = list(METRICS) + ["best_epoch", "seconds_per_epoch", "num_parameters"]
-    if args.dataset == "synthetic":
-        names += ["oracle_auc", "auc_over_oracle"]
-    for name in names:
-        entry[name], entry[name + "_std"] = mean_std([r[name] for r in runs])
-    entry["num_parameters"] = int(entry["num_parameters"])
-    return entry
-
-
-def hardware():
-    cpu = platform.processor() or platform.machine()
+def connect(args, log):
+    """Starts a local Ray (or joins --address); returns (ray, whether this script started it)."""
+    many_runs.ray_environment()
+    options = many_runs.ray_init_options(args.address, args.num_cpus)  # checks --address first
     try:
-        for line in subprocess.check_output(["lscpu"], universal_newlines=True).splitlines():
-            if line.startswith("Model name"):
-                cpu = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return "%s, %d cores visible" % (cpu, os.cpu_count() or 0)
+        import ray
+    except ImportError:
+        raise ConfigError("scripts/reproduce.py needs Ray: pip install 'ray[tune]' (it is in "
+                          "requirements-test.txt, which scripts/venv.sh installs)")
+    return ray, many_runs.connect(ray, options, args.cpus_per_run, log)
 
 
-def _fmt(value, std=None, digits=4):
-    if value is None:
-        return "-"
-    if digits == 1 and std is None and float(value).is_integer():
-        return "%d" % value
-    text = "%.*f" % (digits, value)
-    return text + (" ± %.*f" % (digits, std) if std is not None else "")
+def describe(spec):
+    return "%s fold %d seed %d" % (spec["model"], spec["fold"], spec["seed"])
 
 
-def markdown(results):
-    synthetic = results["dataset"] == "synthetic"
-    header = ["model", "test AUC", "paper AUC", "test ACC", "test AUC (pos >= 2)", "best epoch",
-              "s / epoch", "parameters", "runs (seeds; folds)"]
-    if synthetic:
-        header[3:3] = ["oracle AUC", "AUC / oracle"]
-    lines = ["# %s: DKVMN vs DKT" % results["dataset"], "",
-             "Test figures of the checkpoint with the best validation AUC (the test split is scored once). "
-             "Mean ± std over the runs when there are several; every run is listed in %s.json."
-             % results["dataset"], "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for entry in results["models"]:
-        row = [entry["model"], _fmt(entry["test_auc"], entry["test_auc_std"]), _fmt(entry["paper_auc"]),
-               _fmt(entry["test_acc"], entry["test_acc_std"]),
-               _fmt(entry["test_auc_from2"], entry["test_auc_from2_std"]),
-               _fmt(entry["best_epoch"], entry["best_epoch_std"], 1),
-               _fmt(entry["seconds_per_epoch"], None, 1),
-               "{:,}".format(entry["num_parameters"]),
-               "%d (%s; %s)" % (entry["n_runs"], " ".join(map(str, entry["seeds"])),
-                                " ".join(map(str, entry["folds"])))]
-        if synthetic:
-            row[3:3] = [_fmt(entry["oracle_auc"], entry["oracle_auc_std"]),
-                        _fmt(entry["auc_over_oracle"], entry["auc_over_oracle_std"], 3)]
-        lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "Hardware: %s; TensorFlow threads %s; %s." % (
-        results["hardware"], results["threads"], results["versions"]), ""]
-    for entry in results["models"]:
-        lines += ["**%s**%s: `%s`" % (entry["model"], " (SMOKE: not a result)" if entry["smoke"] else "",
-                                      entry["command"]), ""]
-        lines.append("settings that differ from main.py's constants: `%s`" % json.dumps(dict(
-            (k, v) for k, v in entry["overrides"].items() if k not in ("runs_dir", "dataset", "model"))))
-        lines.append("")
-        for run in entry["runs"]:
-            lines.append("- %s: seed %d, fold %d, test AUC %.4f, valid AUC %.4f, best epoch %d of %d (%s), "
-                         "%.1f s/epoch, %.0f s in all" % (
-                             run["run_dir"], run["seed"], run["fold"], run["test_auc"], run["valid_auc"],
-                             run["best_epoch"], run["epochs_run"], run["stopped"], run["seconds_per_epoch"],
-                             run["wall_seconds"]))
-        lines.append("")
-    return "\n".join(lines)
+def bad_input(result):
+    """A run that ended on bad input before making its run folder (exit 2): its `error:` line, else None."""
+    if result["exit_status"] != 2 or result["run_dir"] is not None:
+        return None
+    errors = [line for line in result["log_tail"].splitlines() if line.startswith("error:")]
+    return errors[-1][len("error:"):].strip() if errors else None
 
 
-def write_results(args, entries):
-    """Writes <out>/<dataset>.json and .md; models not run now keep their existing records."""
-    import tensorflow.compat.v1 as tf
-    os.makedirs(args.out, exist_ok=True)
-    json_path = os.path.join(args.out, args.dataset + ".json")
-    kept = []
-    if os.path.exists(json_path):
-        with open(json_path) as f:
-            kept = [e for e in json.load(f).get("models", []) if e["model"] not in entries]
-    models = sorted(kept + list(entries.values()), key=lambda e: MODELS.index(e["model"]))
-    results = {"dataset": args.dataset, "hardware": hardware(), "threads": args.threads,
-               "versions": "Python %s, TensorFlow %s" % (platform.python_version(), tf.__version__),
-               "models": models}
-    from utils.run_files import write_json, write_text
-    write_json(json_path, results)
-    text = markdown(results)
-    write_text(os.path.join(args.out, args.dataset + ".md"), text + "\n")
-    return text
-
-
-def render(args):
-    """--render: rewrites <out>/<dataset>.md from its JSON (no training)."""
-    with open(os.path.join(args.out, args.dataset + ".json")) as f:
-        text = markdown(json.load(f))
-    from utils.run_files import write_text
-    write_text(os.path.join(args.out, args.dataset + ".md"), text + "\n")
-    return text
-
-
-class JobFailed(Exception):
-    """A run started by --jobs exited with an error; `returncode` is its exit status."""
-
-    def __init__(self, message, returncode):
-        super().__init__(message)
-        self.returncode = returncode
-
-
-def child_argv(args, model, seed, fold, out):
-    """The argv of one run in its own process: this call's options, one model / seed / fold, its own --out."""
-    rest = [args.dataset, "--models", model, "--seeds", str(seed), "--folds", str(fold), "--out", out,
-            "--runs_dir", args.runs_dir, "--threads", str(args.threads)]
-    if args.dataset_dir:
-        rest += ["--dataset_dir", args.dataset_dir]
-    if args.epochs is not None:
-        rest += ["--epochs", str(args.epochs)]
-    for item in args.sets:
-        rest += ["--set", item]
-    return rest + (["--smoke"] if args.smoke else [])
-
-
-def parallel_runs(args, tasks, log):
-    """Runs each (model, seed, fold) of `tasks` as `reproduce.py` in a child process, args.jobs at a time.
-
-    Yields (model, record, overrides) as runs finish. A failed child stops the others and raises JobFailed
-    with the tail of its log (kept in a temporary folder).
-    """
-    scratch = tempfile.mkdtemp(prefix="reproduce-")
-    waiting, running = list(tasks), []
-    try:
-        while waiting or running:
-            while waiting and len(running) < args.jobs:
-                model, seed, fold = task = waiting.pop(0)
-                out = os.path.join(scratch, "%s-s%d-f%d" % task)
-                log_file = open(out + ".log", "w")
-                process = subprocess.Popen(
-                    [sys.executable, os.path.abspath(__file__)] + child_argv(args, model, seed, fold, out),
-                    stdout=log_file, stderr=subprocess.STDOUT)
-                running.append((task, out, log_file, process))
-                log("started %s, seed %d, fold %d (log: %s.log)" % (model, seed, fold, out))
-            time.sleep(0.5)
-            for item in [r for r in running if r[3].poll() is not None]:
-                (model, seed, fold), out, log_file, process = item
-                running.remove(item)
-                log_file.close()
-                if process.returncode != 0:
-                    with open(out + ".log") as f:
-                        tail = "".join(f.readlines()[-15:])
-                    raise JobFailed("the run of %s, seed %d, fold %d failed (exit %d); the end of %s.log:\n%s"
-                                    % (model, seed, fold, process.returncode, out, tail), process.returncode)
-                with open(os.path.join(out, args.dataset + ".json")) as f:
-                    entry = json.load(f)["models"][0]
-                log("finished %s, seed %d, fold %d: test AUC %.4f" % (model, seed, fold, entry["test_auc"]))
-                yield model, entry["runs"][0], entry["overrides"]
-    finally:
-        for _, _, log_file, process in running:
-            process.kill()
-            log_file.close()
+def run_on_ray(ray, args, specs, command, log):
+    """Sends the runs, records each as it ends, re-renders the tables; returns the runs that failed."""
+    task = ray.remote(num_cpus=args.cpus_per_run, max_calls=1)(many_runs.run_and_record)
+    waiting = dict((task.remote(spec), spec) for spec in specs)
+    failed = []
+    while waiting:
+        done, _ = ray.wait(list(waiting), num_returns=1)
+        spec = waiting.pop(done[0])
+        result = ray.get(done[0])
+        if not result["failed"]:
+            path = many_runs.write_record(args.out, result, command)
+            log("finished %s (%s): valid AUC %.4f, test AUC %s; %s; recorded in %s" % (
+                describe(spec), result["how"], result["summary"]["valid_auc"],
+                many_runs.fmt(result["summary"].get("test_auc")), result["run_dir"], path))
+        else:
+            error = bad_input(result)
+            if error is not None:
+                for ref in waiting:
+                    ray.cancel(ref, force=True)
+                raise ConfigError("%s (from main.py; nothing was recorded by this run)" % error)
+            failed.append(result)
+            log("FAILED %s: %s; the end of its log %s:\n%s" % (
+                describe(spec), result["error"] or "exit status %s" % result["exit_status"], result["log"],
+                result["log_tail"]))
+        many_runs.render_tables(args.out, args.dataset, failed)
+    return failed
 
 
 def reproduce(argv, log=print):
+    """The script; returns its exit status (0, or 1 when a run failed). Bad input raises ConfigError."""
     args = parse_args(argv)
     if args.render:
-        log(render(args))
-        return {}
+        log(many_runs.render_tables(args.out, args.dataset))
+        return 0
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
-    tasks = [(model, seed, fold) for model in args.models for fold in args.folds for seed in args.seeds]
-    if args.jobs > 1:
-        finished = parallel_runs(args, tasks, log)
-    else:
-        finished = ((model,) + run_one(args, model, seed, fold, log) for model, seed, fold in tasks)
-    runs, overrides, entries = {}, {}, {}
-    for model, record, model_overrides in finished:
-        runs.setdefault(model, []).append(record)
-        runs[model].sort(key=lambda r: (r["fold"], r["seed"]))
-        overrides[model] = model_overrides
-        entries[model] = model_entry(args, model, runs[model], overrides[model], command)
-        text = write_results(args, entries)  # after every run: a stopped script keeps what it did
+    specs = planned_runs(args)
+    todo = [s for s in specs if not os.path.exists(many_runs.record_path(args.out, args.dataset, s["key"]))]
+    log("%d run(s): %d already recorded in %s, %d to run" % (
+        len(specs), len(specs) - len(todo), os.path.join(args.out, "runs", args.dataset), len(todo)))
+    failed = []
+    if todo:
+        ray, started = connect(args, log)
+        try:
+            failed = run_on_ray(ray, args, todo, command, log)
+        finally:
+            if started:
+                ray.shutdown()
+    text = many_runs.render_tables(args.out, args.dataset, failed)
     log(text)
-    return entries
+    if failed:
+        log("%d run(s) failed: %s (listed in %s.md); run the same command again to retry them"
+            % (len(failed), ", ".join(describe(f) for f in failed), os.path.join(args.out, args.dataset)))
+    return 1 if failed else 0
 
 
-def main_entry(argv):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow.compat.v1 as tf
-    tf.logging.set_verbosity(tf.logging.ERROR)
-    tf.disable_v2_behavior()
+def main(argv):
     from utils.commands import exit_status
-    try:
-        return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
-    except JobFailed as error:
-        print("error: %s" % error, file=sys.stderr)
-        return error.returncode
+    status = []
+    code = exit_status(lambda: status.append(reproduce(argv, log=lambda *a: print(*a, flush=True))))
+    return code or status[0]
 
 
 if __name__ == "__main__":
-    sys.exit(main_entry(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
