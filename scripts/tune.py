@@ -1,0 +1,357 @@
+"""Search a model's settings on the validation fold with Ray Tune; the test split is never scored.
+
+Each trial is `python main.py --score_test false` with the data set's settings (the table's row in
+utils/many_runs.py, or main.py's own values for a data set without one), then --set, then the trial's values
+from the search space, in its own process. The trial reports its validation AUC after every epoch (read from
+the run's epochs.csv); ASHA stops the poor trials early. The objective is the best validation AUC of a trial.
+The search record <out>/<name>.json holds the space, every trial (settings, epochs run, best validation AUC
+and its epoch, how it stopped, run folder), the chosen settings (the best validation AUC) and the command;
+`scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test split.
+
+Usage (from the repo root):
+    python scripts/tune.py assist2015 --model dkvmn --dataset_dir ../shared/data/dkvmn/assist2015 \
+        --samples 16 --max_epochs 50 --grace 5
+    python scripts/tune.py STATICS --model dkt --space '{"learning_rate": {"loguniform": [3e-4, 1e-2]},
+        "hidden_size": [50, 100, 200], "dropout": {"uniform": [0, 0.4]}}'
+    python scripts/tune.py csv --model dkvmn --dataset_dir logs --set csv_file=answers.csv --name my_log
+
+The space (JSON text or a JSON file): name -> {"loguniform": [low, high]}, {"uniform": [low, high]},
+{"randint": [low, high]} (high excluded), {"choice": [values]}, {"grid": [values]} (every value, times
+--samples), a list (= choice), or one value (fixed). Names are main.py's constants in lower case.
+Options: --samples N, --max_epochs N (per trial), --grace N (epochs before ASHA may stop a trial),
+--fold K, --seed S, --set name=value, --smoke (tiny model, 2 epochs, 2 trials: a pipeline check; write it
+elsewhere with --out), --name NAME (default <data set>-<model>), --out results/search, --runs_dir runs,
+--cpus_per_run N, --num_cpus N (local Ray), --address HOST:PORT (an existing Ray cluster; also RAY_ADDRESS).
+"""
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from utils import many_runs  # noqa: E402
+from utils.config import ConfigError  # noqa: E402
+from utils.run_files import write_json  # noqa: E402
+
+# Default spaces: the sizes and rates that the DKVMN paper and its peers vary.
+SPACES = {
+    "dkvmn": {"learning_rate": {"loguniform": [3e-4, 1e-2]}, "memory_size": {"choice": [10, 20, 50]},
+              "value_dim": {"choice": [50, 100, 200]}, "dropout": {"uniform": [0.0, 0.4]}},
+    "dkt": {"learning_rate": {"loguniform": [3e-4, 1e-2]}, "hidden_size": {"choice": [50, 100, 200]},
+            "dropout": {"uniform": [0.0, 0.4]}},
+}
+SMOKE_SPACE = {"learning_rate": {"loguniform": [1e-3, 1e-2]}, "dropout": {"uniform": [0.0, 0.3]}}
+DISTRIBUTIONS = {"loguniform": 2, "uniform": 2, "randint": 2, "choice": None, "grid": None}
+NEVER_SEARCHED = ("score_test", "epochs") + many_runs.NOT_SETTINGS
+OUTCOME = "outcome.json"  # in a trial's folder: how its main.py ended (absent: stopped by the scheduler)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", help="main.py's DATASET: a data set of the table, or any other")
+    parser.add_argument("--model", required=True, choices=many_runs.MODELS)
+    parser.add_argument("--space", help="the search space: JSON text or a JSON file (default: per model)")
+    parser.add_argument("--samples", type=int, default=16, help="trials (times each grid value)")
+    parser.add_argument("--max_epochs", type=int, help="most epochs of a trial (default: the table's)")
+    parser.add_argument("--grace", type=int, default=5, help="epochs before ASHA may stop a trial")
+    parser.add_argument("--fold", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset_dir", help="folder of the data set files (default: the table's)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="a fixed override of main.py's constants (repeatable)")
+    parser.add_argument("--smoke", action="store_true", help="tiny model, 2 epochs, 2 trials")
+    parser.add_argument("--name", help="the search's name (default <data set>-<model>)")
+    parser.add_argument("--out", default=os.path.join("results", "search"), help="folder of the record")
+    parser.add_argument("--runs_dir", default="runs", help="trial run folders go to <runs_dir>/tune/<name>/")
+    parser.add_argument("--cpus_per_run", type=int, default=1,
+                        help="CPUs of a trial = its TensorFlow threads")
+    parser.add_argument("--num_cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray")
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", ""),
+                        help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.samples = min(args.samples, 2)
+        args.grace = 1
+        args.max_epochs = args.max_epochs or 2
+    for name in ("samples", "grace", "cpus_per_run", "num_cpus"):
+        if getattr(args, name) < 1:
+            parser.error("--%s must be at least 1" % name)
+    if args.max_epochs is not None and args.max_epochs < args.grace:
+        parser.error("--max_epochs %d is less than --grace %d" % (args.max_epochs, args.grace))
+    args.name = args.name or "%s-%s" % (args.dataset, args.model)
+    args.workdir = os.getcwd()
+    return args
+
+
+def read_space(text, model, smoke):
+    """The space as declared (JSON-able): --space's text or file, else the model's default space."""
+    if text is None:
+        return dict(SMOKE_SPACE if smoke else SPACES[model])
+    source = "--space"
+    if os.path.isfile(text):
+        source = text
+        with open(text) as f:
+            text = f.read()
+    try:
+        space = json.loads(text)
+    except ValueError as error:
+        raise ConfigError("%s is not JSON (%s); write e.g. %s" % (
+            source, error, """'{"learning_rate": {"loguniform": [1e-4, 1e-2]}}'"""))
+    if not isinstance(space, dict) or not space:
+        raise ConfigError("%s must be a JSON object of name -> distribution, got %r" % (source, space))
+    for name, value in space.items():
+        check_dimension(name, value)
+    return space
+
+
+def check_dimension(name, value):
+    if name in NEVER_SEARCHED:
+        raise ConfigError("--space: %s is not a setting to search (use the script's options)" % name)
+    if isinstance(value, dict):
+        if len(value) != 1 or next(iter(value)) not in DISTRIBUTIONS:
+            raise ConfigError("--space: %s takes one of %s, got %s" % (
+                name, ", ".join(sorted(DISTRIBUTIONS)), json.dumps(value)))
+        kind, arguments = next(iter(value.items()))
+        count = DISTRIBUTIONS[kind]
+        if not isinstance(arguments, list) or not arguments or (count and len(arguments) != count):
+            raise ConfigError("--space: %s's %s takes a list of %s, got %s" % (
+                name, kind, "%d numbers" % count if count else "values", json.dumps(arguments)))
+        if count and not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in arguments):
+            raise ConfigError("--space: %s's %s takes numbers, got %s" % (name, kind, json.dumps(arguments)))
+        if count and not arguments[0] < arguments[1]:
+            raise ConfigError("--space: %s's %s needs low < high, got %s"
+                              % (name, kind, json.dumps(arguments)))
+        if kind == "loguniform" and arguments[0] <= 0:
+            raise ConfigError("--space: %s's loguniform needs low > 0, got %s"
+                              % (name, json.dumps(arguments)))
+    elif isinstance(value, list) and not value:
+        raise ConfigError("--space: %s's list of choices is empty" % name)
+
+
+def tune_space(space, tune):
+    """The declared space as Ray Tune's search space."""
+    converted = {}
+    for name, value in space.items():
+        if isinstance(value, dict):
+            kind, arguments = next(iter(value.items()))
+            if kind == "choice":
+                converted[name] = tune.choice(arguments)
+            elif kind == "grid":
+                converted[name] = tune.grid_search(arguments)
+            else:
+                converted[name] = getattr(tune, kind)(*arguments)
+        elif isinstance(value, list):
+            converted[name] = tune.choice(value)
+        else:
+            converted[name] = value
+    return converted
+
+
+def base_settings(args):
+    """The fixed settings of every trial: the table's row (if any), --smoke, --set, the epochs."""
+    settings = many_runs.table_settings(args.dataset, args.model) or {}
+    if args.smoke:
+        settings.update(many_runs.SMOKE)
+    for item in args.sets:
+        name, value = many_runs.parse_set(item)
+        settings[name] = value
+    if args.max_epochs is None:
+        args.max_epochs = int(settings.get("epochs", 0)) or 50
+    settings["epochs"] = args.max_epochs
+    return settings
+
+
+def plain(value):
+    """A sampled value as plain Python (Tune may hand numpy scalars)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def trial_spec(args, base, dataset_dir, config, trial_id):
+    settings = dict(base, **dict((k, plain(v)) for k, v in config.items()))
+    spec = many_runs.run_spec(args.dataset, args.model, args.fold, args.seed, settings, dataset_dir,
+                              args.runs_dir, args.cpus_per_run, smoke=args.smoke)
+    spec["home"] = os.path.join(args.runs_dir, "tune", args.name, trial_id)
+    spec["workdir"] = args.workdir  # the driver's folder: Tune moves a trial's process elsewhere
+    spec["extra_argv"] = ["--score_test", "false"]  # the test split is never scored in a search
+    return spec
+
+
+def make_trainable(args, base, dataset_dir):
+    """The trial function: runs main.py, reports each finished epoch's validation AUC, ends the program
+    when Tune stops the trial."""
+
+    def trial(config):
+        from ray import tune
+        spec = trial_spec(args, base, dataset_dir, config, tune.get_context().get_trial_id())
+        home = os.path.join(spec["workdir"], spec["home"])
+        os.makedirs(home, exist_ok=True)
+        process = many_runs.start_program(many_runs.main_argv(spec), spec, os.path.join(home, "main.log"))
+        reported = 0
+        try:
+            while True:
+                ended = process.poll() is not None
+                folders = many_runs.run_folders(home)
+                rows = many_runs.epoch_rows(folders[-1]) if folders else []
+                for row in rows[reported:]:
+                    reported += 1
+                    tune.report({"valid_auc": row["valid_auc"], "epoch": int(row["epoch"]),
+                                 "run_dir": os.path.relpath(folders[-1], spec["workdir"])})
+                if ended:
+                    break
+                time.sleep(0.5)
+        finally:
+            many_runs.stop_program(process)  # Tune stopped the trial, or the worker is going away
+        tail = many_runs.log_tail(os.path.join(home, "main.log"))
+        errors = [line for line in tail.splitlines() if line.startswith("error:")]
+        write_json(os.path.join(home, OUTCOME), {"exit_status": process.returncode,
+                                                 "error": errors[-1] if errors else None})
+        if process.returncode != 0 and not folders:
+            raise RuntimeError("main.py exited with status %d before its run began: %s"
+                               % (process.returncode, errors[-1] if errors else tail))
+
+    return trial
+
+
+class Progress(object):
+    """A Tune callback that prints one line per ended trial."""
+
+    def __init__(self, tune, log):
+        class Printer(tune.Callback):
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                last = trial.last_result or {}
+                log("trial %s ended after %s epoch(s), last valid AUC %s" % (
+                    trial.trial_id, last.get("training_iteration", 0), many_runs.fmt(last.get("valid_auc"))))
+
+            def on_trial_error(self, iteration, trials, trial, **info):
+                log("trial %s failed" % trial.trial_id)
+        self.callback = Printer()
+
+
+def trial_entry(result, args, workdir):
+    """What the record keeps of one trial."""
+    trial_id = result.metrics.get("trial_id") or os.path.basename(result.path)
+    history = result.metrics_dataframe
+    epochs = [] if history is None or "valid_auc" not in history else list(
+        zip(history["epoch"].astype(int), history["valid_auc"].astype(float)))
+    home = os.path.join(args.runs_dir, "tune", args.name, trial_id)
+    entry = {"trial_id": trial_id, "values": dict((k, plain(v)) for k, v in result.config.items()),
+             "epochs_run": len(epochs), "best_valid_auc": None, "best_epoch": None,
+             "run_dir": result.metrics.get("run_dir"), "home": home}
+    if epochs:
+        best_epoch, best = max(epochs, key=lambda pair: (pair[1], -pair[0]))
+        entry.update(best_valid_auc=best, best_epoch=best_epoch)
+    entry["stopped"] = how_it_stopped(entry, result, args, os.path.join(workdir, home))
+    return entry
+
+
+def how_it_stopped(entry, result, args, home):
+    """Why a trial ended: it failed, main.py ended it (EPOCHS or its own early stop), or Tune did."""
+    if result.error is not None:
+        lines = str(result.error).strip().splitlines()
+        errors = [line[line.index("error:"):] for line in lines if "error:" in line]
+        return "failed: %s" % (errors[-1] if errors else lines[-1])
+    try:
+        with open(os.path.join(home, OUTCOME)) as f:
+            outcome = json.load(f)
+        if outcome["exit_status"] != 0:
+            return "main.py exit status %s: %s" % (outcome["exit_status"], outcome["error"])
+    except (OSError, ValueError, KeyError):
+        pass  # Tune ended the trial before it could write how main.py ended
+    try:
+        with open(os.path.join(home, os.path.basename(entry["run_dir"]), "summary.json")) as f:
+            return "main.py: %s" % json.load(f)["stopped"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if entry["epochs_run"] >= args.max_epochs:
+        return "reached --max_epochs"
+    return "stopped early by ASHA"
+
+
+def search(argv, log=print):
+    """The script; returns its exit status. Bad input raises ConfigError before anything is written."""
+    args = parse_args(argv)
+    space = read_space(args.space, args.model, args.smoke)
+    base = base_settings(args)
+    dataset_dir = args.dataset_dir or many_runs.SETTINGS.get(args.dataset, {}).get("dataset_dir", "dataset")
+    many_runs.check_folds(args.dataset, dataset_dir, [args.fold])
+    many_runs.ray_environment()
+    options = many_runs.ray_init_options(args.address, args.num_cpus)
+    try:
+        import ray
+        from ray import tune
+        from ray.tune.schedulers import ASHAScheduler
+    except ImportError:
+        raise ConfigError("scripts/tune.py needs Ray Tune: pip install 'ray[tune]' (it is in "
+                          "requirements-test.txt, which scripts/venv.sh installs)")
+    started = many_runs.connect(ray, options, args.cpus_per_run, log)
+    began = time.time()
+    try:
+        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_epochs,
+                                  grace_period=args.grace, reduction_factor=3)
+        tuner = tune.Tuner(
+            tune.with_resources(make_trainable(args, base, dataset_dir), {"cpu": args.cpus_per_run}),
+            param_space=tune_space(space, tune),
+            tune_config=tune.TuneConfig(metric="valid_auc", mode="max", scheduler=scheduler,
+                                        num_samples=args.samples),
+            run_config=tune.RunConfig(name=args.name, verbose=0,
+                                      storage_path=os.path.abspath(os.path.join(args.runs_dir, "tune")),
+                                      callbacks=[Progress(tune, log).callback]))
+        log("search %s: %d trial(s) of at most %d epochs, ASHA grace %d; space %s"
+            % (args.name, args.samples, args.max_epochs, args.grace, json.dumps(space, sort_keys=True)))
+        results = tuner.fit()
+        trials = [trial_entry(result, args, os.getcwd()) for result in results]
+    finally:
+        if started:
+            ray.shutdown()
+    return write_search(args, argv, space, base, dataset_dir, trials, time.time() - began, log)
+
+
+def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
+    """Writes <out>/<name>.json (atomically) unless every trial ended on bad input; returns the status."""
+    scored = [t for t in trials if t["best_valid_auc"] is not None]
+    if not scored:
+        raise ConfigError("no trial finished an epoch: %s" % "; ".join(sorted(set(t["stopped"]
+                                                                                for t in trials))))
+    best = max(scored, key=lambda t: t["best_valid_auc"])
+    record = {
+        "name": args.name, "dataset": args.dataset, "model": args.model, "fold": args.fold, "seed": args.seed,
+        "dataset_dir": dataset_dir, "space": space, "fixed_settings": base, "samples": args.samples,
+        "max_epochs": args.max_epochs, "grace": args.grace, "smoke": args.smoke,
+        "scheduler": "ASHA (time = epochs, grace %d, reduction factor 3)" % args.grace,
+        "objective": "valid_auc, the best over a trial's epochs (max)",
+        "test split": "never scored (main.py --score_test false)",
+        "command": "python scripts/tune.py " + " ".join(shlex.quote(a) for a in argv),
+        "hardware": many_runs.hardware(), "seconds": seconds,
+        "trials": sorted(trials, key=lambda t: t["trial_id"]),
+        "chosen": {"trial_id": best["trial_id"], "values": best["values"],
+                   "settings": dict(base, **best["values"]), "best_valid_auc": best["best_valid_auc"],
+                   "best_epoch": best["best_epoch"], "run_dir": best["run_dir"]},
+    }
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, args.name + ".json")
+    write_json(path, record)
+    for trial in record["trials"]:
+        log("  %s: valid AUC %s (epoch %s of %d), %s; %s" % (
+            trial["trial_id"], many_runs.fmt(trial["best_valid_auc"]), trial["best_epoch"],
+            trial["epochs_run"], trial["stopped"], json.dumps(trial["values"], sort_keys=True)))
+    log("chosen: %s (valid AUC %.4f at epoch %d); record %s; run it on the test split with: python "
+        "scripts/reproduce.py %s --settings %s" % (json.dumps(best["values"], sort_keys=True),
+                                                    best["best_valid_auc"], best["best_epoch"], path,
+                                                    args.dataset, path))
+    failed = [t for t in trials if t["stopped"].startswith("failed")]
+    return 1 if failed else 0
+
+
+def main(argv):
+    from utils.commands import exit_status
+    status = []
+    code = exit_status(lambda: status.append(search(argv, log=lambda *a: print(*a, flush=True))))
+    return code or status[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,95 @@
+"""scripts/tune.py end to end on a local Ray: a two-trial search on tiny three-line data of a data set the
+settings table does not know, then scripts/reproduce.py with the search's choice.
+
+Ray is not on the TF 1.14 leg (Python 3.7): this module is skipped there, and .ci/run counts that skip.
+"""
+import csv
+import json
+import os
+
+import pytest
+
+pytest.importorskip("ray")
+
+from ray_helpers import error_lines, run_script, write_three_line  # noqa: E402
+
+NAME = "my_log"  # not in the settings table: a search works for any data set
+SPACE = {"learning_rate": {"grid": [0.0005, 0.02]}}
+TEST_COLUMNS = ("test_loss", "test_acc", "test_auc", "test_auc_from2")
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    """(working folder, the search's output, its record) of a 2-trial grid of at most 3 epochs."""
+    work = tmp_path_factory.mktemp("search")
+    write_three_line(str(work / "data"), NAME, sizes=(80, 30, 20))
+    completed = run_script("tune.py", [NAME, "--model", "dkvmn", "--smoke", "--dataset_dir", "data",
+                                       "--space", json.dumps(SPACE), "--samples", "1", "--max_epochs", "3",
+                                       "--num_cpus", "2", "--out", "search"], work)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    with open(str(work / "search" / (NAME + "-dkvmn.json"))) as f:
+        return work, completed, json.load(f)
+
+
+def epoch_log(work, trial):
+    with open(str(work / trial["home"] / os.path.basename(trial["run_dir"]) / "epochs.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_chosen_settings_have_the_best_validation_auc_of_the_trials(search):
+    work, _, record = search
+    trials = record["trials"]
+    assert sorted(t["values"]["learning_rate"] for t in trials) == [0.0005, 0.02]
+    for trial in trials:
+        rows = epoch_log(work, trial)
+        aucs = [float(row["valid_auc"]) for row in rows[:trial["epochs_run"]]]
+        assert 1 <= trial["epochs_run"] <= 3
+        assert trial["best_valid_auc"] == pytest.approx(max(aucs), abs=1e-12)
+        assert trial["best_epoch"] == aucs.index(max(aucs)) + 1
+    best = max(trials, key=lambda t: t["best_valid_auc"])
+    chosen = record["chosen"]
+    assert chosen["trial_id"] == best["trial_id"] and chosen["best_valid_auc"] == best["best_valid_auc"]
+    assert chosen["settings"] == dict(record["fixed_settings"], **best["values"])
+    assert chosen["settings"]["epochs"] == 3 and record["space"] == SPACE
+    assert record["test split"].startswith("never scored")
+    assert record["command"].startswith("python scripts/tune.py %s --model dkvmn" % NAME)
+
+
+def test_no_trial_scores_the_test_split(search):
+    work, completed, record = search
+    for trial in record["trials"]:
+        run_dir = work / trial["home"] / os.path.basename(trial["run_dir"])
+        rows = epoch_log(work, trial)
+        assert rows and all(row[column] == "" for row in rows for column in TEST_COLUMNS)
+        assert not (run_dir / "predictions.csv").exists()
+        assert json.load(open(str(run_dir / "config.json")))["constants"]["score_test"] is False
+        if (run_dir / "summary.json").exists():  # written when main.py ended the trial, not Tune
+            assert not [k for k in json.load(open(str(run_dir / "summary.json"))) if k.startswith("test")]
+    assert "test AUC" not in completed.stdout
+
+
+def test_reproduce_runs_a_search_s_choice_on_the_test_split(search):
+    work, _, record = search
+    completed = run_script("reproduce.py", [NAME, "--models", "dkvmn", "--dataset_dir", "data", "--settings",
+                                            os.path.join("search", NAME + "-dkvmn.json"), "--epochs", "1",
+                                            "--num_cpus", "2"], work)  # a local Ray, started by the script
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    runs = os.listdir(str(work / "results" / "runs" / NAME))
+    ran = json.load(open(str(work / "results" / "runs" / NAME / runs[0])))
+    assert len(runs) == 1 and ran["settings"] == dict(record["chosen"]["settings"], epochs=1)
+    assert 0 < ran["summary"]["test_auc"] < 1
+
+
+@pytest.mark.parametrize("space, message", [
+    ("{learning_rate: 0.1", "--space is not JSON"),
+    ('{"learning_rate": {"lognormal": [1, 2]}}', "learning_rate takes one of choice, grid, loguniform"),
+    ('{"dropout": {"uniform": [0.5, 0.1]}}', "needs low < high"),
+    ('{"epochs": [1, 2]}', "epochs is not a setting to search"),
+])
+def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tmp_path, space, message):
+    write_three_line(str(tmp_path / "data"), NAME)
+    completed = run_script("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--space", space,
+                                       "--smoke"], tmp_path, timeout=60)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr
+    assert sorted(os.listdir(str(tmp_path))) == ["data"]
