@@ -160,7 +160,7 @@ def main(argv):
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         run(config)
-    return exit_status(body)
+    return exit_status(body, writing="the run folder (RUNS_DIR)")
 
 
 if __name__ == "__main__":

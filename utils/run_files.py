@@ -18,6 +18,7 @@ No TensorFlow here: the plot scripts read run folders through this module too.
 """
 import csv
 import datetime
+import glob
 import io
 import json
 import os
@@ -44,18 +45,26 @@ EPOCH_COLUMNS = ["epoch", "learning_rate", "train_loss",
 
 
 def create_run_dir(runs_dir, dataset, model, now=None):
-    """Makes a new, empty run folder `<runs_dir>/<dataset>-<model>-<timestamp>`; never reuses one."""
+    """Makes a new, empty run folder `<runs_dir>/<dataset>-<model>-<timestamp>`; never reuses one.
+
+    Raises RunFolderError when RUNS_DIR cannot hold a new folder (read-only, full, not a folder).
+    """
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = os.path.join(runs_dir, "%s-%s-%s" % (dataset, model, stamp))
-    os.makedirs(runs_dir, exist_ok=True)
-    for attempt in range(1, 100):
-        path = base if attempt == 1 else "%s-%d" % (base, attempt)
-        try:
-            os.makedirs(path)
-            return path
-        except FileExistsError:
-            continue
-    raise RuntimeError("could not create a fresh run folder under %s" % runs_dir)
+    try:
+        os.makedirs(runs_dir, exist_ok=True)
+        for attempt in range(1, 100):
+            path = base if attempt == 1 else "%s-%d" % (base, attempt)
+            try:
+                os.makedirs(path)
+                return path
+            except FileExistsError:
+                continue
+    except OSError as error:
+        raise RunFolderError("cannot create a run folder in %s (%s): give a writable folder with free space "
+                             "as RUNS_DIR (--runs_dir PATH)" % (runs_dir, error.strerror or error))
+    raise RunFolderError("could not create a fresh run folder under %s: 99 folders %s-* exist" % (
+        runs_dir, base))
 
 
 def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters):
@@ -76,12 +85,19 @@ def read_json(path):
 
 
 def write_text(path, text):
+    """Writes `text` to `path` atomically (a full `path`.partial, then renamed); on a failed write (a full or
+    read-only disk) the old file is intact and no partial file is left behind."""
     partial = path + ".partial"
-    with open(partial, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    try:
+        with open(partial, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except OSError:
+        if os.path.isfile(partial):
+            os.remove(partial)
+        raise
 
 
 def write_csv(path, columns, rows):
@@ -115,14 +131,24 @@ class CsvLog(object):
         self._file.close()
 
 
-def truncate_log(path, last_epoch):
-    """Drops the rows of epochs after `last_epoch` (the epoch a killed run was in) before a resume."""
+def truncate_log(path, columns, last_epoch):
+    """Drops the rows of epochs after `last_epoch` (the epoch a killed run was in) before a resume, and a
+    half-written row (a write cut by a full disk); `columns` is the header of a file that lost its own."""
     with open(path) as f:
         rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
+    header = rows[0] if rows and "epoch" in rows[0] else list(columns)
     epoch_column = header.index("epoch")
-    kept = [row for row in body if row and int(row[epoch_column]) <= last_epoch]
+    kept = [row for row in rows[1:] if len(row) == len(header) and row[epoch_column].isdigit()
+            and int(row[epoch_column]) <= last_epoch]
     write_csv(path, header, kept)
+
+
+def truncate_logs(run_dir, last_epoch):
+    """truncate_log of steps.csv and epochs.csv; called once a resume has checked and restored everything."""
+    for name, columns in ((STEPS, STEP_COLUMNS), (EPOCHS, EPOCH_COLUMNS)):
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            truncate_log(path, columns, last_epoch)
 
 
 def _format(value):
@@ -154,22 +180,102 @@ def resumable_config(run_dir):
     return config
 
 
-def prepare_resume(run_dir, data_fingerprint):
-    """Checks the data is unchanged and cuts the logs back to the last finished epoch; returns the state."""
+def resume_state(run_dir, data_fingerprint):
+    """The state a resume continues from, once everything it needs is checked; changes nothing on disk.
+
+    Checks the data fingerprint, state.json (present, valid, an epoch finished) and the files of the two
+    checkpoints it names. Their contents are checked by restoring them (utils.training), still before the
+    logs are cut back (truncate_logs). Raises RunFolderError saying what is missing or damaged.
+    """
     saved = read_config(run_dir)
-    if saved["data_fingerprint"] != data_fingerprint:
+    if saved.get("data_fingerprint") != data_fingerprint:
         raise RunFolderError("the data of %s changed since the run started (fingerprint differs); "
                              "resume with the same data set files and options" % run_dir)
     state_path = os.path.join(run_dir, STATE)
-    state = read_json(state_path) if os.path.exists(state_path) else fresh_state()
-    for log_name in (STEPS, EPOCHS):
-        log_path = os.path.join(run_dir, log_name)
-        if os.path.exists(log_path):
-            truncate_log(log_path, state["epoch"])
-    if state["epoch"] == 0:
-        raise RunFolderError("%s was stopped before its first epoch ended: nothing to resume, start a new "
-                             "run" % run_dir)
+    if not os.path.isfile(state_path):
+        finished = len(read_epochs(run_dir))
+        why = ("it was stopped before its first epoch ended" if not finished else
+               "it was deleted or lost: without it the %d finished epochs in epochs.csv have no known "
+               "checkpoint or step count" % finished)
+        raise RunFolderError("%s has no state.json, the record of its last finished epoch (%s); it cannot be "
+                             "resumed: start a new run" % (run_dir, why))
+    try:
+        state = _read_json_file(state_path)
+    except RunFolderError as error:
+        raise RunFolderError("%s; the run cannot be resumed without it: start a new run" % error)
+    problem = _state_problem(run_dir, state)
+    if problem:
+        raise RunFolderError("%s: %s; the run cannot be resumed: start a new run" % (state_path, problem))
     return state
+
+
+def _state_problem(run_dir, state):
+    """What is wrong with a state.json about to be resumed (None when nothing is)."""
+    if not isinstance(state, dict):
+        return "expected a JSON object"
+    for name in ("epoch", "step", "best_epoch"):
+        if not isinstance(state.get(name), int) or isinstance(state.get(name), bool) or state[name] < 0:
+            return "%s should be a whole number >= 0, got %r" % (name, state.get(name))
+    if state["epoch"] == 0:
+        return "no epoch has finished"
+    if not 1 <= state["best_epoch"] <= state["epoch"]:
+        return "best_epoch %d is not one of the finished epochs 1..%d" % (state["best_epoch"], state["epoch"])
+    if not isinstance(state.get("best_valid_auc"), (int, float)):
+        return "best_valid_auc should be a number, got %r" % (state.get("best_valid_auc"),)
+    for name in ("last_checkpoint", "best_checkpoint"):
+        if not isinstance(state.get(name), str) or not state[name]:
+            return "%s should name a checkpoint, got %r" % (name, state.get(name))
+        missing = missing_checkpoint_files(run_dir, state[name])
+        if missing:
+            return "%s %s lacks the file(s) %s" % (name, state[name], ", ".join(missing))
+    return None
+
+
+def missing_checkpoint_files(run_dir, checkpoint):
+    """The files of a tf.train.Saver checkpoint (`checkpoint` relative to run_dir) that are not there: its
+    .index and every .data shard (names relative to run_dir)."""
+    prefix = os.path.join(run_dir, checkpoint)
+    missing = [] if os.path.isfile(prefix + ".index") else [checkpoint + ".index"]
+    shards = [os.path.basename(path) for path in glob.glob(glob.escape(prefix) + ".data-*-of-*")]
+    totals = set(name.rsplit("-of-", 1)[1] for name in shards)
+    if not shards:
+        return missing + [checkpoint + ".data-*"]
+    for total in totals:
+        for shard in range(int(total)):
+            name = "%s.data-%05d-of-%s" % (os.path.basename(prefix), shard, total)
+            if name not in shards:
+                missing.append(os.path.join(os.path.dirname(checkpoint), name))
+    return missing
+
+
+def prune_checkpoints(run_dir, state):
+    """Deletes the checkpoint files in checkpoints/last and checkpoints/best that `state` does not name.
+
+    Called after state.json is written: until then the checkpoints the old state.json names are kept, so a
+    kill between a checkpoint save and state.json leaves a resumable folder.
+    """
+    for name in ("last_checkpoint", "best_checkpoint"):
+        folder = os.path.join(run_dir, os.path.dirname(state[name]))
+        keep = os.path.basename(state[name])
+        for file_name in os.listdir(folder):
+            if file_name.startswith("model-") and file_name.split(".")[0] != keep:
+                path = os.path.join(folder, file_name)
+                if os.path.isfile(path):
+                    os.remove(path)
+
+
+def write_failed(run_dir, what, reason):
+    """The RunFolderError of a write that failed in a run folder (a full or read-only disk): what failed and
+    how to continue from the last epoch that state.json committed."""
+    state_path = os.path.join(run_dir, STATE)
+    try:
+        epoch = int(_read_json_file(state_path).get("epoch", 0)) if os.path.isfile(state_path) else 0
+    except (RunFolderError, AttributeError, TypeError, ValueError):
+        epoch = 0
+    then = ("then `python main.py --resume %s` continues after epoch %d" % (run_dir, epoch) if epoch else
+            "then start a new run (no epoch had finished)")
+    return RunFolderError("cannot write %s (%s): free disk space or make %s writable, %s"
+                          % (what, reason, run_dir, then))
 
 
 def write_skills(run_dir, dataset):

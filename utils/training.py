@@ -10,6 +10,7 @@ A run writes as it goes (utils.run_files). After each finished epoch it saves ch
 state.json, which is the commit point: a run killed later resumes from that epoch with the same batches
 (the shuffling seed is a function of SEED and the epoch), so it loses at most the epoch in progress.
 """
+import contextlib
 import math
 import os
 import platform
@@ -22,7 +23,7 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
-from utils.errors import TrainingDiverged
+from utils.errors import RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
 from utils.trained_model import predict_batches, session_config
 
@@ -59,8 +60,10 @@ class Trainer(object):
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
             self.model = models.build_graph(config["model"], dataset.n_skills, config)
-            self.last_saver = tf.train.Saver(max_to_keep=2)
-            self.best_saver = tf.train.Saver(max_to_keep=1)
+            # No saver deletes a checkpoint: run_files.prune_checkpoints does, once state.json no longer
+            # names it (a saver's max_to_keep would delete the old best before state.json moves on).
+            self.last_saver = tf.train.Saver(max_to_keep=None)
+            self.best_saver = tf.train.Saver(max_to_keep=None)
             self.session = tf.Session(config=session_config(config["threads"]))
             self.session.run(tf.global_variables_initializer())
         self.num_parameters = self.model.num_parameters
@@ -73,8 +76,9 @@ class Trainer(object):
 
     def fit(self, state):
         """Trains from the epoch after `state["epoch"]` to the end; returns the final state."""
-        writer = tf.summary.FileWriter(os.path.join(self.run_dir, "tensorboard"),
-                                       self.graph if state["epoch"] == 0 else None)
+        with self._writing("the TensorBoard events in tensorboard/"):
+            writer = tf.summary.FileWriter(os.path.join(self.run_dir, "tensorboard"),
+                                           self.graph if state["epoch"] == 0 else None)
         step_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.STEPS), run_files.STEP_COLUMNS)
         epoch_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.EPOCHS), run_files.EPOCH_COLUMNS)
         try:
@@ -83,7 +87,7 @@ class Trainer(object):
                 row = self._train_epoch(epoch, state, step_log, writer)
                 row.update(self._evaluate_epoch())
                 epoch_log.append(row)
-                _write_scalars(writer, state["step"], row)
+                self._write_scalars(writer, state["step"], row)
                 state = self._finish_epoch(epoch, row, state)
         finally:
             step_log.close()
@@ -112,7 +116,7 @@ class Trainer(object):
             weights.append(batch.mask.sum())
             bar.update(loss)
         bar.close()
-        _write_scalars(writer, state["step"], {"train_loss_step": losses[-1]})
+        self._write_scalars(writer, state["step"], {"train_loss_step": losses[-1]})
         return {"epoch": epoch, "learning_rate": learning_rate,
                 "train_loss": float(np.average(losses, weights=weights)),
                 "train_seconds": time.time() - started}
@@ -139,16 +143,13 @@ class Trainer(object):
         checkpoints = os.path.join(self.run_dir, "checkpoints")
         for kind in ("last", "best"):
             os.makedirs(os.path.join(checkpoints, kind), exist_ok=True)
-        state["last_checkpoint"] = os.path.relpath(self.last_saver.save(
-            self.session, os.path.join(checkpoints, "last", "model"), global_step=epoch,
-            write_meta_graph=False), self.run_dir)
+        state["last_checkpoint"] = self._save(self.last_saver, "last", epoch)
         improved = state["best_epoch"] == 0 or row["valid_auc"] > state["best_valid_auc"]
         if improved:
             state["best_epoch"], state["best_valid_auc"] = epoch, row["valid_auc"]
-            state["best_checkpoint"] = os.path.relpath(self.best_saver.save(
-                self.session, os.path.join(checkpoints, "best", "model"), global_step=epoch,
-                write_meta_graph=False), self.run_dir)
+            state["best_checkpoint"] = self._save(self.best_saver, "best", epoch)
         run_files.write_json(os.path.join(self.run_dir, run_files.STATE), state)
+        run_files.prune_checkpoints(self.run_dir, state)
         self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  "
                  "(%.1fs + %.1fs)" % (
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
@@ -161,8 +162,41 @@ class Trainer(object):
 
     # -- checkpoints and predictions ------------------------------------------------------------------
 
+    def _save(self, saver, kind, epoch):
+        """Saves checkpoints/<kind>/model-<epoch>; returns its path relative to the run folder."""
+        prefix = os.path.join(self.run_dir, "checkpoints", kind, "model")
+        with self._writing("the checkpoint %s" % os.path.join("checkpoints", kind, "model-%d" % epoch)):
+            path = saver.save(self.session, prefix, global_step=epoch, write_meta_graph=False)
+        return os.path.relpath(path, self.run_dir)
+
+    @contextlib.contextmanager
+    def _writing(self, what):
+        """Turns TensorFlow's error for a failed write (a full or read-only disk) into a RunFolderError."""
+        try:
+            yield
+        except tf.errors.OpError as error:
+            raise run_files.write_failed(self.run_dir, what, _short_reason(error))
+
+    def _write_scalars(self, writer, step, values):
+        summary = tf.Summary(value=[tf.Summary.Value(tag=name, simple_value=float(value))
+                                    for name, value in sorted(values.items()) if name != "epoch"])
+        try:
+            writer.add_summary(summary, step)
+            writer.flush()
+        except Exception as error:
+            # TF re-raises its writer thread's failure with whatever type its C++ binding chose (IndexError
+            # on TF 2.21 for a full disk); these two calls do nothing but write the events file.
+            raise run_files.write_failed(self.run_dir, "the TensorBoard events in tensorboard/",
+                                         _short_reason(error))
+
     def restore(self, relative_checkpoint):
-        self.last_saver.restore(self.session, os.path.join(self.run_dir, relative_checkpoint))
+        """Restores a checkpoint of the run; RunFolderError naming it when it cannot be read."""
+        try:
+            self.last_saver.restore(self.session, os.path.join(self.run_dir, relative_checkpoint))
+        except (tf.errors.OpError, ValueError) as error:  # ValueError: TF 2.x for a missing checkpoint
+            raise RunFolderError("cannot restore the checkpoint %s of %s (%s): it is damaged or incomplete, "
+                                 "so the run cannot continue from it; start a new run" % (
+                                     relative_checkpoint, self.run_dir, _short_reason(error)))
 
     def predict(self, batches):
         """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`)."""
@@ -177,11 +211,11 @@ class Trainer(object):
         self.session.close()
 
 
-def _write_scalars(writer, step, values):
-    summary = tf.Summary(value=[tf.Summary.Value(tag=name, simple_value=float(value))
-                                for name, value in sorted(values.items()) if name != "epoch"])
-    writer.add_summary(summary, step)
-    writer.flush()
+def _short_reason(error):
+    """The line of a TensorFlow error that says what failed (its message also holds the graph's stack)."""
+    lines = [line.strip() for line in str(getattr(error, "message", None) or error).splitlines()]
+    telling = [line for line in lines if "; " in line and os.sep in line]
+    return (telling or [line for line in lines if line] or [type(error).__name__])[0]
 
 
 class ProgressBar(object):

@@ -1,0 +1,230 @@
+"""Nothing lost, nothing silent (issue 17): damaged run folders, failed writes, real kills, bad settings.
+
+Every run here is a tiny synthetic one (tests/tiny_runs.py: 120 students, 12 exercises, one thread, no
+dropout). The fault tests kill real processes with SIGKILL or make real writes fail (a folder where a file is
+to be written): no library code knows about them.
+"""
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import main
+from tiny_runs import TINY, quiet, tiny_config
+from utils import run_files
+from utils.errors import RunFolderError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Figures of a resumed run against an uninterrupted one: one thread, no dropout, the same batches and the
+# restored optimizer slots make them equal up to float rounding.
+SAME_RUN_TOLERANCE = 1e-6
+FIGURES = ("valid_auc", "test_auc", "test_acc", "test_loss", "test_auc_from2")
+
+
+def tiny_argv(runs_dir, **overrides):
+    """main.py's command line for a tiny run (the TINY settings of tests/tiny_runs.py)."""
+    settings = dict(TINY, runs_dir=str(runs_dir))
+    settings.update(overrides)
+    argv = []
+    for name, value in sorted(settings.items()):
+        argv += ["--" + name, str(value)]
+    return argv
+
+
+def only_run_dir(runs_dir):
+    (name,) = os.listdir(str(runs_dir))
+    return os.path.join(str(runs_dir), name)
+
+
+def file_bytes(run_dir, *names):
+    return dict((name, open(os.path.join(run_dir, name), "rb").read()) for name in names)
+
+
+def error_lines(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def assert_same_end(resumed, uninterrupted):
+    assert resumed["best_epoch"] == uninterrupted["best_epoch"]
+    assert resumed["epochs_run"] == uninterrupted["epochs_run"]
+    for name in FIGURES:
+        assert resumed[name] == pytest.approx(uninterrupted[name], abs=SAME_RUN_TOLERANCE), name
+
+
+@pytest.fixture(scope="module")
+def reference_runs(tmp_path_factory):
+    """epochs -> summary of an uninterrupted tiny DKVMN run (what the killed runs must resume to)."""
+    root = tmp_path_factory.mktemp("reference")
+    summaries = {}
+
+    def summary(epochs):
+        if epochs not in summaries:
+            _, summaries[epochs] = main.run(tiny_config(runs_dir=str(root / str(epochs)), epochs=epochs),
+                                            log=quiet)
+        return summaries[epochs]
+    return summary
+
+
+def unfinished_run(tmp_path):
+    """A tiny run of 3 finished epochs without its summary.json: as if killed just before its end."""
+    run_dir, _ = main.run(tiny_config(runs_dir=str(tmp_path / "runs"), epochs=3), log=quiet)
+    os.remove(os.path.join(run_dir, run_files.SUMMARY))
+    state = run_files.read_json(os.path.join(run_dir, run_files.STATE))
+    assert state["epoch"] == 3
+    return run_dir
+
+
+# -- 1 and 9: a resume checks everything before it touches anything ----------------------------------------
+
+def _remove_state(run_dir):
+    os.remove(os.path.join(run_dir, "state.json"))
+
+
+def _truncate_state(run_dir):
+    path = os.path.join(run_dir, "state.json")
+    text = open(path).read()
+    open(path, "w").write(text[:len(text) // 2])
+
+
+def _state_without_checkpoint(run_dir):
+    path = os.path.join(run_dir, "state.json")
+    state = run_files.read_json(path)
+    state["last_checkpoint"] = None
+    run_files.write_json(path, state)
+
+
+def _remove_last_checkpoint_data(run_dir):
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    for path in glob.glob(os.path.join(run_dir, state["last_checkpoint"] + ".data-*")):
+        os.remove(path)
+
+
+def _truncate_best_checkpoint_data(run_dir):
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    (path,) = glob.glob(os.path.join(run_dir, state["best_checkpoint"] + ".data-*"))
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+
+
+@pytest.mark.parametrize("damage, named", [
+    (_remove_state, "state.json"),
+    (_truncate_state, "state.json"),
+    (_state_without_checkpoint, "state.json"),
+    (_remove_last_checkpoint_data, "checkpoints"),
+    (_truncate_best_checkpoint_data, "checkpoints"),
+])
+def test_a_damaged_run_folder_is_refused_before_its_logs_are_touched(tmp_path, capsys, damage, named):
+    run_dir = unfinished_run(tmp_path)
+    damage(run_dir)
+    before = file_bytes(run_dir, "epochs.csv", "steps.csv")
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir]) == 2
+    line = error_lines(capsys)
+    assert named in line and "start a new run" in line
+    assert "before its first epoch" not in line  # the old, false reason
+    assert file_bytes(run_dir, "epochs.csv", "steps.csv") == before
+
+
+def test_a_run_without_state_json_says_what_is_missing(tmp_path, capsys):
+    run_dir = unfinished_run(tmp_path)
+    _remove_state(run_dir)
+    assert main.main(["--resume", run_dir]) == 2
+    line = error_lines(capsys)
+    assert "has no state.json" in line and "3 finished epochs in epochs.csv" in line
+
+
+# -- 9: failed writes end in one error line and leave the run resumable ------------------------------------
+
+def test_an_unwritable_runs_dir_is_one_error_line(tmp_path, capsys):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("a file where RUNS_DIR's parent should be")
+    assert main.main(tiny_argv(not_a_folder / "runs")) == 2
+    line = error_lines(capsys)
+    assert "cannot create a run folder in %s" % (not_a_folder / "runs") in line and "--runs_dir" in line
+
+
+def _blocking_folder(relative_path):
+    """A log callback that, once epoch 1 is committed, puts a folder where the run will write a file: a real
+    write failure (IsADirectoryError, or TensorFlow's error for a checkpoint) at a chosen point."""
+    seen = {}
+
+    def log(*args):
+        line = " ".join(str(a) for a in args)
+        if line.startswith("run folder: ") and "run_dir" not in seen:
+            seen["run_dir"] = line.split()[2]
+        if line.startswith("epoch   1 "):
+            os.makedirs(os.path.join(seen["run_dir"], relative_path))
+    return log, seen
+
+
+@pytest.mark.parametrize("blocked, named", [
+    ("state.json.partial", "state.json"),
+    (os.path.join("checkpoints", "last", "model-2.index"), os.path.join("checkpoints", "last")),
+])
+def test_a_failed_write_names_the_file_and_the_run_resumes(tmp_path, reference_runs, blocked, named):
+    log, seen = _blocking_folder(blocked)
+    with pytest.raises(RunFolderError) as error:
+        main.run(tiny_config(runs_dir=str(tmp_path / "runs"), epochs=3), log=log)
+    message = str(error.value)
+    assert named in message and "--resume %s" % seen["run_dir"] in message and "after epoch 1" in message
+    shutil.rmtree(os.path.join(seen["run_dir"], blocked))
+    run_dir, resumed = main.run(dict(main.constants(), resume=seen["run_dir"]), log=quiet)
+    assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3]
+    assert_same_end(resumed, reference_runs(3))
+
+
+# -- 11 and 12: real kills --------------------------------------------------------------------------------
+
+# Runs main.py and kills its own process with SIGKILL just before state.json commits an epoch that is a new
+# best (epoch >= 2): the moment when the new best checkpoint is saved and the old state.json, naming the old
+# best checkpoint, is still the commit point. The hook lives here, in the test, not in the library.
+KILL_AT_NEW_BEST = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+import main
+from utils import run_files
+write_json = run_files.write_json
+def write_json_or_die(path, obj):
+    if os.path.basename(path) == run_files.STATE and obj["epoch"] >= 2 and obj["best_epoch"] == obj["epoch"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    write_json(path, obj)
+run_files.write_json = write_json_or_die
+sys.exit(main.main(sys.argv[2:]))
+"""
+
+
+def subprocess_env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+
+
+def test_a_kill_between_the_new_best_checkpoint_and_state_json_keeps_the_named_one(tmp_path, reference_runs):
+    runs = tmp_path / "runs"
+    process = subprocess.run([sys.executable, "-c", KILL_AT_NEW_BEST, REPO] + tiny_argv(runs, epochs=4),
+                             cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    run_dir = only_run_dir(runs)
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    for checkpoint in (state["best_checkpoint"], state["last_checkpoint"]):
+        assert os.path.isfile(os.path.join(run_dir, checkpoint + ".index")), checkpoint
+        assert glob.glob(os.path.join(run_dir, checkpoint + ".data-*")), checkpoint
+    _, resumed = main.run(dict(main.constants(), resume=run_dir), log=quiet)
+    assert_same_end(resumed, reference_runs(4))
+    # once state.json is committed, only the checkpoints it names are kept
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    for kind in ("best", "last"):
+        kept = set(name.split(".")[0] for name in os.listdir(os.path.join(run_dir, "checkpoints", kind))
+                   if name.startswith("model-"))
+        assert kept == {os.path.basename(state[kind + "_checkpoint"])}
