@@ -16,9 +16,12 @@ Skills are matched to the run's by their original id (skills.csv skill_id), not 
 never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
 
 Writes a new folder RUN_DIR/evaluations/<dataset>-<split>-<timestamp>/ (never overwrites) with
-metrics.json (loss, acc, auc, auc_from2 = AUC on positions >= 2 of each chunk, counts, options) and
-predictions.csv (student, position, skill = the run's skill index, answer, p). Exit status 2 with a
-one-line message for bad input (not a run, unfinished run, unknown skills, bad data options).
+metrics.json (loss, acc, auc, auc_from2 = AUC on positions >= 2 of each chunk, the AUC's 95% interval by
+bootstrap over students seeded with the run's SEED, brier, ece and its reliability_bins, auc_by_position
+for positions 1-10, 11-50, 51-200, > 200 of each history, counts, options), predictions.csv (student,
+position, skill = the run's skill index, answer, p), auc_by_skill.csv (skill, skill_id, count, auc) and
+8_calibration.png (the reliability diagram). Exit status 2 with a one-line message for bad input (not a
+run, unfinished run, unknown skills, bad data options).
 """
 import os
 import sys
@@ -31,7 +34,9 @@ from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, make_batches
 from utils import run_files  # noqa: E402
 from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
-from utils.metrics import split_metrics  # noqa: E402
+from plots.calibration import draw_reliability_diagram  # noqa: E402
+from utils.metrics import (auc_by_position, auc_by_skill, auc_interval, brier_score,  # noqa: E402
+                           expected_calibration_error, reliability_bins, split_metrics)
 from utils.trained_model import opened  # noqa: E402
 
 
@@ -62,10 +67,17 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     with opened(run_dir, model) as model:
         predictions = model.predict(batches)
     metrics = split_metrics(predictions)
+    metrics.update(auc_interval(predictions, run_constants["seed"]))  # as main.py: summary.json's interval
+    metrics.update(calibration_and_breakdowns(predictions))
 
     out_dir = run_files.create_run_dir(os.path.join(run_dir, "evaluations"), config["dataset"],
                                        extra["split"])
     run_files.write_predictions(out_dir, predictions)
+    write_auc_by_skill(out_dir, predictions, run_skill_ids)
+    title = "%s\n%s %s: ECE %.4f, Brier %.4f" % (
+        os.path.basename(os.path.normpath(run_dir)), config["dataset"], extra["split"], metrics["ece"],
+        metrics["brier"])
+    draw_reliability_diagram(metrics["reliability_bins"], os.path.join(out_dir, CALIBRATION_FIGURE), title)
     report = dict(metrics)
     report.update({
         "run_dir": run_dir, "checkpoint": model.checkpoint, "model": config["model"],
@@ -81,8 +93,45 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     log("%s %s (%d students, %d interactions): loss %.4f  ACC %.4f  AUC %.4f  AUC from 2nd %.4f" % (
         config["dataset"], extra["split"], report["students"], report["interactions"], metrics["loss"],
         metrics["acc"], metrics["auc"], metrics["auc_from2"]))
+    for line in breakdown_lines(metrics):
+        log(line)
     log("wrote %s" % out_dir)
     return out_dir, report
+
+
+CALIBRATION_BINS = 10  # equal-width bins of P(correct) for the ECE and the reliability diagram
+AUC_BY_SKILL = "auc_by_skill.csv"
+CALIBRATION_FIGURE = "8_calibration.png"
+
+
+def calibration_and_breakdowns(predictions):
+    """Whether the probabilities can be read as such (Brier score, ECE and its bins), and the AUC by where
+    an answer lies in the student's history; the figures metrics.json adds to the AUC."""
+    answers, p = predictions["answer"], predictions["p"]
+    return {"brier": brier_score(answers, p),
+            "ece": expected_calibration_error(answers, p, CALIBRATION_BINS),
+            "reliability_bins": reliability_bins(answers, p, CALIBRATION_BINS),
+            "auc_by_position": auc_by_position(predictions["position"], answers, p)}
+
+
+def write_auc_by_skill(out_dir, predictions, skill_ids):
+    """auc_by_skill.csv: skill (the run's index), skill_id (skills.csv), count, auc (empty where the skill's
+    answers hold one class), one row per skill with an answer in the split."""
+    by_skill = auc_by_skill(predictions["skill"], predictions["answer"], predictions["p"])
+    rows = [(skill, skill_ids[skill], count, "" if auc is None else "%.6f" % auc)
+            for skill, count, auc in by_skill]
+    run_files.write_csv(os.path.join(out_dir, AUC_BY_SKILL), ["skill", "skill_id", "count", "auc"], rows)
+
+
+def breakdown_lines(metrics):
+    """The interval, calibration and position figures as printed lines."""
+    by_position = "  ".join(
+        "%s: %s (%d)" % (row["positions"], "-" if row["auc"] is None else "%.4f" % row["auc"], row["count"])
+        for row in metrics["auc_by_position"])
+    return ["AUC 95%% CI %.4f-%.4f (%d resamples of the students)  Brier %.4f  ECE %.4f (%d bins)" % (
+                metrics["auc_ci_low"], metrics["auc_ci_high"], metrics["auc_ci_resamples"], metrics["brier"],
+                metrics["ece"], CALIBRATION_BINS),
+            "AUC by position in the history (answers): %s" % by_position]
 
 
 USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_unknown_skills true] " \

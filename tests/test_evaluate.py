@@ -2,9 +2,11 @@
 import json
 import os
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 import evaluate
 from data import DataError
@@ -79,3 +81,52 @@ def test_bad_input_exits_2_with_one_line(trained_runs, tmp_path, capsys):
         (unfinished / "config.json").write_text(f.read())
     with pytest.raises(RunFolderError, match="not finished"):
         evaluate.evaluate(str(unfinished), [], log=quiet)
+
+
+def test_interval_calibration_and_breakdowns_are_written_and_printed(trained_runs):
+    run_dir, trained = trained_runs["dkvmn"]
+    lines = []
+    out_dir, metrics = evaluate.evaluate(run_dir, [], log=lines.append, model=trained)
+    with open(os.path.join(out_dir, "metrics.json")) as f:
+        written = json.load(f)
+    predictions = pd.read_csv(os.path.join(out_dir, "predictions.csv"))
+    answers, p = predictions["answer"].values, predictions["p"].values
+    # the interval is summary.json's: the same students resampled with the run's SEED
+    summary = read_summary(run_dir)
+    for name in ("auc_ci_low", "auc_ci_high", "auc_ci_resamples"):
+        assert written[name] == pytest.approx(summary["test_" + name], abs=1e-4)
+    assert written["auc_ci_low"] < written["auc"] < written["auc_ci_high"]
+    assert written["brier"] == pytest.approx(brier_score_loss(answers, p), abs=1e-6)
+    bins = written["reliability_bins"]
+    assert len(bins) == 10 and sum(b["count"] for b in bins) == len(predictions)
+    gaps = [b["count"] * abs(b["mean_p"] - b["frac_correct"]) for b in bins if b["count"]]
+    assert written["ece"] == pytest.approx(sum(gaps) / len(predictions)) and written["ece"] > 0
+    # 12 exercises per student: positions 1-10 and 11-12, nothing later
+    by_position = {row["positions"]: row for row in written["auc_by_position"]}
+    assert list(by_position) == ["1-10", "11-50", "51-200", ">200"]
+    early = predictions["position"] < 10
+    assert by_position["1-10"]["count"] == early.sum() == 10 * metrics["students"]
+    # (predictions.csv rounds p to 6 decimals, which ties a few of the tiny model's close outputs)
+    assert by_position["1-10"]["auc"] == pytest.approx(roc_auc_score(answers[early], p[early]), abs=1e-3)
+    assert by_position["11-50"]["count"] == 2 * metrics["students"]
+    assert by_position[">200"] == {"positions": ">200", "first": 201, "last": None, "count": 0, "auc": None}
+    # one row per skill of the split, named by skills.csv's id, its AUC that of its answers
+    by_skill = pd.read_csv(os.path.join(out_dir, "auc_by_skill.csv"), dtype={"skill_id": str})
+    assert list(by_skill.columns) == ["skill", "skill_id", "count", "auc"]
+    skills = pd.read_csv(os.path.join(run_dir, "skills.csv"), dtype={"skill_id": str})
+    assert list(by_skill["skill_id"]) == list(skills["skill_id"][by_skill["skill"]])
+    for row in by_skill.itertuples():
+        mine = predictions["skill"].values == row.skill
+        assert row.count == mine.sum()
+        if len(set(answers[mine])) == 2:
+            assert row.auc == pytest.approx(roc_auc_score(answers[mine], p[mine]), abs=1e-3)
+        else:
+            assert np.isnan(row.auc)
+    assert by_skill["count"].sum() == len(predictions) and len(by_skill) == 12
+    image = matplotlib.image.imread(os.path.join(out_dir, "8_calibration.png"))
+    assert image.shape[0] > 400 and image.shape[1] > 300
+    printed = "\n".join(lines)
+    assert "95%% CI %.4f-%.4f" % (written["auc_ci_low"], written["auc_ci_high"]) in printed
+    assert "ECE %.4f" % written["ece"] in printed
+    assert "1-10: %.4f (%d)" % (by_position["1-10"]["auc"], by_position["1-10"]["count"]) in printed
+    assert ">200: - (0)" in printed
