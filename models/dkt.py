@@ -13,8 +13,9 @@ Input: with a positive `dkt_embedding_size` x_t is a trainable embedding of that
 one-hot vector of the paper, implemented as a row lookup in W_x (one-hot(j) W_x = W_x[j]), which never
 builds the [B, T, 2 n_skills] tensor.
 
-Speed: x_t W_x + b is computed for all positions at once before the loop, so the loop does one [B, H] x
-[H, 4H] matmul per step; the output layer gathers the one column of W_out it needs per position instead of
+Speed: x W_x + b is computed once per interaction index before the loop (gate_table), the loop looks up
+its step's rows and does one [B, H] x [H, 4H] matmul per step, and its backward is written by hand
+(models/lstm.py); the output layer gathers the one column of W_out it needs per position instead of
 computing all n_skills logits. The LSTM is written over tf.get_variable weights (no rnn_cell / Keras layers,
 which ignore tf.set_random_seed and do not exist with Keras 3).
 
@@ -23,11 +24,15 @@ bias at 1; embedding ~ normal(0, init_std); W_out Glorot uniform, b_out zeros. S
 """
 import tensorflow.compat.v1 as tf
 
+from models import lstm
 from models.layers import dropout_if_training
 
 
 def lstm_hidden_states(input_gates, recurrent_kernel):
     """Runs the LSTM over time given the input part of its gate pre-activations.
+
+    The recurrence with its hand-written backward lives in models/lstm.py (`lstm.lstm_hidden_states`); this
+    is DKT's entry to it for gates computed per position (knowledge_state).
 
     Args:
       input_gates: [B, T, 4H] x_t W_x + b for every position, gate order [i, f, o, g].
@@ -36,26 +41,7 @@ def lstm_hidden_states(input_gates, recurrent_kernel):
     Returns:
       [B, T, H]: at position t the hidden state h_{t-1} after positions < t (zeros at t = 0).
     """
-    hidden_size = tf.dimension_value(recurrent_kernel.shape[0])
-    gates_by_time = tf.transpose(input_gates, [1, 0, 2])                          # [T, B, 4H]
-    n_steps = tf.shape(gates_by_time)[0]
-    initial = tf.zeros(tf.stack([tf.shape(gates_by_time)[1], hidden_size]))       # [B, H]
-    inputs = tf.TensorArray(tf.float32, size=n_steps).unstack(gates_by_time)
-    outputs = tf.TensorArray(tf.float32, size=n_steps, element_shape=tf.TensorShape([None, hidden_size]))
-
-    def step(t, h, c, outputs):
-        z = inputs.read(t) + tf.matmul(h, recurrent_kernel)                     # [B, 4H]
-        i, f, o = tf.split(tf.sigmoid(z[:, :3 * hidden_size]), 3, axis=1)
-        c = f * c + i * tf.tanh(z[:, 3 * hidden_size:])
-        h = o * tf.tanh(c)
-        return t + 1, h, c, outputs.write(t, h)
-
-    _, _, _, outputs = tf.while_loop(
-        lambda t, h, c, outputs: t < n_steps, step, [tf.constant(0), initial, initial, outputs])
-    # Shift by one: position t sees h_{t-1}; the state after the last position predicts nothing. (Running
-    # T - 1 steps instead saves 1/T of the loop but breaks T = 1: TF cannot stack an empty TensorArray.)
-    states = tf.concat([initial[None], outputs.stack()[:-1]], axis=0)             # [T, B, H]
-    return tf.transpose(states, [1, 0, 2])
+    return lstm.lstm_hidden_states(input_gates, recurrent_kernel)
 
 
 HPARAMS = ("hidden_size", "dkt_embedding_size", "dropout", "init_std")
@@ -113,6 +99,19 @@ def input_gates(interactions, params):
     return tf.reshape(gates, tf.concat([tf.shape(interactions), [gate_size]], axis=0))
 
 
+def gate_table(params):
+    """x W_x + b for every interaction index j = q + y n_skills: [2 n_skills, 4H] float32.
+
+    The same rows as `input_gates` (row j is its value at a position with interaction j), computed once per
+    index: a training batch has B*T = 6,400 positions but only 2 n_skills = 220 indices at the paper's
+    shapes, so this skips the [B*T, E] x [E, 4H] matmul and its two gradient matmuls. `input_gates` stays
+    the cheaper choice for a few positions (one serving step).
+    """
+    if params["embedding"] is None:  # one-hot(j) W_x is row j of W_x
+        return params["input_kernel"] + params["bias"]
+    return tf.matmul(params["embedding"], params["input_kernel"]) + params["bias"]
+
+
 def build(skills, answers, n_skills, hparams, training):
     """Builds the DKT graph from the inputs to the per-position logits.
 
@@ -130,8 +129,9 @@ def build(skills, answers, n_skills, hparams, training):
     with tf.variable_scope("dkt"):
         params = parameters(n_skills, hparams)
         with tf.variable_scope("lstm"):
-            gates = input_gates(skills + answers * n_skills, params)             # [B, T, 4H]
-            states = lstm_hidden_states(gates, params["recurrent_kernel"])       # [B, T, H]
+            # The loop looks up each step's input gates in the per-interaction table (models/lstm.py).
+            states = lstm.lstm_hidden_states_from_table(
+                gate_table(params), skills + answers * n_skills, params["recurrent_kernel"])   # [B, T, H]
         states = dropout_if_training(states, float(hparams["dropout"]), training)
         # Only the logit of q_t is needed at position t: gather its column of W_out instead of all n_skills.
         skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), skills)  # [B, T, H]
