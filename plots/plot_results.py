@@ -7,8 +7,9 @@ writes 1_training_loss.png, 2_mean_training_loss_per_epoch.png, 3_mean_test_loss
 default: RUN_DIR/figures/ for one run, <common parent of the runs>/figures/ for several
 (runs/figures/ when all runs are under runs/).
 
-Runs of the same model and data set (e.g. seeds) are drawn as one band, mean +- 1 std,
-labelled with the number of runs ("DKVMN (n=3)"); --separate draws one line per run.
+Runs of the same model and data set (folds or seeds) are drawn as one band, mean +- 1 std, labelled with
+the number of runs and the folds or seeds they differ in ("DKVMN (n=5: folds 1, 2, 3, 4, 5, mean ± 1 std)");
+--separate draws one line per run.
 The epoch of the best validation AUC (summary.json best_epoch, or the arg-max of valid_auc
 while a run is in progress) is marked on every per-epoch figure.
 """
@@ -28,7 +29,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import group_runs, load_run  # noqa: E402
+from plots.run_logs import group_members, group_runs, load_run  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
@@ -114,7 +115,8 @@ def plot_training_loss(groups, datasets, out_dir, fmt):
     window_used = []
     for k, (label, runs) in enumerate(groups):
         color = COLORS[k % len(COLORS)]
-        frames = [r.steps for r in runs if r.steps is not None and len(r.steps)]
+        members = [r for r in runs if r.steps is not None and len(r.steps)]
+        frames = [r.steps for r in members]
         if not frames:
             continue
         xs, matrix = align(frames, "step", "train_loss")
@@ -130,7 +132,7 @@ def plot_training_loss(groups, datasets, out_dir, fmt):
             ax.fill_between(xs, s_mean - s_std, s_mean + s_std, color=color, alpha=0.25, linewidth=0,
                             zorder=2)
             ax.plot(xs, s_mean, color=color, linewidth=2, zorder=3,
-                    label="%s (n=%d, mean ± 1 std)" % (label, n))
+                    label="%s (%s, mean ± 1 std)" % (label, group_members(members)))
         else:
             ax.plot(xs, smooth(mean, window), color=color, linewidth=2, zorder=3, label=label)
     extra = []
@@ -165,7 +167,7 @@ def plot_epoch_metric(groups, datasets, out_dir, fmt, name, title, column, ylabe
         if n > 1:
             mean, std = mean_std(matrix)
             ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-            text = "%s (n=%d, mean ± 1 std)" % (label, n)
+            text = "%s (%s, mean ± 1 std)" % (label, group_members(members))
             if best:
                 values = np.array([b[1] for b in best])
                 spread = values.std(ddof=1) if len(values) > 1 else 0.0
@@ -226,7 +228,7 @@ def draw_figures(args):
     out_dir = args.out or default_out_dir(args.run_dirs)
     paths, groups = make_figures(runs, out_dir, args.format, args.separate)
     for label, members in groups:
-        print("%s: %s" % (label, ", ".join(r.path for r in members)))
+        print("%s (%s): %s" % (label, group_members(members), ", ".join(r.path for r in members)))
     for path in paths:
         print("wrote %s" % path)
 

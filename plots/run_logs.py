@@ -87,8 +87,8 @@ def run_labels(runs, separate=False):
 
 
 def group_runs(runs, separate=False):
-    """[(label, [runs])]: runs of the same model and data set form one group (a seed band),
-    in the order of first appearance; with separate, one group per run."""
+    """[(label, [runs])]: runs of the same model and data set form one group (a band over the folds or
+    seeds they differ in), in the order of first appearance; with separate, one group per run."""
     labels = run_labels(runs, separate=separate)
     groups = []
     index = {}
@@ -98,3 +98,16 @@ def group_runs(runs, separate=False):
             groups.append((label, []))
         groups[index[label]][1].append(run)
     return groups
+
+
+def group_members(runs):
+    """What a group's runs are, for its legend: "n=3: folds 1, 2, 3", "n=2: seeds 0, 1",
+    "n=4: folds 1, 2 x seeds 0, 1" (the constants FOLD and SEED, named where the runs differ in them;
+    "?" for a run that does not record one), or "n=2" for runs that differ in neither."""
+    parts = []
+    for constant, plural in (("fold", "folds"), ("seed", "seeds")):
+        values = [run.constants.get(constant) for run in runs]
+        if len(set(values)) > 1:
+            names = [str(v) for v in sorted(set(v for v in values if v is not None))]
+            parts.append("%s %s" % (plural, ", ".join(names + (["?"] if None in values else []))))
+    return "n=%d" % len(runs) + (": " + " x ".join(parts) if parts else "")

@@ -16,7 +16,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from plots import plot_clusters, plot_results  # noqa: E402
-from plots.run_logs import load_run  # noqa: E402
+from plots.run_logs import group_members, load_run  # noqa: E402
 
 EPOCH_HEADER = ["epoch", "learning_rate", "train_loss", "valid_loss", "valid_acc", "valid_auc",
                 "valid_auc_from2", "test_loss", "test_acc", "test_auc", "test_auc_from2", "train_seconds",
@@ -34,13 +34,14 @@ def skill_name(i, rng, long_names=False):
 
 
 def make_run(folder, model="dkvmn", dataset="synthetic", n_epochs=6, steps_per_epoch=20, n_skills=30,
-             memory_size=5, seed=0, finished=True, level=0.0, long_names=False, concepts=True, names=True):
+             memory_size=5, seed=0, finished=True, level=0.0, long_names=False, concepts=True, names=True,
+             fold=1):
     """Write a fake run folder; returns its path. DKVMN runs get correlation weights in which
     skill s mostly uses slot (s % memory_size) (a few skills are noisy), true concept s % memory_size."""
     rng = np.random.RandomState(seed)
     os.makedirs(folder)
     constants = {"model": model, "dataset": dataset, "memory_size": memory_size, "seed": seed,
-                 "batch_size": 32}
+                 "batch_size": 32, "fold": fold}
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump({"constants": constants, "versions": {"python": "3"}, "data_fingerprint": "abc",
                    "n_skills": n_skills, "num_parameters": 1234}, f)
@@ -120,13 +121,48 @@ def test_results_seed_bands_other_dataset_and_svg(tmp_path, capsys):
     out_dir = str(tmp_path / "figs")
     assert plot_results.main(runs + ["--out", out_dir, "--format", "svg"]) == 0
     out = capsys.readouterr().out
-    assert "DKVMN · synthetic: " in out and "DKT · assist2009_updated: " in out
+    assert "DKVMN · synthetic (n=3: seeds 0, 1, 2): " in out and "DKT · assist2009_updated (n=1): " in out
     for name in RESULT_FILES:
         with open(os.path.join(out_dir, name + ".svg")) as f:
             text = f.read()
         assert "<svg" in text
     with open(os.path.join(out_dir, "5_test_auc.svg")) as f:
         assert "n=3" in f.read()
+
+
+def test_results_fold_bands_name_their_folds(tmp_path, capsys):
+    # three folds of one DKVMN setting, two seeds of DKT: one band each, the legend says what they are
+    folds = [make_run(tmp_path / ("dkvmn-fold%d" % k), "dkvmn", dataset="assist2015", fold=k, seed=0,
+                      level=0.01 * k) for k in (3, 1, 2)]
+    seeds = [make_run(tmp_path / ("dkt-seed%d" % s), "dkt", dataset="assist2015", seed=s, level=0.03)
+             for s in (0, 1)]
+    out_dir = str(tmp_path / "figs")
+    assert plot_results.main(folds + seeds + ["--out", out_dir, "--format", "svg"]) == 0
+    out = capsys.readouterr().out
+    assert "DKVMN (n=3: folds 1, 2, 3): %s" % ", ".join(folds) in out
+    assert "DKT (n=2: seeds 0, 1): %s" % ", ".join(seeds) in out
+    for name in ("1_training_loss", "5_test_auc"):
+        with open(os.path.join(out_dir, name + ".svg")) as f:
+            text = f.read()
+        assert "DKVMN (n=3: folds 1, 2, 3, mean ± 1 std" in text
+        assert "DKT (n=2: seeds 0, 1, mean ± 1 std" in text
+    # the band's line is the mean over the folds of each epoch's test AUC
+    groups = dict(plot_results.make_figures([load_run(r) for r in folds], str(tmp_path / "png"))[1])
+    assert [r.path for r in groups["DKVMN"]] == folds
+    _, matrix = plot_results.align([r.epochs for r in groups["DKVMN"]], "epoch", "test_auc")
+    expected = np.mean([load_run(r).epochs["test_auc"].values for r in folds], axis=0)
+    np.testing.assert_allclose(plot_results.mean_std(matrix)[0], expected)
+
+
+def test_group_members_names_what_the_runs_differ_in(tmp_path):
+    def runs(name, *folds_and_seeds):
+        return [load_run(make_run(tmp_path / ("%s-%d" % (name, i)), fold=fold, seed=seed, n_epochs=1,
+                                  steps_per_epoch=1)) for i, (fold, seed) in enumerate(folds_and_seeds)]
+    assert group_members(runs("a", (1, 0), (2, 0), (2, 1), (1, 1))) == "n=4: folds 1, 2 x seeds 0, 1"
+    assert group_members(runs("b", (5, 0), (5, 0))) == "n=2"
+    old = runs("c", (1, 0), (2, 0))
+    del old[0].constants["fold"]  # a run that does not record its fold
+    assert group_members(old) == "n=2: folds 2, ?"
 
 
 def test_results_one_run_default_out(tmp_path):
