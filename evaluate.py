@@ -4,13 +4,16 @@
     python evaluate.py RUN_DIR --split valid
     python evaluate.py RUN_DIR --dataset assist2015 --dataset_dir dataset/dkvmn --split test
     python evaluate.py RUN_DIR --seed 1 --synthetic_students 500 --drop_unknown_skills true
+    python evaluate.py RUN_DIR --carry_state true               # the state carried over whole histories
 
 The graph is built from the run's config.json and the checkpoint is the one the run selected on validation
 (state.json best_checkpoint, the one summary.json's test figures come from). The data options are the run's
 own unless overridden: every data constant of main.py (data.DATA_OPTIONS: dataset, dataset_dir, fold, seed,
 valid_fraction, test_fraction, skill_key, multi_skill, synthetic_*, csv_*, ...) can be given as --name
 value. Sequences are chunked and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so on
-the run's own test split the figures reproduce summary.json.
+the run's own test split the figures reproduce summary.json. With --carry_state true there is no cut: each
+history runs from its first answer to its last with the model's state carried across the SEQ_LEN chunk
+boundaries (utils/serving.py, the graph of export.py's predict_history), and metrics.json says so.
 
 Skills are matched to the run's by their original id (skills.csv skill_id), not by index. A skill the run
 never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
@@ -37,6 +40,7 @@ from utils.config import ConfigError, run_overrides  # noqa: E402
 from plots.calibration import draw_reliability_diagram  # noqa: E402
 from utils.metrics import (auc_by_position, auc_by_skill, auc_interval, brier_score,  # noqa: E402
                            expected_calibration_error, reliability_bins, split_metrics)
+from utils.serving import ServingModel  # noqa: E402
 from utils.trained_model import opened  # noqa: E402
 
 
@@ -47,7 +51,8 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     """
     saved, _ = run_files.read_finished_run(run_dir)
     run_constants = saved["constants"]
-    config, extra = run_overrides(list(argv), run_constants, {"split": "test", "drop_unknown_skills": False})
+    config, extra = run_overrides(list(argv), run_constants,
+                                  {"split": "test", "drop_unknown_skills": False, "carry_state": False})
     if extra["split"] not in SPLITS:
         raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
     dataset = load_from_config(config)
@@ -65,7 +70,11 @@ def evaluate(run_dir, argv=(), log=print, model=None):
         raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
     batches = make_batches(sequences, config["seq_len"], config["batch_size"])
     with opened(run_dir, model) as model:
-        predictions = model.predict(batches)
+        if extra["carry_state"]:
+            with ServingModel(model) as serving:
+                predictions = serving.carried_predictions(sequences, config["batch_size"])
+        else:
+            predictions = model.predict(batches)
     metrics = split_metrics(predictions)
     metrics.update(auc_interval(predictions, run_constants["seed"]))  # as main.py: summary.json's interval
     metrics.update(calibration_and_breakdowns(predictions))
@@ -84,14 +93,19 @@ def evaluate(run_dir, argv=(), log=print, model=None):
         "dataset": config["dataset"], "split": extra["split"], "same_data_as_run": same_data,
         "data_fingerprint": dataset.fingerprint,
         "data_options": dict((name, config[name]) for name in DATA_OPTIONS),
+        "carry_state": extra["carry_state"],
+        "state": ("carried over each whole history (no SEQ_LEN cut; auc_from2 leaves out only each "
+                  "student's first answer)" if extra["carry_state"] else
+                  "reset at every chunk of SEQ_LEN = %d answers, as in training" % config["seq_len"]),
         "students": len(sequences), "interactions": int(len(predictions["p"])),
         "dropped_unknown_skills": dropped})
     run_files.write_json(os.path.join(out_dir, "metrics.json"), report)
     if dropped["interactions"]:
         log("dropped %d interactions of %d skills the run never saw (%d students left with none)" % (
             dropped["interactions"], len(dropped["skills"]), dropped["students"]))
-    log("%s %s (%d students, %d interactions): loss %.4f  ACC %.4f  AUC %.4f  AUC from 2nd %.4f" % (
-        config["dataset"], extra["split"], report["students"], report["interactions"], metrics["loss"],
+    log("%s %s (%d students, %d interactions, state %s): loss %.4f  ACC %.4f  AUC %.4f  AUC from 2nd %.4f" % (
+        config["dataset"], extra["split"], report["students"], report["interactions"],
+        "carried" if extra["carry_state"] else "reset at each chunk", metrics["loss"],
         metrics["acc"], metrics["auc"], metrics["auc_from2"]))
     for line in breakdown_lines(metrics):
         log(line)
@@ -135,7 +149,7 @@ def breakdown_lines(metrics):
 
 
 USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_unknown_skills true] " \
-        "[--<data constant> value ...]"
+        "[--carry_state true] [--<data constant> value ...]"
 
 
 def main(argv):

@@ -21,7 +21,7 @@ SKIP_DIRS = {".git", "runs", "dataset", ".cache", "__pycache__", ".pytest_cache"
 
 # The only modules allowed to switch TensorFlow to graph mode: the entry points, the tests' set-up and the
 # stand-alone programs under scripts/ and benchmarks/ (run, never imported by the library).
-ENTRY_POINTS = {"main.py", "evaluate.py", "predict.py", os.path.join("tests", "conftest.py")}
+ENTRY_POINTS = {"main.py", "evaluate.py", "predict.py", "export.py", os.path.join("tests", "conftest.py")}
 PROGRAM_DIRS = ("scripts", "benchmarks")
 
 # TensorFlow APIs that fail with Keras 3 (TF >= 2.16) or are missing in TF 1.14 / TF 2.x.

@@ -1,0 +1,306 @@
+"""export.py, utils/serving.py and evaluate.py --carry_state: a SavedModel that plain TensorFlow loads without
+this repository, that agrees with predict.py, whose answer-by-answer `step` equals its whole-history
+`predict_history` past SEQ_LEN (no cut), and the README's client, run as written."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evaluate
+import export
+import predict
+from data import load_from_config
+from tiny_runs import TINY, quiet
+from utils.serving import ServingModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEQ_LEN = TINY["seq_len"]
+
+# Run in a fresh process from a temporary folder: plain TensorFlow, no repository on sys.path. Feeds the
+# padded histories of request.json to predict_history, and again answer by answer through initial_state and
+# step; writes both to reply.json.
+LOADER = r'''
+import json
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+export_dir, request_path, reply_path = sys.argv[1:]
+visible = [p for p in sys.path if os.path.isfile(os.path.join(p or ".", "models", "dkvmn.py"))]
+assert not visible, "the repository is importable from %s" % visible
+with open(request_path) as f:
+    request = json.load(f)
+
+if tf.__version__.startswith("1."):
+    session = tf.compat.v1.Session(graph=tf.Graph())
+    with session.graph.as_default():
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], export_dir)
+
+    def call(name, **inputs):
+        signature = meta_graph.signature_def[name]
+        fetches = dict((key, info.name) for key, info in signature.outputs.items())
+        feeds = dict((signature.inputs[key].name, value) for key, value in inputs.items())
+        return session.run(fetches, feeds)
+else:
+    loaded = tf.saved_model.load(export_dir)
+
+    def call(name, **inputs):
+        function = loaded.signatures[name]
+        specs = function.structured_input_signature[1]
+        tensors = dict((key, tf.constant(value, specs[key].dtype)) for key, value in inputs.items())
+        outputs = function(**tensors)
+        return dict((key, value.numpy()) for key, value in outputs.items())
+
+skills, answers, lengths = (np.array(request[key], np.int32) for key in ("skills", "answers", "lengths"))
+history = call("predict_history", skills=skills, answers=answers, lengths=lengths)
+state = call("initial_state", batch_size=len(skills))["state"]
+step_p = np.zeros(skills.shape, np.float32)
+knowledge = np.zeros(history["knowledge_state"].shape, np.float32)
+for t in range(skills.shape[1]):
+    out = call("step", state=state, skill=skills[:, t], answer=answers[:, t])
+    active = t < lengths
+    step_p[:, t] = np.where(active, out["p"], 0.0)
+    state = np.where(active[:, None], out["new_state"], state)
+    knowledge = np.where(active[:, None], out["knowledge_state"], knowledge)
+reply = {"tensorflow": tf.__version__, "history_p": history["p"].tolist(),
+         "history_final_state": history["final_state"].tolist(),
+         "history_knowledge_state": history["knowledge_state"].tolist(), "step_p": step_p.tolist(),
+         "step_final_state": state.tolist(), "step_knowledge_state": knowledge.tolist()}
+with open(reply_path, "w") as f:
+    json.dump(reply, f)
+'''
+
+
+def plain_env():
+    """The environment of a process that must not see the repository (no PYTHONPATH)."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def run_outside_repo(folder, args):
+    result = subprocess.run([sys.executable] + args, cwd=str(folder), env=plain_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    return result
+
+
+@pytest.fixture(scope="module")
+def exports(trained_runs, tmp_path_factory):
+    """model -> export folder, written by export.py's command line."""
+    root = tmp_path_factory.mktemp("exports")
+    folders = {}
+    for model, (run_dir, _) in trained_runs.items():
+        folders[model] = str(root / model)
+        assert export.main([run_dir, "--out", folders[model]]) == 0
+    return folders
+
+
+def padded(histories):
+    """skills, answers [B, T] int lists (zero-padded) and lengths [B] for (skills, answers) pairs."""
+    width = max(len(skills) for skills, _ in histories)
+
+    def pad(values):
+        return [int(v) for v in values] + [0] * (width - len(values))
+    return {"skills": [pad(s) for s, _ in histories], "answers": [pad(a) for _, a in histories],
+            "lengths": [len(s) for s, _ in histories]}
+
+
+@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+def test_plain_tensorflow_loads_the_export_agrees_with_predict_and_steps_equal_the_history(
+        trained_runs, exports, model, tmp_path):
+    run_dir, trained = trained_runs[model]
+    folder = exports[model]
+    with open(os.path.join(folder, "export.json")) as f:
+        described = json.load(f)
+    state_size = (TINY["memory_size"] * TINY["value_dim"] if model == "dkvmn" else 2 * TINY["hidden_size"])
+    assert (described["model"], described["n_skills"], described["state_size"]) == (
+        model, trained.n_skills, state_size)
+    assert set(described["signatures"]) == {"step", "initial_state", "predict_history"}
+    exported_skills = pd.read_csv(os.path.join(folder, "skills.csv"), dtype=str)
+    assert list(exported_skills["skill_id"]) == trained.skill_ids
+
+    # Short histories (within SEQ_LEN, where predict.py's chunks do not matter) and whole ones (12 > SEQ_LEN).
+    test = load_from_config(trained.config).test
+    short = [(seq.student, seq.skills[:3 + i % (SEQ_LEN - 3)], seq.answers[:3 + i % (SEQ_LEN - 3)])
+             for i, seq in enumerate(test[:10])]
+    whole = [(seq.student, seq.skills, seq.answers) for seq in test[10:16]]
+    assert all(len(s) < SEQ_LEN for _, s, _ in short) and all(len(s) > SEQ_LEN for _, s, _ in whole)
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(padded([(s, a) for _, s, a in short + whole])))
+    (tmp_path / "loader.py").write_text(LOADER)
+    result = run_outside_repo(tmp_path, ["loader.py", folder, str(request), str(tmp_path / "reply.json")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    reply = json.loads((tmp_path / "reply.json").read_text())
+    history_p, step_p = np.array(reply["history_p"]), np.array(reply["step_p"])
+
+    # 1. predict.py on the short histories: the same p at every step, the same knowledge state after the last.
+    log = tmp_path / "history.csv"
+    rows = [(student, trained.skill_ids[s], int(a), t)
+            for student, skills, answers in short for t, (s, a) in enumerate(zip(skills, answers))]
+    pd.DataFrame(rows, columns=["student", "skill", "correct", "order"]).to_csv(str(log), index=False)
+    _, predicted = predict.predict(run_dir, ["--input", str(log), "--out", str(tmp_path / "p.csv")],
+                                   log=quiet, model=trained)
+    for row, (student, skills, _) in enumerate(short):
+        mine = predicted["student"] == student
+        np.testing.assert_allclose(history_p[row, :len(skills)], predicted["p"][mine], atol=1e-5)
+        np.testing.assert_allclose(reply["history_knowledge_state"][row], predicted["mastery"][mine][-1],
+                                   atol=1e-5)
+
+    # 2. Answer by answer through `step` == the whole history at once, past SEQ_LEN too.
+    np.testing.assert_allclose(step_p, history_p, atol=1e-5)
+    np.testing.assert_allclose(reply["step_final_state"], reply["history_final_state"], atol=1e-5)
+    np.testing.assert_allclose(reply["step_knowledge_state"], reply["history_knowledge_state"], atol=1e-5)
+
+    # 3. No cut: within the first chunk the run's own (chunked) test predictions, after it not.
+    theirs = pd.read_csv(os.path.join(run_dir, "predictions.csv"), dtype={"student": str})
+    for row, (student, skills, _) in enumerate(whole, len(short)):
+        chunked = theirs[theirs["student"] == student].sort_values("position")["p"].values
+        assert len(chunked) == len(skills)
+        np.testing.assert_allclose(history_p[row, :SEQ_LEN], chunked[:SEQ_LEN], atol=1e-5)
+        assert np.abs(history_p[row, SEQ_LEN:len(skills)] - chunked[SEQ_LEN:]).max() > 1e-4
+
+
+def signature_blocks(text):
+    """saved_model_cli show --all output -> {signature: {("inputs"|"outputs", name): (dtype, shape)}}."""
+    blocks = {}
+    for name, body in re.findall(r"signature_def\['([^']+)'\]:(.*?)Method name is", text, re.S):
+        blocks[name] = dict(((kind + "s", key), (dtype, shape)) for kind, key, dtype, shape in re.findall(
+            r"(input|output)s\['([^']+)'\] tensor_info:\s+dtype: (\w+)\s+shape: (\([^)]*\))", body))
+    return blocks
+
+
+def test_saved_model_cli_lists_the_signatures_with_dtypes_and_shapes(trained_runs, exports, tmp_path):
+    _, trained = trained_runs["dkvmn"]
+    result = run_outside_repo(tmp_path, ["-m", "tensorflow.python.tools.saved_model_cli", "show", "--dir",
+                                         exports["dkvmn"], "--all"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    size, n_skills = "%d" % (TINY["memory_size"] * TINY["value_dim"]), "%d" % trained.n_skills
+    expected = {
+        "step": {("inputs", "state"): ("DT_FLOAT", "(-1, %s)" % size),
+                 ("inputs", "skill"): ("DT_INT32", "(-1)"), ("inputs", "answer"): ("DT_INT32", "(-1)"),
+                 ("outputs", "p"): ("DT_FLOAT", "(-1)"),
+                 ("outputs", "new_state"): ("DT_FLOAT", "(-1, %s)" % size),
+                 ("outputs", "knowledge_state"): ("DT_FLOAT", "(-1, %s)" % n_skills)},
+        "initial_state": {("inputs", "batch_size"): ("DT_INT32", "()"),
+                          ("outputs", "state"): ("DT_FLOAT", "(-1, %s)" % size)},
+        "predict_history": {("inputs", "skills"): ("DT_INT32", "(-1, -1)"),
+                            ("inputs", "answers"): ("DT_INT32", "(-1, -1)"),
+                            ("inputs", "lengths"): ("DT_INT32", "(-1)"),
+                            ("outputs", "p"): ("DT_FLOAT", "(-1, -1)"),
+                            ("outputs", "final_state"): ("DT_FLOAT", "(-1, %s)" % size),
+                            ("outputs", "knowledge_state"): ("DT_FLOAT", "(-1, %s)" % n_skills)},
+    }
+    assert signature_blocks(result.stdout) == expected, result.stdout
+
+
+def test_export_refuses_what_is_not_a_finished_run_and_never_overwrites(trained_runs, exports, tmp_path,
+                                                                        capsys):
+    run_dir, _ = trained_runs["dkt"]
+    assert export.main([]) == 2
+    assert "usage" in capsys.readouterr().err
+    assert export.main([str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    training = str(tmp_path / "still-training")
+    shutil.copytree(run_dir, training)
+    os.remove(os.path.join(training, "summary.json"))   # a run writes summary.json when it ends
+    assert export.main([training]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "has not finished" in err and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(os.path.join(training, "export"))
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    assert export.main([run_dir, "--out", str(taken)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert os.listdir(str(taken)) == ["keep.txt"]
+    assert not [name for name in os.listdir(str(tmp_path)) if "partial" in name]
+
+
+def test_default_export_folder_is_a_new_version_number(trained_runs, tmp_path):
+    run_dir, trained = trained_runs["dkvmn"]
+    copy = str(tmp_path / "run")
+    shutil.copytree(run_dir, copy)
+    first = export.export(copy, log=quiet, model=trained)
+    second = export.export(copy, log=quiet, model=trained)
+    assert os.path.dirname(first) == os.path.dirname(second) == os.path.join(copy, "export")
+    assert int(os.path.basename(second)) > int(os.path.basename(first))
+    assert sorted(os.listdir(first)) == ["export.json", "saved_model.pb", "skills.csv", "variables"]
+
+
+def readme_client():
+    """The first ```python block of the README section "Use a trained model in an application"."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme.split("\n## Use a trained model in an application\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_client_runs_as_written(trained_runs, exports, tmp_path):
+    _, trained = trained_runs["dkvmn"]
+    (tmp_path / "client.py").write_text(readme_client())
+    answers = [("3", 1), ("7", 0), ("3", 1)]
+    result = run_outside_repo(tmp_path, ["client.py", exports["dkvmn"]] + ["%s:%d" % a for a in answers])
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3 + 5, result.stdout
+
+    # The same answers through the in-process serving graph of the run.
+    index = dict((skill_id, i) for i, skill_id in enumerate(trained.skill_ids))
+    with ServingModel(trained) as serving:
+        state = serving.run("initial_state", batch_size=1)["state"]
+        for line, (skill_id, answer) in zip(lines, answers):
+            out = serving.run("step", state=state, skill=[index[skill_id]], answer=[answer])
+            printed = re.match(r"skill (\S+): P\(correct\) ([0-9.]+), answered (\d)$", line)
+            assert printed and printed.group(1) == skill_id and int(printed.group(3)) == answer, line
+            assert abs(float(printed.group(2)) - out["p"][0]) < 1e-4
+            state = out["new_state"]
+    mastery = out["knowledge_state"][0]
+    weakest = [re.match(r"weak: skill (\S+) \(.*\) P\(correct\) ([0-9.]+)$", line) for line in lines[3:]]
+    assert [m.group(1) for m in weakest] == [trained.skill_ids[q] for q in np.argsort(mastery)[:5]]
+    np.testing.assert_allclose([float(m.group(2)) for m in weakest], np.sort(mastery)[:5], atol=1e-4)
+
+    result = run_outside_repo(tmp_path, ["client.py", exports["dkvmn"], "3:1", "999:0"])
+    assert result.returncode != 0
+    assert "ValueError: unknown skill id '999'" in result.stderr
+    assert "P(correct)" not in result.stdout   # refused before the model ran
+
+
+@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+def test_evaluate_carry_state_scores_whole_histories(trained_runs, model):
+    run_dir, trained = trained_runs[model]
+    out_dir, report = evaluate.evaluate(run_dir, ["--carry_state", "true"], log=quiet, model=trained)
+    with open(os.path.join(out_dir, "metrics.json")) as f:
+        written = json.load(f)
+    assert written["carry_state"] is True and "carried" in written["state"]
+    carried = pd.read_csv(os.path.join(out_dir, "predictions.csv"), dtype={"student": str})
+    chunked = pd.read_csv(os.path.join(run_dir, "predictions.csv"), dtype={"student": str})
+    assert list(carried[["student", "position"]].itertuples(index=False)) == list(
+        chunked[["student", "position"]].itertuples(index=False))
+    first_chunk = carried["position"].values < SEQ_LEN
+    np.testing.assert_allclose(carried["p"][first_chunk], chunked["p"][first_chunk], atol=2e-6)
+    assert np.abs(carried["p"][~first_chunk].values - chunked["p"][~first_chunk].values).max() > 1e-4
+
+    # Past the first chunk: what `step` gives answer by answer from the student's first answer.
+    seq = load_from_config(trained.config).test[0]
+    with ServingModel(trained) as serving:
+        state = serving.run("initial_state", batch_size=1)["state"]
+        stepped = []
+        for skill, answer in zip(seq.skills, seq.answers):
+            out = serving.run("step", state=state, skill=[skill], answer=[answer])
+            stepped.append(out["p"][0])
+            state = out["new_state"]
+    mine = carried[carried["student"] == seq.student].sort_values("position")
+    np.testing.assert_allclose(mine["p"], stepped, atol=2e-6)   # the CSV keeps 6 decimals
+
+    _, default = evaluate.evaluate(run_dir, [], log=quiet, model=trained)
+    assert default["carry_state"] is False and "reset" in default["state"]
