@@ -1,39 +1,50 @@
-"""Training and evaluation speed of DKVMN and DKT, and of pyKT's PyTorch versions as a peer (issue 7).
+"""Training and evaluation speed of DKVMN and DKT, a whole epoch of main.py, and pyKT (PyTorch) as a peer.
 
     .venv/bin/python benchmarks/speed.py [--threads 2] [--repeats 10] [--warmup 3]
+        [--data-dir DIR] [--peer-python PYTHON] [--peer-script PATH] [--no-peer] [--no-epoch]
 
-Prints a table and writes every repeat to benchmarks/out/speed.json. What it measures, at the DKVMN paper's
+Prints tables and writes every repeat to benchmarks/out/speed.json. What it measures, at the DKVMN paper's
 assist2009_updated shapes (batch 32, SEQ_LEN 200, 110 skills; DKVMN N 20, d_k 50, d_v 200, final layer 50;
-DKT hidden 200) and for DKVMN at d_k = d_v = 200 (pyKT's DKVMN uses one size for both):
+DKT hidden 200 with the embedding input of 200, pyKT's architecture, and with the paper's one-hot input),
+and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all three):
 
 - train step: one Adam step on a fixed random batch whose last quarter is padding (as the peer script does),
-  median of --repeats after --warmup. The configurations are built in one process and timed in rounds
-  (one step of each per round), so that load from other processes hits them alike and ratios are fair.
+  median of --repeats after --warmup. All configurations are built in one process and timed in rounds (one
+  step of each per round), so that load from other processes hits them alike and ratios are fair.
 - eval positions/s: B*T positions over the time of one forward pass (p) on that batch.
-- epoch: one training pass over fold 1's training split of assist2009_updated (data.load_dataset +
-  data.make_batches) when the files are in --data-dir, else over generated data of the same size
-  (2,291 students, ~3,000 chunks of 200).
-- graph build time (models.build_graph, gradients included) and peak RSS: each configuration in a fresh
-  subprocess that builds, trains the epoch and exits, so each RSS is one model's own.
-- profile: forward only (loss), forward + backward (gradient norm, no update), and the value-memory
-  recurrence alone (forward, forward + backward) on tensors of the model's shapes, also with the batch in
-  one part and with the plain tf.scan formulation (paper shapes); DKVMN with the plain formulation is
-  timed as a model (dkvmn-scan: the before).
-- arithmetic floor: the matmul-like FLOPs of one step (counted from the shapes, below) over the machine's
-  matmul rate, measured here by timing a 2048 x 2048 tf.matmul with the same threads.
-- peer: /tmp/pykt-venv/bin/python /work/shared/peers/pykt_speed.py (--model dkvmn --dim_s 200 --size_m 20,
-  and --model dkt), run as subprocesses before and after ours, when that venv exists, with
-  OMP_WAIT_POLICY=PASSIVE unless set (see run_peer).
-Threads: TF intra- and inter-op threads = --threads (the peer's torch threads too).
+- the before: "dkvmn-scan" and "dkt-scan" are the same models with the plain tf.scan recurrences
+  (models.memory.value_memory_reads_reference, models.lstm.lstm_hidden_states_reference) differentiated by
+  TensorFlow, assembled here from the library's own pieces (parameters, input tables, read-out, loss,
+  training op) - nothing in the library is patched.
+- profile: forward only (loss), forward + backward (gradient norm, no update), and each recurrence alone
+  (forward, forward + backward) on tensors of the model's shapes, also in one batch part and as tf.scan.
+- arithmetic floor: the matmul-like FLOPs of one step (counted from the shapes, `step_flops`) over the
+  machine's matmul rate, measured by timing a 2048 x 2048 tf.matmul with the same threads.
+- epoch: `main.py --epochs 1` on assist2009_updated fold 1 (a subprocess per model, run as a program),
+  read back from its run folder: train_seconds and eval_seconds of epochs.csv (the training loop, and the
+  validation and test scoring it does every epoch), the checkpointing after them (from the files' times),
+  the number of steps, and the process's peak RSS. Beside it: steps x the step time measured above; the
+  rest is the overhead, named: evaluation, data + logging (the training loop's time beyond its steps:
+  batching, feeding, the step log, the progress bar) and checkpointing.
+- peer: pyKT's DKVMN and DKT (--peer-script, run by --peer-python in its own venv), before and after ours,
+  with OMP_WAIT_POLICY=PASSIVE unless set (see run_peer). Missing: one line, and the rest runs.
+
+Paths (relative ones are relative to the repository):
+  --data-dir     $KT_DATA_DIR, else ../shared/data/dkvmn (holds assist2009_updated/)
+  --peer-python  $KT_PEER_PYTHON, else ../pykt-venv/bin/python (a venv beside the repository: not inside
+                 ../shared, which is copied to every machine, nor inside the repository)
+  --peer-script  $KT_PEER_SCRIPT, else ../shared/peers/pykt_speed.py
+Threads: TF intra- and inter-op threads = --threads (the peer's torch threads, and main.py's THREADS, too).
 """
 import argparse
 import json
 import os
 import platform
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -48,22 +59,21 @@ BATCH, SEQ_LEN, N_SKILLS = 32, 200, 110
 PAPER_DKVMN = {"memory_size": 20, "key_dim": 50, "value_dim": 200, "final_dim": 50}
 CONFIGS = {  # name -> (model, hparams over main.py's constants)
     "dkvmn": ("dkvmn", PAPER_DKVMN),
-    "dkt": ("dkt", {"hidden_size": 200}),                                  # embedding input (200)
+    "dkt": ("dkt", {"hidden_size": 200, "dkt_embedding_size": 200}),   # embedding input (pyKT's DKT)
     "dkt-onehot": ("dkt", {"hidden_size": 200, "dkt_embedding_size": 0}),  # the paper's one-hot input
     # pyKT's DKVMN shapes: key = value = summary size = dim_s.
     "dkvmn-d200": ("dkvmn", {"memory_size": 20, "key_dim": 200, "value_dim": 200, "final_dim": 200}),
 }
-SCAN_CONFIG = "dkvmn-scan"   # "dkvmn" with the plain tf.scan recurrence (autodiff): the before
-PEER = "/tmp/pykt-venv/bin/python"
-PEER_SCRIPT = "/work/shared/peers/pykt_speed.py"
+SCAN_CONFIGS = {"dkvmn-scan": "dkvmn", "dkt-scan": "dkt"}   # the before: plain tf.scan recurrences
+EPOCH_DATA = "assist2009_updated"
+
+
+def repo_path(path):
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(ROOT, path))
 
 
 def session_config(tf, threads):
     return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
-
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def random_batch(seed=0):
@@ -76,31 +86,9 @@ def random_batch(seed=0):
     return skills, answers, mask
 
 
-def epoch_batches(data_dir):
-    """(batches as (skills, answers, mask), description): fold 1's training split, or generated data."""
-    import data
-    folder = os.path.join(data_dir, "assist2009_updated")
-    if os.path.exists(os.path.join(folder, "assist2009_updated_train1.csv")):
-        dataset = data.load_dataset("assist2009_updated", folder, fold=1)  # a three-line set reads only fold
-        source = "assist2009_updated fold 1 train split (%d students)" % len(dataset.train)
-        batches = data.make_batches(dataset.train, SEQ_LEN, BATCH, shuffle=True, seed=0)
-        return [(b.skills, b.answers, b.mask) for b in batches], source
-    # Generated stand-in of the same size: 2,291 students whose lengths make ~3,000 chunks of 200.
-    rng = np.random.RandomState(0)
-    lengths = np.minimum(rng.geometric(1.0 / 210, size=2291), 2000)
-    rows = [(s, off, min(SEQ_LEN, n - off)) for s, n in enumerate(lengths) for off in range(0, n, SEQ_LEN)]
-    order = rng.permutation(len(rows))
-    batches = []
-    for start in range(0, len(rows), BATCH):
-        chunk = [rows[i] for i in order[start:start + BATCH]]
-        skills = rng.randint(0, N_SKILLS, (len(chunk), SEQ_LEN)).astype(np.int32)
-        answers = rng.randint(0, 2, (len(chunk), SEQ_LEN)).astype(np.int32)
-        mask = np.zeros((len(chunk), SEQ_LEN), np.float32)
-        for row, (_, _, n) in enumerate(chunk):
-            mask[row, :n] = 1.0
-        batches.append((skills * mask.astype(np.int32), answers * mask.astype(np.int32), mask))
-    return batches, "generated (%d students, %d chunks; the data files were not found)" % (
-        len(lengths), len(rows))
+def hparams_of(name):
+    model, overrides = CONFIGS[SCAN_CONFIGS.get(name, name)]
+    return model, dict(main_constants(), **overrides)
 
 
 def step_flops(model, hp):
@@ -109,8 +97,8 @@ def step_flops(model, hp):
     Backward of a matmul = 2 matmuls of the same size, so dense layers count 3x; the value-memory recurrence
     counts 5 FLOPs per memory element and step forward (read 2, write 3) and 13 backward (models/memory.py).
     Elementwise activations, gathers and the optimizer update are left out: this is a floor.
-    DKVMN computes w, e, a and the key half of the summary layer once per skill or (skill, answer) pair
-    (models/dkvmn.py), so those count per table row, not per position.
+    Both models compute what depends on the input alone once per skill or (skill, answer) pair (DKVMN's w,
+    e, a and key half of the summary layer; DKT's input gates x W_x + b), so those count per table row.
     """
     bt = BATCH * SEQ_LEN
     if model == "dkvmn":
@@ -118,45 +106,105 @@ def step_flops(model, hp):
         tables = (N_SKILLS * (n * dk + dk * f) + 2 * N_SKILLS * 2 * dv * dv) * 2
         per_position = bt * (dv * f + f) * 2
         return 3 * (tables + per_position) + bt * n * dv * (5 + 13)
-    h = hp["hidden_size"]
-    emb = h if hp.get("dkt_embedding_size") is None else hp["dkt_embedding_size"]
-    dense = bt * (emb * 4 * h + h * 4 * h + h) * 2
-    return 3 * dense + bt * h * 10 * 3   # + LSTM cell elementwise, forward and backward
+    h, emb = hp["hidden_size"], hp["dkt_embedding_size"]
+    table = 2 * N_SKILLS * emb * 4 * h * 2
+    per_position = bt * (h * 4 * h + h) * 2
+    return 3 * (table + per_position) + bt * h * 10 * 3   # + LSTM cell elementwise, forward and backward
+
+
+class ScanModel(object):
+    """The inputs and training op of a model assembled with its plain tf.scan recurrence (the before)."""
+
+    def __init__(self, tf, model, hp):
+        import models
+        self.skills = tf.placeholder(tf.int32, [None, None])
+        self.answers = tf.placeholder(tf.int32, [None, None])
+        self.mask = tf.placeholder(tf.float32, [None, None])
+        self.training = tf.placeholder_with_default(False, [])
+        logits = (self._dkvmn if model == "dkvmn" else self._dkt)(tf, hp)
+        self.loss = models.masked_bce(logits, self.answers, self.mask)
+        objective = models.training_objective(self.loss, self.mask, hp["loss_scale"])
+        self.train_op, self.grad_norm = models.training_op(
+            objective, tf.constant(float(hp["learning_rate"])), hp, tf.train.get_or_create_global_step())
+
+    def _dkvmn(self, tf, hp):
+        """models.dkvmn.build with models.memory.value_memory_reads_reference."""
+        from models import dkvmn, memory
+        with tf.variable_scope("dkvmn"):
+            params = dkvmn.parameters(N_SKILLS, hp)
+            tables = dkvmn.input_tables(params)
+            interactions = self.skills + self.answers * N_SKILLS
+            reads = memory.value_memory_reads_reference(
+                tf.gather(tables["correlation_weight"], self.skills),
+                tf.gather(tables["erase"], interactions), tf.gather(tables["add"], interactions),
+                params["initial_value_memory"])
+            key_terms = tf.gather(tables["summary_key_term"], self.skills)
+            return dkvmn.read_out(reads, key_terms, params, float(hp["dropout"]), self.training)
+
+    def _dkt(self, tf, hp):
+        """models.dkt.build with models.lstm.lstm_hidden_states_reference on per-position input gates."""
+        from models import dkt, lstm
+        from models.layers import dropout_if_training
+        with tf.variable_scope("dkt"):
+            params = dkt.parameters(N_SKILLS, hp)
+            gates = dkt.input_gates(self.skills + self.answers * N_SKILLS, params)
+            states = lstm.lstm_hidden_states_reference(gates, params["recurrent_kernel"])
+            states = dropout_if_training(states, float(hp["dropout"]), self.training)
+            skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), self.skills)
+            output_bias = tf.gather(params["output_bias"], self.skills)
+            return tf.reduce_sum(states * skill_kernels, axis=-1) + output_bias
 
 
 def build(tf, name, seed=0):
-    """(graph, KTGraph) for a configuration, the model built in its own tf.Graph."""
+    """(graph, model, build seconds): models.build_graph's KTGraph, or a ScanModel for the before."""
     import models
-    import models.dkvmn
-    import models.memory
-    model, overrides = CONFIGS["dkvmn" if name == SCAN_CONFIG else name]
+    model, hp = hparams_of(name)
     graph = tf.Graph()
+    started = time.perf_counter()
     with graph.as_default():
         tf.set_random_seed(seed)
-        fast = models.dkvmn.value_memory_reads
-        if name == SCAN_CONFIG:
-            models.dkvmn.value_memory_reads = models.memory.value_memory_reads_reference
-        try:
-            kt = models.build_graph(model, N_SKILLS, dict(overrides))
-        finally:
-            models.dkvmn.value_memory_reads = fast
-    return graph, kt
+        kt = ScanModel(tf, model, hp) if name in SCAN_CONFIGS else models.build_graph(model, N_SKILLS, hp)
+    return graph, kt, time.perf_counter() - started
 
 
-def recurrence_graph(tf, hp, fn):
-    """The value-memory recurrence alone at a DKVMN configuration's shapes: (graph, r, grads)."""
-    n, dv = hp["memory_size"], hp["value_dim"]
+def recurrence_graph(tf, name, fn):
+    """A recurrence alone at a configuration's shapes: (graph, its output, its gradients)."""
+    model, hp = hparams_of(name)
     rng = np.random.RandomState(0)
     graph = tf.Graph()
     with graph.as_default():
-        logits = tf.Variable(rng.randn(BATCH, SEQ_LEN, n).astype(np.float32))
-        e = tf.sigmoid(tf.Variable(rng.randn(BATCH, SEQ_LEN, dv).astype(np.float32)))
-        a = tf.tanh(tf.Variable(rng.randn(BATCH, SEQ_LEN, dv).astype(np.float32)))
-        m0 = tf.Variable(0.1 * rng.randn(n, dv).astype(np.float32))
-        w = tf.nn.softmax(logits)
-        r = fn(w, e, a, m0)
-        grads = tf.gradients(tf.reduce_sum(r * r), [w, e, a, m0])
-    return graph, r, grads
+        if model == "dkvmn":
+            n, dv = hp["memory_size"], hp["value_dim"]
+            logits = tf.Variable(rng.randn(BATCH, SEQ_LEN, n).astype(np.float32))
+            e = tf.sigmoid(tf.Variable(rng.randn(BATCH, SEQ_LEN, dv).astype(np.float32)))
+            a = tf.tanh(tf.Variable(rng.randn(BATCH, SEQ_LEN, dv).astype(np.float32)))
+            m0 = tf.Variable(0.1 * rng.randn(n, dv).astype(np.float32))
+            inputs = [tf.nn.softmax(logits), e, a, m0]
+        else:   # DKT: a gate table of 2 n_skills rows and the batch's interactions
+            h = hp["hidden_size"]
+            table = tf.Variable(rng.randn(2 * N_SKILLS, 4 * h).astype(np.float32))
+            indices = tf.constant(rng.randint(0, 2 * N_SKILLS, (BATCH, SEQ_LEN)).astype(np.int32))
+            inputs = [table, indices, tf.Variable(0.1 * rng.randn(h, 4 * h).astype(np.float32))]
+        out = fn(*inputs)
+        differentiable = [x for x in inputs if x.dtype != tf.int32]
+        grads = tf.gradients(tf.reduce_sum(out * out), differentiable)
+    return graph, out, grads
+
+
+def recurrence_variants(name):
+    """{suffix: recurrence function} timed alone for a configuration (explicit library functions)."""
+    import tensorflow.compat.v1 as tf
+    from models import lstm, memory
+    if name.startswith("dkvmn"):
+        variants = {"": memory.value_memory_reads}
+        if name == "dkvmn":   # the ablations, at the paper's shapes only
+            variants["_1part"] = lambda *x: memory.value_memory_reads(*x, batch_parts=1)
+            variants["_scan"] = memory.value_memory_reads_reference
+        return variants
+    return {"": lstm.lstm_hidden_states_from_table,
+            "_1part": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=1),
+            "_scan": lambda table, indices, kernel: lstm.lstm_hidden_states_reference(
+                tf.gather(table, indices), kernel)}
 
 
 def timed_rounds(jobs, warmup, repeats):
@@ -175,69 +223,38 @@ def timing_worker(args):
     """Step, eval and profile timings of every configuration, in rounds, in this one process."""
     import tensorflow.compat.v1 as tf
     tf.disable_v2_behavior()
-    import models
-    import models.memory
     skills, answers, mask = random_batch()
-    sessions, jobs = {}, {}
-    for name in list(CONFIGS) + [SCAN_CONFIG]:
-        graph, kt = build(tf, name)
+    sessions, jobs, build_s = {}, {}, {}
+
+    def bind(sess, fetch, feed=None):
+        return lambda: sess.run(fetch, feed)
+
+    for name in list(CONFIGS) + list(SCAN_CONFIGS):
+        graph, kt, build_s[name] = build(tf, name)
         sess = tf.Session(graph=graph, config=session_config(tf, args.threads))
         with graph.as_default():
             sess.run(tf.global_variables_initializer())
         train_feed = {kt.skills: skills, kt.answers: answers, kt.mask: mask, kt.training: True}
-        eval_feed = {kt.skills: skills, kt.answers: answers, kt.mask: mask}
         sessions[name] = sess
-
-        def bind(sess, fetch, feed):
-            return lambda: sess.run(fetch, feed)
         jobs[name + "/train_step"] = bind(sess, kt.train_op, train_feed)
-        if name == SCAN_CONFIG:
+        if name in SCAN_CONFIGS:
             continue
-        jobs[name + "/eval"] = bind(sess, kt.p, eval_feed)
+        jobs[name + "/eval"] = bind(sess, kt.p, {kt.skills: skills, kt.answers: answers, kt.mask: mask})
         jobs[name + "/forward"] = bind(sess, kt.loss, train_feed)
         jobs[name + "/forward_backward"] = bind(sess, kt.grad_norm, train_feed)
-    for name in ("dkvmn", "dkvmn-d200"):
-        hp = dict(main_constants(), **CONFIGS[name][1])
-        variants = {"": models.memory.value_memory_reads}
-        if name == "dkvmn":   # the ablations, at the paper's shapes only
-            variants["_1part"] = lambda *x: models.memory.value_memory_reads(*x, batch_parts=1)
-            variants["_scan"] = models.memory.value_memory_reads_reference
-        for suffix, fn in variants.items():
-            graph, r, grads = recurrence_graph(tf, hp, fn)
+    for name in ("dkvmn", "dkvmn-d200", "dkt"):
+        for suffix, fn in recurrence_variants(name).items():
+            graph, out, grads = recurrence_graph(tf, name, fn)
             sess = tf.Session(graph=graph, config=session_config(tf, args.threads))
             with graph.as_default():
                 sess.run(tf.global_variables_initializer())
             sessions[name + "/recurrence" + suffix] = sess
-            jobs["%s/recurrence%s_forward" % (name, suffix)] = (lambda s, x: lambda: s.run(x))(sess, r.op)
-            jobs["%s/recurrence%s_forward_backward" % (name, suffix)] = (
-                lambda s, x: lambda: s.run(x))(sess, [g.op for g in grads])
+            jobs["%s/recurrence%s_forward" % (name, suffix)] = bind(sess, out.op)
+            jobs["%s/recurrence%s_forward_backward" % (name, suffix)] = bind(sess, [g.op for g in grads])
     times = timed_rounds(jobs, args.warmup, args.repeats)
     for sess in sessions.values():
         sess.close()
-    return {"times_s": times}
-
-
-def model_worker(args, name):
-    """Graph build time, one epoch and peak RSS of one configuration (run in its own process)."""
-    import tensorflow.compat.v1 as tf
-    tf.disable_v2_behavior()
-    batches, source = epoch_batches(args.data_dir)
-    t0 = time.perf_counter()
-    graph, kt = build(tf, name)
-    build_s = time.perf_counter() - t0
-    with tf.Session(graph=graph, config=session_config(tf, args.threads)) as sess:
-        with graph.as_default():
-            sess.run(tf.global_variables_initializer())
-        t0 = time.perf_counter()
-        sess.run(kt.train_op, {kt.skills: batches[0][0], kt.answers: batches[0][1], kt.mask: batches[0][2],
-                               kt.training: True})
-        first_step_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for skills, answers, mask in batches:
-            sess.run(kt.train_op, {kt.skills: skills, kt.answers: answers, kt.mask: mask, kt.training: True})
-        epoch_s = time.perf_counter() - t0
-    return {"build_s": build_s, "first_step_s": first_step_s, "epoch_s": epoch_s,
-            "epoch_batches": len(batches), "epoch_data": source, "peak_rss_mb": peak_rss_mb()}
+    return {"times_s": times, "build_s": build_s}
 
 
 def matmul_worker(args):
@@ -258,7 +275,7 @@ def matmul_worker(args):
 def run_worker(args, what):
     """Runs `speed.py --worker what` in a fresh process and returns its JSON result."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", what, "--threads", str(args.threads),
-           "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--data-dir", args.data_dir]
+           "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
     out = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True)
     if out.returncode != 0:
@@ -266,10 +283,56 @@ def run_worker(args, what):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def epoch_data_folder(args):
+    """The assist2009_updated folder in --data-dir, or None (with the reason) when its fold 1 is missing."""
+    folder = os.path.join(repo_path(args.data_dir), EPOCH_DATA)
+    needed = os.path.join(folder, EPOCH_DATA + "_train1.csv")
+    if not os.path.isfile(needed):
+        return None, "%s does not exist (set --data-dir or KT_DATA_DIR)" % needed
+    return folder, None
+
+
+def run_epoch(args, name, folder):
+    """One epoch of main.py (a subprocess) on assist2009_updated fold 1; what its run folder says."""
+    from utils import run_files
+    model, hp = hparams_of(name)
+    runs_dir = tempfile.mkdtemp(prefix="speed-epoch-")
+    overrides = ["--model", model, "--dataset", EPOCH_DATA, "--dataset_dir", os.path.relpath(folder, ROOT),
+                 "--fold", "1",
+                 "--epochs", "1", "--threads", str(args.threads), "--runs_dir", runs_dir]
+    for key, value in sorted(CONFIGS[name][1].items()):
+        overrides += ["--" + key, str(value)]
+    try:
+        with open(os.path.join(runs_dir, "main.log"), "w") as log:
+            started = time.perf_counter()
+            child = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py")] + overrides, cwd=ROOT,
+                                     stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(child.pid, 0)   # with this child's own peak RSS
+            child.returncode = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+            wall_s = time.perf_counter() - started
+        if child.returncode != 0:
+            with open(os.path.join(runs_dir, "main.log")) as log:
+                return {"error": log.read()[-2000:]}
+        run_dir = [os.path.join(runs_dir, d) for d in os.listdir(runs_dir)
+                   if os.path.isdir(os.path.join(runs_dir, d))][0]
+        epoch = run_files.read_epochs(run_dir).iloc[0]
+        steps = len(run_files.read_steps(run_dir))
+        # After epochs.csv's row: TensorBoard scalars, checkpoints, then state.json (the commit point).
+        checkpoint_s = (os.stat(os.path.join(run_dir, run_files.STATE)).st_mtime
+                        - os.stat(os.path.join(run_dir, run_files.EPOCHS)).st_mtime)
+        return {"command": "main.py " + " ".join(o if o != runs_dir else "RUNS_DIR" for o in overrides),
+                "train_seconds": float(epoch["train_seconds"]), "eval_seconds": float(epoch["eval_seconds"]),
+                "checkpoint_seconds": checkpoint_s, "steps": steps, "process_wall_s": wall_s,
+                "peak_rss_mb": usage.ru_maxrss / 1024.0, "valid_auc": float(epoch["valid_auc"])}
+    finally:
+        shutil.rmtree(runs_dir, ignore_errors=True)
+
+
 def run_peer(args, model):
-    """pyKT's step time for `model` (a subprocess in its own venv), or None when that venv is missing."""
-    cmd = [PEER, PEER_SCRIPT, "--model", model, "--dim_s", "200", "--size_m", "20", "--hidden", "200",
-           "--threads", str(args.threads), "--warmup", str(args.warmup), "--repeats", str(args.repeats)]
+    """pyKT's step time for `model` (a subprocess in its own venv)."""
+    cmd = [repo_path(args.peer_python), repo_path(args.peer_script), "--model", model, "--dim_s", "200",
+           "--size_m", "20", "--hidden", "200", "--threads", str(args.threads), "--warmup", str(args.warmup),
+           "--repeats", str(args.repeats)]
     # PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
     # thread that lost its core stalls every op (pyKT's step took 5.5 s instead of 0.6 s at load 4 here).
     # Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
@@ -283,54 +346,73 @@ def run_peer(args, model):
     return result
 
 
+def peer_missing(args):
+    """Why the peer cannot run (one line), or None."""
+    if args.no_peer:
+        return "--no-peer"
+    for flag, path in (("--peer-python or KT_PEER_PYTHON", args.peer_python),
+                       ("--peer-script or KT_PEER_SCRIPT", args.peer_script)):
+        if not os.path.isfile(repo_path(path)):
+            return "%s does not exist (set %s; ../shared/peers/pykt_speed.py says how to install pyKT)" % (
+                repo_path(path), flag)
+    return None
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--data-dir", default="/work/shared/data/dkvmn")
+    ap.add_argument("--data-dir", default=os.environ.get("KT_DATA_DIR", "../shared/data/dkvmn"))
+    ap.add_argument("--peer-python", default=os.environ.get("KT_PEER_PYTHON", "../pykt-venv/bin/python"))
+    ap.add_argument("--peer-script",
+                    default=os.environ.get("KT_PEER_SCRIPT", "../shared/peers/pykt_speed.py"))
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "speed.json"))
     ap.add_argument("--no-peer", action="store_true", help="skip pyKT")
-    ap.add_argument("--no-epoch", action="store_true", help="skip the per-model build/epoch/RSS processes")
+    ap.add_argument("--no-epoch", action="store_true", help="skip the main.py epochs")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap.parse_args(argv)
 
+
+def main():
+    args = parse_args()
     if args.worker:
-        if args.worker == "timing":
-            result = timing_worker(args)
-        elif args.worker == "matmul":
-            result = matmul_worker(args)
-        else:
-            result = model_worker(args, args.worker)
+        result = timing_worker(args) if args.worker == "timing" else matmul_worker(args)
         print(json.dumps(result))
         return
 
     import tensorflow as tf_version
-    peer_ok = os.path.exists(PEER) and not args.no_peer
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
               "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
               "tensorflow": tf_version.__version__, "python": platform.python_version(),
               "cpu": cpu_model(), "cores": os.cpu_count(),
               "shapes": {"batch": BATCH, "seq_len": SEQ_LEN, "n_skills": N_SKILLS},
-              "configs": {k: dict(main_constants(), model=m, **h) for k, (m, h) in CONFIGS.items()},
-              "peer": {}}
+              "configs": {k: dict(hparams_of(k)[1], model=hparams_of(k)[0])
+                          for k in list(CONFIGS) + list(SCAN_CONFIGS)},
+              "peer": {}, "epochs": {}}
     print("TF %s, %s, %d cores, %d threads; median of %d repeats after %d warm-up" % (
         result["tensorflow"], result["cpu"], result["cores"], args.threads, args.repeats, args.warmup))
-    if not peer_ok:
-        print("pyKT: not run (%s)" % ("--no-peer" if args.no_peer else PEER + " does not exist"))
+    missing = peer_missing(args)
+    if missing:
+        print("pyKT: not run (%s)" % missing)
     else:
         for model in ("dkvmn", "dkt"):
             result["peer"][model + "/before"] = run_peer(args, model)
     result["matmul"] = run_worker(args, "matmul")
-    result["timing"] = run_worker(args, "timing")["times_s"]
-    if peer_ok:
+    timing = run_worker(args, "timing")
+    result["timing"], result["build_s"] = timing["times_s"], timing["build_s"]
+    if not missing:
         for model in ("dkvmn", "dkt"):
             result["peer"][model + "/after"] = run_peer(args, model)
-    result["models"] = {} if args.no_epoch else {name: run_worker(args, name) for name in CONFIGS}
+    folder, why_not = (None, "--no-epoch") if args.no_epoch else epoch_data_folder(args)
+    if folder is None:
+        print("epoch: not run (%s)" % why_not)
+    else:
+        result["epochs"] = {name: run_epoch(args, name, folder) for name in CONFIGS}
     summarize(result)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
@@ -347,65 +429,111 @@ def cpu_model():
         return platform.processor() or "unknown"
 
 
-def summarize(result):
-    """Adds medians, ratios, the profile and the floor to `result` and prints them."""
-    t = {k: median(v) for k, v in result["timing"].items()}
+def peer_medians(result):
+    """{model: median over the before/after runs of pyKT's median step, or None}."""
     peer = {}
     for model in ("dkvmn", "dkt"):
         runs = [result["peer"].get(model + "/" + when) for when in ("before", "after")]
         runs = [r["train_step_s_median"] for r in runs if r and "train_step_s_median" in r]
         peer[model] = median(runs) if runs else None
-    rate = result["matmul"]["flops_per_s"]
+    return peer
+
+
+def summarize(result):
+    """Adds medians, ratios, the epoch breakdown, the profile and the floor to `result` and prints them."""
+    t = {k: median(v) for k, v in result["timing"].items()}
+    peer = peer_medians(result)
     rows = []
-    print("\n| model | train step (s) | steps/s | eval positions/s | epoch (s) | graph build (s) "
-          "| peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|")
-    for name in list(CONFIGS) + [SCAN_CONFIG]:
+    print("\n| model | train step (s) | steps/s | eval positions/s | graph build (s) |")
+    print("|---|---|---|---|---|")
+    for name in list(CONFIGS) + list(SCAN_CONFIGS):
         step = t[name + "/train_step"]
-        m = result["models"].get(name, {})
         ev = t.get(name + "/eval")
         row = {"train_step_s": step, "steps_per_s": 1.0 / step,
                "eval_positions_per_s": BATCH * SEQ_LEN / ev if ev else None,
-               "epoch_s": m.get("epoch_s"), "build_s": m.get("build_s"), "peak_rss_mb": m.get("peak_rss_mb")}
+               "build_s": result["build_s"][name]}
         rows.append((name, row))
-        print("| %s | %.3f | %.1f | %s | %s | %s | %s |" % (
-            name, step, 1.0 / step, fmt(row["eval_positions_per_s"], "%.0f"), fmt(row["epoch_s"], "%.1f"),
-            fmt(row["build_s"], "%.1f"), fmt(row["peak_rss_mb"], "%.0f")))
+        print("| %s | %.3f | %.1f | %s | %.1f |" % (
+            name, step, 1.0 / step, fmt(row["eval_positions_per_s"], "%.0f"), row["build_s"]))
     for model in ("dkvmn", "dkt"):
         if peer[model] is not None:
-            print("| pyKT %s%s | %.3f | %.1f | | | | |" % (
-                model, " (d 200)" if model == "dkvmn" else "", peer[model], 1.0 / peer[model]))
+            print("| pyKT %s%s | %.3f | %.1f | | |" % (
+                model, " (d 200)" if model == "dkvmn" else " (hidden 200, embedding 200)", peer[model],
+                1.0 / peer[model]))
     result["summary"] = dict(rows)
+
     fastest_dkt = min(("dkt", "dkt-onehot"), key=lambda k: t[k + "/train_step"])
+
+    def over(x, y):
+        return x / y if x else None
     ratios = {"dkvmn_over_fastest_dkt_step": t["dkvmn/train_step"] / t[fastest_dkt + "/train_step"],
               "fastest_dkt": fastest_dkt,
-              "pykt_dkvmn_over_ours_d200_step": (peer["dkvmn"] / t["dkvmn-d200/train_step"]
-                                                 if peer["dkvmn"] else None),
-              "pykt_dkt_over_ours_fastest_dkt_step": (peer["dkt"] / t[fastest_dkt + "/train_step"]
-                                                      if peer["dkt"] else None),
-              "scan_over_fast_dkvmn_step": t[SCAN_CONFIG + "/train_step"] / t["dkvmn/train_step"]}
+              "pykt_dkvmn_over_ours_d200_step": over(peer["dkvmn"], t["dkvmn-d200/train_step"]),
+              "pykt_dkt_over_ours_fastest_dkt_step": over(peer["dkt"], t[fastest_dkt + "/train_step"]),
+              "pykt_dkt_over_ours_dkt_step": over(peer["dkt"], t["dkt/train_step"]),
+              "scan_over_fast_dkvmn_step": t["dkvmn-scan/train_step"] / t["dkvmn/train_step"],
+              "scan_over_fast_dkt_step": t["dkt-scan/train_step"] / t["dkt/train_step"],
+              "dkt_onehot_over_embedding_step": t["dkt-onehot/train_step"] / t["dkt/train_step"]}
     result["ratios"] = ratios
     print("\nDKVMN / DKT train step (paper shapes, vs %s): %.2f   (target <= 1)" % (
         fastest_dkt, ratios["dkvmn_over_fastest_dkt_step"]))
     if peer["dkvmn"]:
-        print("pyKT DKVMN / our DKVMN train step (d_k = d_v = 200): %.2f   (target >= 3)" % (
+        print("pyKT DKVMN / our DKVMN train step (d_k = d_v = 200): %.2f   (target >= 5)" % (
             ratios["pykt_dkvmn_over_ours_d200_step"]))
+    if peer["dkt"]:
+        print("pyKT DKT / our DKT train step (embedding 200, hidden 200): %.2f   (target >= 1.3)" % (
+            ratios["pykt_dkt_over_ours_dkt_step"]))
         print("pyKT DKT / our %s train step: %.2f" % (
             fastest_dkt, ratios["pykt_dkt_over_ours_fastest_dkt_step"]))
-    print("plain tf.scan DKVMN / this DKVMN train step: %.2f" % ratios["scan_over_fast_dkvmn_step"])
-    rss = [r["peak_rss_mb"] for _, r in rows if r["peak_rss_mb"]]
-    if rss:
-        print("peak RSS, largest: %.0f MB   (target <= 2048)" % max(rss))
+    print("one-hot DKT / embedding DKT train step: %.2f   (target <= 1)" % (
+        ratios["dkt_onehot_over_embedding_step"]))
+    print("plain tf.scan / this train step: DKVMN %.2f, DKT %.2f" % (
+        ratios["scan_over_fast_dkvmn_step"], ratios["scan_over_fast_dkt_step"]))
 
+    summarize_epochs(result, t)
+    summarize_profile(result, t)
+    summarize_floor(result, t)
+
+
+def summarize_epochs(result, t):
+    """The epoch of main.py beside steps x step time, and its overhead by kind."""
+    if not result["epochs"]:
+        return
+    print("\nOne epoch of main.py on assist2009_updated fold 1 (s): steps x step time, then the overhead")
+    print("| model | epoch | steps x step | evaluation | data + logging | checkpointing | overhead "
+          "| peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, run in result["epochs"].items():
+        if "error" in run:
+            print("| %s | failed: %s |" % (name, run["error"].strip().splitlines()[-1]))
+            continue
+        steps_s = run["steps"] * t[name + "/train_step"]
+        epoch_s = run["train_seconds"] + run["eval_seconds"] + run["checkpoint_seconds"]
+        run.update({
+            "epoch_s": epoch_s, "steps_times_step_s": steps_s,
+            "overhead": {"evaluation_s": run["eval_seconds"],
+                         "data_and_logging_s": run["train_seconds"] - steps_s,
+                         "checkpointing_s": run["checkpoint_seconds"]},
+            "overhead_fraction": (epoch_s - steps_s) / epoch_s})
+        print("| %s | %.1f | %.1f (%d x %.3f) | %.1f | %.1f | %.2f | %.0f%% | %.0f |" % (
+            name, epoch_s, steps_s, run["steps"], t[name + "/train_step"], run["eval_seconds"],
+            run["train_seconds"] - steps_s, run["checkpoint_seconds"], 100 * run["overhead_fraction"],
+            run["peak_rss_mb"]))
+    worst = max(r["overhead_fraction"] for r in result["epochs"].values() if "overhead_fraction" in r)
+    print("largest overhead: %.0f%% of the epoch   (target <= 15%%)" % (100 * worst))
+    result["ratios"]["largest_epoch_overhead_fraction"] = worst
+
+
+def summarize_profile(result, t):
     profile = {}
-    print("\nProfile (median s): forward | forward+backward | train step; value-memory recurrence alone")
+    print("\nProfile (median s): forward | forward+backward | train step; the recurrence alone")
     for name in list(CONFIGS):
         p = {k: t[name + "/" + k] for k in ("forward", "forward_backward", "train_step")}
         line = "%-11s %.3f | %.3f | %.3f" % (name, p["forward"], p["forward_backward"], p["train_step"])
-        if name.startswith("dkvmn"):
-            for key, value in t.items():
-                if key.startswith(name + "/recurrence"):
-                    p[key.split("/", 1)[1]] = value
+        for key, value in t.items():
+            if key.startswith(name + "/recurrence"):
+                p[key.split("/", 1)[1]] = value
+        if "recurrence_forward_backward" in p:
             p["rest_of_step"] = p["train_step"] - p["recurrence_forward_backward"]
             line += "; recurrence %.3f fwd, %.3f fwd+bwd" % (p["recurrence_forward"],
                                                             p["recurrence_forward_backward"])
@@ -417,12 +545,14 @@ def summarize(result):
         print(line)
     result["profile"] = profile
 
+
+def summarize_floor(result, t):
+    rate = result["matmul"]["flops_per_s"]
     floor = {}
     print("\nArithmetic floor: matmul rate %.1f GFLOP/s (2048^2 tf.matmul, %d threads)" % (
         rate / 1e9, result["threads"]))
     for name, (model, _) in CONFIGS.items():
-        hp = dict(result["configs"][name])
-        flops = step_flops(model, hp)
+        flops = step_flops(model, result["configs"][name])
         floor[name] = {"step_flops": flops, "floor_s": flops / rate,
                        "measured_over_floor": t[name + "/train_step"] / (flops / rate)}
         print("%-11s %.2f GFLOP/step -> floor %.4f s; measured step is %.1fx the floor" % (
