@@ -219,14 +219,7 @@ class ServingModel(object):
             os.makedirs(parent)
         name = os.path.basename(os.path.abspath(out_dir))
         partial = os.path.join(parent, ".%s.partial-%d" % (name, os.getpid()))
-        with self.graph.as_default():
-            builder = tf.saved_model.Builder(partial)
-            signature_defs = dict(
-                (name, tf.saved_model.predict_signature_def(inputs, outputs))
-                for name, (inputs, outputs) in self.serving.signatures.items())
-            builder.add_meta_graph_and_variables(self.session, [SERVING_TAG],
-                                                 signature_def_map=signature_defs, strip_default_attrs=True)
-            builder.save()
+        write_saved_model(self.session, self.serving.signatures, partial)
         skills = run_files.read_skills(self.trained.run_dir, self.n_skills)
         run_files.write_csv(os.path.join(partial, "skills.csv"), ["skill", "skill_id", "name"],
                             zip(skills["skill"], skills["skill_id"], skills["name"]))
@@ -280,6 +273,23 @@ class ServingModel(object):
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def write_saved_model(session, signatures, path):
+    """Writes the graph and variables of `session` as a SavedModel at `path` (a new folder), tag "serve".
+
+    Args:
+      session: a tf.Session whose variables hold the values to save (restored, or initialised).
+      signatures: name -> (inputs, outputs), dicts of name -> tensor of the session's graph.
+      path: the folder to create.
+    """
+    with session.graph.as_default():
+        builder = tf.saved_model.Builder(path)
+        signature_defs = dict((name, tf.saved_model.predict_signature_def(inputs, outputs))
+                              for name, (inputs, outputs) in signatures.items())
+        builder.add_meta_graph_and_variables(session, [SERVING_TAG], signature_def_map=signature_defs,
+                                             strip_default_attrs=True)
+        builder.save()
 
 
 def default_export_dir(run_dir, now=None):
