@@ -94,6 +94,7 @@ def settings_for(args, model, searched):
     """The run's settings: the table's row (or a search record's choice), then --smoke, --set, --epochs."""
     if model in searched:
         settings = dict(searched[model][0])
+        many_runs.check_settings(settings, "--settings %s" % searched[model][1])
     else:
         settings = many_runs.table_settings(args.dataset, model)
         if settings is None:
@@ -102,9 +103,9 @@ def settings_for(args, model, searched):
                               % (args.dataset, model, TABLE_NAMES))
     if args.smoke:
         settings.update(many_runs.SMOKE)
-    for item in args.sets:
-        name, value = many_runs.parse_set(item)
-        settings[name] = value
+    sets = dict(many_runs.parse_set(item) for item in args.sets)
+    many_runs.check_settings(sets, "--set")
+    settings.update(sets)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     return settings

@@ -105,6 +105,7 @@ def read_space(text, model, smoke):
         raise ConfigError("%s must be a JSON object of name -> distribution, got %r" % (source, space))
     for name, value in space.items():
         check_dimension(name, value)
+    many_runs.check_settings(space, "--space")
     return space
 
 
@@ -156,9 +157,9 @@ def base_settings(args):
     settings = many_runs.table_settings(args.dataset, args.model) or {}
     if args.smoke:
         settings.update(many_runs.SMOKE)
-    for item in args.sets:
-        name, value = many_runs.parse_set(item)
-        settings[name] = value
+    sets = dict(many_runs.parse_set(item) for item in args.sets)
+    many_runs.check_settings(sets, "--set")
+    settings.update(sets)
     if args.max_epochs is None:
         args.max_epochs = int(settings.get("epochs", 0)) or 50
     settings["epochs"] = args.max_epochs
@@ -199,7 +200,7 @@ def make_trainable(args, base, dataset_dir):
                 for row in rows[reported:]:
                     reported += 1
                     tune.report({"valid_auc": row["valid_auc"], "epoch": int(row["epoch"]),
-                                 "run_dir": os.path.relpath(folders[-1], spec["workdir"])})
+                                 "run_dir": os.path.join(spec["home"], os.path.basename(folders[-1]))})
                 if ended:
                     break
                 time.sleep(0.5)

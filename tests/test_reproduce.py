@@ -150,6 +150,8 @@ def test_a_failed_run_is_listed_and_the_others_finish(head, work):
     ([NAME, "--dataset_dir", "data", "--folds", "1", "2"], "fold 2 of %s does not exist" % NAME),
     ([NAME, "--dataset_dir", "data", "--address", "127.0.0.1:%d" % 1], "nothing answers at 127.0.0.1:1"),
     ([NAME, "--dataset_dir", "data", "--settings", "no_such_search.json"], "no_such_search.json"),
+    ([NAME, "--dataset_dir", "data", "--set", "no_such_constant=1"], "no_such_constant is not a constant"),
+    ([NAME, "--dataset_dir", "data", "--set", "epochs=1.5"], "--epochs takes an integer"),
 ])
 def test_bad_input_is_one_error_line_and_nothing_is_recorded(work, args, message):
     started = time.time()
@@ -160,8 +162,10 @@ def test_bad_input_is_one_error_line_and_nothing_is_recorded(work, args, message
     assert not (work / "results").exists() and not (work / "runs").exists()
 
 
-def test_an_option_main_py_does_not_know_is_bad_input(head, work):
-    completed = run_script("reproduce.py", smoke_args(head, "--set", "no_such_constant=1"), work)
-    assert completed.returncode == 2
-    assert len(error_lines(completed)) == 1 and "unknown option --no_such_constant" in completed.stderr
+def test_bad_input_that_only_main_py_finds_ends_the_command_with_its_error_line(head, work):
+    (work / "data" / (NAME + "_valid1.csv")).write_text("3\n1,x,2\n0,1,1\n")  # a skill id that is no number
+    completed = run_script("reproduce.py", smoke_args(head), work)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert len(error_lines(completed)) == 1 and NAME + "_valid1.csv" in error_lines(completed)[0]
+    assert "from main.py; nothing was recorded" in error_lines(completed)[0]
     assert not (work / "results").exists()

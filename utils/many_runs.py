@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from utils.config import ConfigError
+from utils.config import ConfigError, main_constants, parse_value
 from utils.run_files import write_json, write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,6 +132,19 @@ def parse_set(item):
     except ValueError:
         return name, text
     return name, value if isinstance(value, (int, float)) and not isinstance(value, bool) else text
+
+
+def check_settings(settings, source="--set"):
+    """Each setting must be a constant of main.py (read from its text) and read as that constant's type,
+    so that a typo is one error line before anything starts, not a failure of every run."""
+    defaults = main_constants()
+    for name, value in sorted(settings.items()):
+        if name not in defaults:
+            raise ConfigError("%s: %s is not a constant of main.py; valid names: %s"
+                              % (source, name, ", ".join(sorted(defaults))))
+        if isinstance(value, (list, dict)):
+            continue  # a search dimension: tune.py checks its values
+        parse_value(name, command_text(value), defaults[name])
 
 
 def table_settings(dataset, model):
@@ -344,7 +357,7 @@ def run_and_record(spec):
                           "working folder at the same paths" % (os.path.join(spec["repo"], MAIN_PY),
                                                                  spec["workdir"]))
     here = lambda path: os.path.join(spec["workdir"], path)
-    relative = lambda path: os.path.relpath(path, spec["workdir"])
+    relative = lambda folder: os.path.join(spec["home"], os.path.basename(folder))  # as the user gave it
     home = here(spec["home"])
     os.makedirs(home, exist_ok=True)
     log_path = os.path.join(spec["home"], "main.log")
