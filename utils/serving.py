@@ -84,9 +84,10 @@ def build_serving_graph(model_name, n_skills, hparams):
     """
     hp = models.checked_hparams(model_name, hparams)
     model = models.MODELS[model_name]
-    # Resource variables: TF 2.x's tf.saved_model.load makes objects of them (it only warns about the
-    # reference variables of a TF1-style graph); the checkpoint's values restore into either kind.
-    with tf.variable_scope(model_name, use_resource=True):
+    # The graph mode's reference variables, not resource variables: TF 2.x's VarHandleOp carries an attribute
+    # that TF 1.14 cannot read, so an export written by TF 2.x would not load in TF 1.14. (TF 2.x's
+    # tf.saved_model.load only warns that it makes no Python objects of reference variables.)
+    with tf.variable_scope(model_name):
         model.parameters(n_skills, hp)
     model_variables = tf.global_variables()
     tables, load_tables = cached_tables(model.state_tables(n_skills, hp))
@@ -139,7 +140,7 @@ def named(outputs):
 def cached_tables(tables):
     """Non-trainable variables holding `tables` (name -> tensor of static shape), and the op filling them."""
     cached, assigns = {}, []
-    with tf.variable_scope("serving_tables", use_resource=True):
+    with tf.variable_scope("serving_tables"):
         for name in sorted(tables):
             value = tables[name]
             variable = tf.get_variable(name, value.shape, value.dtype, trainable=False,
