@@ -186,6 +186,9 @@ def reproduce(argv, log=print):
     """The script; returns its exit status (0, or 1 when a run failed). Bad input raises ConfigError."""
     args = parse_args(argv)
     if args.render:
+        if not many_runs.read_records(args.out, args.dataset):
+            raise ConfigError("no records of %s in %s to render" % (
+                args.dataset, os.path.join(args.out, "runs", args.dataset)))
         log(many_runs.render_tables(args.out, args.dataset))
         return 0
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)

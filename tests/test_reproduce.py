@@ -152,6 +152,7 @@ def test_a_failed_run_is_listed_and_the_others_finish(head, work):
     ([NAME, "--dataset_dir", "data", "--settings", "no_such_search.json"], "no_such_search.json"),
     ([NAME, "--dataset_dir", "data", "--set", "no_such_constant=1"], "no_such_constant is not a constant"),
     ([NAME, "--dataset_dir", "data", "--set", "epochs=1.5"], "--epochs takes an integer"),
+    ([NAME, "--render"], "no records of %s" % NAME),
 ])
 def test_bad_input_is_one_error_line_and_nothing_is_recorded(work, args, message):
     started = time.time()
