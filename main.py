@@ -20,7 +20,8 @@ import data  # noqa: E402
 import models  # noqa: E402
 from utils import run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-from utils.config import ConfigError, parse_overrides  # noqa: E402
+from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
+                          require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
 from utils.training import Trainer, library_versions  # noqa: E402
 
@@ -145,18 +146,28 @@ def run(config, log=print):
 
 
 def check_settings(config):
-    """What can be checked before anything is written: the model and its hyperparameters, the epochs."""
+    """What can be checked before anything is written: the model and its hyperparameters (models.py), and
+    the numbers of the run; ConfigError saying what a bad one must be."""
     try:
         models.checked_hparams(config["model"], config)
     except ValueError as error:
         raise ConfigError(str(error))
-    if int(config["epochs"]) < 1:
-        raise ConfigError("EPOCHS must be at least 1, got %r" % config["epochs"])
+    for name, lowest in (("batch_size", 1), ("seq_len", 1), ("epochs", 1), ("threads", 0),  # 0 = TF chooses
+                         ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
+        require_whole(config, name, lowest, highest=2 ** 32 - 1 if name == "seed" else None)
+    require_number(config, "lr_decay", lambda v: v > 0, "a number > 0")
+    require_number(config, "min_learning_rate", lambda v: 0 <= v <= config["learning_rate"],
+                   "a number in [0, learning_rate %r]" % config["learning_rate"])
 
 
 def main(argv):
     def body():
         config = parse_overrides(argv, constants())
+        others = [name for name, _ in override_pairs(argv, constants()) if name != "resume"]
+        if config["resume"] and others:  # a resume is the run's own constants (config.json), or nothing
+            raise ConfigError("--resume continues a run with the constants in its config.json; it takes no "
+                              "other option (got %s): drop them, or start a new run with them"
+                              % ", ".join("--" + name for name in others))
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         run(config)

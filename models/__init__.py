@@ -35,6 +35,8 @@ Adding a model: its file, one line in MODELS, and its constants in main.py. The 
   dkt     Deep Knowledge Tracing, an LSTM (Piech et al. 2015), models/dkt.py
 """
 import collections
+import math
+import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -147,13 +149,38 @@ def training_op(loss, learning_rate, hparams, global_step):
     return train_op, grad_norm
 
 
+def _whole(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _finite(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What a numeric hparam must be, for every model that reads it: (what, test). A size of 0 builds a graph that
+# learns nothing, and a learning rate <= 0 would be floored to MIN_LEARNING_RATE without a word.
+HPARAM_RANGES = {
+    "memory_size": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+    "key_dim": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+    "value_dim": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+    "final_dim": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+    "hidden_size": ("a whole number >= 1", lambda v: _whole(v) and v >= 1),
+    "dkt_embedding_size": ("a whole number >= 0 (0 = one-hot input)", lambda v: _whole(v) and v >= 0),
+    "learning_rate": ("a number > 0", lambda v: _finite(v) and v > 0),
+    "init_std": ("a number > 0", lambda v: _finite(v) and v > 0),
+    "dropout": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
+    "momentum": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
+    "max_grad_norm": ("a number >= 0 (0 = no clipping)", lambda v: v is None or (_finite(v) and v >= 0)),
+}
+
+
 def checked_hparams(model_name, hparams):
     """The hparams `model_name` and the training op read, taken from `hparams` after checking them.
 
     Raises:
-      ValueError: an unknown model, a missing hparam, an unknown optimizer or loss_scale, or a dropout outside
-        [0, 1); the message says what is valid. Callers check before they write anything (main.py does,
-        before its run folder).
+      ValueError: an unknown model, a missing hparam, an unknown optimizer or loss_scale, or a number out of
+        its range (HPARAM_RANGES); the message says what is valid. Callers check before they write anything
+        (main.py does, before its run folder).
     """
     if model_name not in MODELS:
         raise ValueError("unknown model %r: valid names are %s" % (model_name, ", ".join(sorted(MODELS))))
@@ -163,9 +190,11 @@ def checked_hparams(model_name, hparams):
     if missing:
         raise ValueError("hparams of %s lack %s" % (model_name, ", ".join(missing)))
     hp = dict((name, given[name]) for name in names)
-    if not 0.0 <= float(hp["dropout"] or 0.0) < 1.0:
-        raise ValueError("dropout must be in [0, 1), got %r" % (hp["dropout"],))
-    hp["dropout"] = float(hp["dropout"] or 0.0)
+    hp["dropout"] = hp["dropout"] or 0.0
+    for name in names:
+        if name in HPARAM_RANGES and not HPARAM_RANGES[name][1](hp[name]):
+            raise ValueError("%s must be %s, got %r" % (name, HPARAM_RANGES[name][0], hp[name]))
+    hp["dropout"] = float(hp["dropout"])
     if str(hp["optimizer"]).lower() not in OPTIMIZERS:
         raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hp["optimizer"],))
     if hp["loss_scale"] not in LOSS_SCALES:

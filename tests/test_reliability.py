@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -228,3 +229,78 @@ def test_a_kill_between_the_new_best_checkpoint_and_state_json_keeps_the_named_o
         kept = set(name.split(".")[0] for name in os.listdir(os.path.join(run_dir, "checkpoints", kind))
                    if name.startswith("model-"))
         assert kept == {os.path.basename(state[kind + "_checkpoint"])}
+
+
+# -- 3: settings are checked before the run folder exists --------------------------------------------------
+
+@pytest.mark.parametrize("overrides, named", [
+    (["--batch_size", "0"], "batch_size"),
+    (["--seq_len", "0"], "seq_len"),
+    (["--epochs", "0"], "epochs"),
+    (["--memory_size", "0"], "memory_size"),
+    (["--key_dim", "-3"], "key_dim"),
+    (["--value_dim", "0"], "value_dim"),
+    (["--final_dim", "0"], "final_dim"),
+    (["--model", "dkt", "--hidden_size", "0"], "hidden_size"),
+    (["--model", "dkt", "--dkt_embedding_size", "-1"], "dkt_embedding_size"),
+    (["--threads", "-1"], "threads"),
+    (["--learning_rate", "-1"], "learning_rate"),
+    (["--learning_rate", "0"], "learning_rate"),
+    (["--learning_rate", "0.001", "--min_learning_rate", "0.01"], "min_learning_rate"),
+    (["--dropout", "1"], "dropout"),
+    (["--dropout", "-0.1"], "dropout"),
+    (["--momentum", "-0.5"], "momentum"),
+    (["--max_grad_norm", "-1"], "max_grad_norm"),
+    (["--init_std", "0"], "init_std"),
+    (["--lr_decay", "0"], "lr_decay"),
+    (["--lr_decay_epochs", "-1"], "lr_decay_epochs"),
+    (["--early_stop_patience", "-1"], "early_stop_patience"),
+    (["--seed", "-1"], "seed"),
+])
+def test_a_bad_setting_is_one_error_line_before_anything_is_written(tmp_path, capsys, overrides, named):
+    runs = tmp_path / "runs"
+    assert main.main(tiny_argv(runs) + overrides) == 2
+    line = error_lines(capsys)
+    assert named in line
+    assert not runs.exists()
+
+
+# -- 6: --resume continues a run with its own constants ----------------------------------------------------
+
+def test_overrides_with_resume_are_refused_not_ignored(tmp_path, capsys):
+    run_dir = unfinished_run(tmp_path)
+    before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json", "config.json")
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir, "--epochs", "10", "--learning_rate", "0.5"]) == 2
+    line = error_lines(capsys)
+    assert "--epochs" in line and "--learning_rate" in line and "--resume" in line
+    assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json", "config.json") == before
+
+
+# -- 7: a run folder is always inside RUNS_DIR -------------------------------------------------------------
+
+def write_three_line(path, students, n_skills, seed):
+    """A three-line file of `students` random students (4-9 answers each, both answers present)."""
+    random = np.random.RandomState(seed)
+    lines = []
+    for _ in range(students):
+        count = random.randint(4, 10)
+        lines += [str(count), ",".join(str(s) for s in random.randint(1, n_skills + 1, count)),
+                  ",".join(str(a) for a in random.randint(0, 2, count))]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_dataset_name_cannot_put_the_run_folder_outside_runs_dir(tmp_path):
+    escaped = tmp_path / "escaped"
+    escaped.mkdir()
+    for split, seed in (("train1", 0), ("valid1", 1), ("test", 2)):
+        write_three_line(escaped / ("x_%s.csv" % split), 30, 6, seed)
+    (tmp_path / "data").mkdir()
+    runs = tmp_path / "runs"
+    run_dir, _ = main.run(tiny_config(dataset="../escaped/x", dataset_dir=str(tmp_path / "data"),
+                                      runs_dir=str(runs)), log=quiet)
+    assert os.path.dirname(os.path.realpath(run_dir)) == os.path.realpath(str(runs))
+    assert sorted(os.listdir(str(escaped))) == ["x_test.csv", "x_train1.csv", "x_valid1.csv"]
+    for name in ("..", "../..", "/", ".", "a/../../b", "con:x"):
+        folder = run_files.create_run_dir(str(runs), name, "dkvmn")
+        assert os.path.dirname(os.path.realpath(folder)) == os.path.realpath(str(runs)), name

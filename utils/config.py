@@ -5,6 +5,8 @@ the constant's default, so `--epochs 5` is an int and `--key_projection true` a 
 """
 
 import ast
+import math
+import numbers
 import os
 
 from utils.errors import ConfigError
@@ -35,6 +37,14 @@ def main_constants(path=MAIN_PY):
 def parse_overrides(argv, defaults):
     """Returns a copy of `defaults` (lower-case name -> value) with the overrides of `argv` applied."""
     config = dict(defaults)
+    for name, value in override_pairs(argv, defaults):
+        config[name] = parse_value(name, value, defaults[name])
+    return config
+
+
+def override_pairs(argv, defaults):
+    """[(name, value text)] of the overrides in `argv`, in order; ConfigError for an unknown name."""
+    pairs = []
     pending = list(argv)
     while pending:
         word = pending.pop(0)
@@ -48,8 +58,8 @@ def parse_overrides(argv, defaults):
             if not pending:
                 raise ConfigError("--%s needs a value (default: %r)" % (name, defaults[name]))
             value = pending.pop(0)
-        config[name] = parse_value(name, value, defaults[name])
-    return config
+        pairs.append((name, value))
+    return pairs
 
 
 def parse_value(name, text, default):
@@ -66,6 +76,23 @@ def parse_value(name, text, default):
             except ValueError:
                 raise ConfigError("--%s takes %s, not %r" % (name, describe(number_type), text))
     return text
+
+
+def require_whole(config, name, lowest, highest=None):
+    """ConfigError unless config[name] is an integer in [lowest, highest] (no upper bound when None)."""
+    value = config[name]
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole or value < lowest or (highest is not None and value > highest):
+        raise ConfigError("%s must be a whole number >= %d%s, got %r" % (
+            name, lowest, "" if highest is None else " and <= %d" % highest, value))
+
+
+def require_number(config, name, test, what):
+    """ConfigError "<name> must be <what>" unless config[name] is a finite number that passes `test`."""
+    value = config[name]
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not test(value):
+        raise ConfigError("%s must be %s, got %r" % (name, what, value))
 
 
 def describe(number_type):

@@ -22,6 +22,7 @@ import glob
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def create_run_dir(runs_dir, dataset, model, now=None):
     Raises RunFolderError when RUNS_DIR cannot hold a new folder (read-only, full, not a folder).
     """
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(runs_dir, "%s-%s-%s" % (dataset, model, stamp))
+    base = os.path.join(runs_dir, "%s-%s-%s" % (folder_name(dataset), folder_name(model), stamp))
     try:
         os.makedirs(runs_dir, exist_ok=True)
         for attempt in range(1, 100):
@@ -65,6 +66,12 @@ def create_run_dir(runs_dir, dataset, model, now=None):
                              "as RUNS_DIR (--runs_dir PATH)" % (runs_dir, error.strerror or error))
     raise RunFolderError("could not create a fresh run folder under %s: 99 folders %s-* exist" % (
         runs_dir, base))
+
+
+def folder_name(text):
+    """`text` as one safe folder-name part: a data set name may be a path ("../sub/x" for three-line files
+    elsewhere), but the run folder must stay inside RUNS_DIR."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", str(text)).strip("._-") or "data"
 
 
 def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters):
