@@ -162,7 +162,11 @@ def run_on_ray(ray, args, specs, command, log):
     while waiting:
         done, _ = ray.wait(list(waiting), num_returns=1)
         spec = waiting.pop(done[0])
-        result = ray.get(done[0])
+        try:
+            result = ray.get(done[0])
+        except ray.exceptions.RayError as error:  # the worker died (e.g. out of memory) and retries ran out
+            result = dict(spec, failed=True, exit_status=None, log=os.path.join(spec["home"], "main.log"),
+                          log_tail="", run_dir=None, error="Ray: %s" % str(error).strip().splitlines()[0])
         if not result["failed"]:
             path = many_runs.write_record(args.out, result, command)
             log("finished %s (%s): valid AUC %.4f, test AUC %s; %s; recorded in %s" % (
