@@ -23,7 +23,7 @@ from utils.commands import exit_status  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
-from utils.training import Trainer, library_versions  # noqa: E402
+from utils.training import Trainer, check_scorable, library_versions  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
@@ -100,6 +100,7 @@ def run(config, log=print):
         raise data.DataError("cannot read the data set: %s" % error)
     for line in dataset.report:
         log(line)
+    check_scorable(dataset, ("valid", "test") if config["score_test"] else ("valid",))
 
     if resuming:  # everything is checked before anything in the folder changes
         state = run_files.resume_state(run_dir, dataset.fingerprint)

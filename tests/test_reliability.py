@@ -304,3 +304,69 @@ def test_a_dataset_name_cannot_put_the_run_folder_outside_runs_dir(tmp_path):
     for name in ("..", "../..", "/", ".", "a/../../b", "con:x"):
         folder = run_files.create_run_dir(str(runs), name, "dkvmn")
         assert os.path.dirname(os.path.realpath(folder)) == os.path.realpath(str(runs)), name
+
+
+# -- 4: an undefined AUC stops the run before it starts; JSON never holds NaN -------------------------------
+
+def test_a_split_with_one_class_of_answers_is_refused_before_the_run_folder(tmp_path, capsys):
+    rows = ["student,skill,correct,order"] + [
+        "s%d,k%d,1,%d" % (student, t % 3, t) for student in range(60) for t in range(5)]
+    (tmp_path / "responses.csv").write_text("\n".join(rows) + "\n")
+    runs = tmp_path / "runs"
+    assert main.main(tiny_argv(runs, dataset="csv", dataset_dir=tmp_path)) == 2
+    line = error_lines(capsys)
+    assert "valid split" in line and "only correct answers" in line and "AUC" in line
+    assert not runs.exists()
+
+
+def test_a_one_class_test_split_is_refused_unless_the_test_split_is_not_scored(tmp_path, capsys):
+    for split, seed in (("train1", 0), ("valid1", 1)):
+        write_three_line(tmp_path / ("x_%s.csv" % split), 30, 6, seed)
+    (tmp_path / "x_test.csv").write_text("3\n1,2,3\n0,0,0\n2\n4,5\n0,0\n")
+    runs = tmp_path / "runs"
+    argv = tiny_argv(runs, dataset="x", dataset_dir=tmp_path)
+    assert main.main(argv) == 2
+    line = error_lines(capsys)
+    assert "test split" in line and "only wrong answers" in line and "--score_test false" in line
+    assert not runs.exists()
+    assert main.main(argv + ["--score_test", "false"]) == 0
+
+
+def test_json_files_hold_null_where_a_figure_is_undefined(tmp_path):
+    # seq_len 1: every answer is the first of its chunk, so the *_from2 AUCs have nothing to score
+    run_dir, summary = main.run(tiny_config(runs_dir=str(tmp_path / "runs"), seq_len=1), log=quiet)
+    text = open(os.path.join(run_dir, "summary.json")).read()
+    assert "NaN" not in text and "Infinity" not in text
+    assert run_files.read_json(os.path.join(run_dir, "summary.json"))["test_auc_from2"] is None
+    path = str(tmp_path / "x.json")
+    run_files.write_json(path, {"a": float("nan"), "b": [float("inf"), np.float32("-inf"), 1.5],
+                                "c": {"d": np.nan}})
+    assert run_files.read_json(path) == {"a": None, "b": [None, None, 1.5], "c": {"d": None}}
+
+
+# -- 8: divergence is caught in the weights and the predictions, and names a checkpoint that exists -------
+
+def diverging_argv(runs, **overrides):
+    """One training step per epoch (batch 200 > 144 chunks), Adam without clipping: a learning rate of 1e30
+    makes DKVMN's key products overflow to inf and its softmax NaN in that step, with a finite loss."""
+    settings = dict(batch_size=200, max_grad_norm=0, epochs=3)
+    settings.update(overrides)
+    return tiny_argv(runs, **settings)
+
+
+def test_nan_weights_after_the_last_step_of_an_epoch_stop_the_run_with_status_3(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    # epoch 1 at 0.01, epoch 2 at 0.01 * 1e32
+    assert main.main(diverging_argv(runs, learning_rate=0.01, lr_decay=1e32, lr_decay_epochs=1)) == 3
+    line = error_lines(capsys)
+    assert "epoch 2" in line and "NaN or infinite" in line
+    run_dir = only_run_dir(runs)
+    named = os.path.join(run_dir, "checkpoints", "last", "model-1")
+    assert named in line and os.path.isfile(named + ".index")
+    assert run_files.read_json(os.path.join(run_dir, "state.json"))["epoch"] == 1
+
+
+def test_divergence_in_the_first_epoch_says_no_checkpoint_was_kept(tmp_path, capsys):
+    assert main.main(diverging_argv(tmp_path / "runs", learning_rate=1e30)) == 3
+    line = error_lines(capsys)
+    assert "epoch 1" in line and "no checkpoint" in line and "epoch 0" not in line

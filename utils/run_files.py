@@ -82,8 +82,24 @@ def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_p
 
 
 def write_json(path, obj):
-    """Writes JSON atomically: a reader sees the old file or the new one, never half of one."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")
+    """Writes JSON atomically: a reader sees the old file or the new one, never half of one.
+
+    A NaN or infinite number is written as null: JSON has no such values (Python would write a bare NaN,
+    which strict readers refuse) and an undefined figure must not pass for a number.
+    """
+    text = json.dumps(_finite_or_null(obj), indent=2, sort_keys=True, default=_plain, allow_nan=False)
+    write_text(path, text + "\n")
+
+
+def _finite_or_null(value):
+    """`value` with every non-finite float (Python or numpy) inside dicts and lists replaced by None."""
+    if isinstance(value, dict):
+        return dict((key, _finite_or_null(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_finite_or_null(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def read_json(path):

@@ -21,11 +21,32 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
-from data import make_batches
+from data import DataError, make_batches
 from utils import run_files
 from utils.errors import RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
 from utils.trained_model import predict_batches, session_config
+
+
+def check_scorable(dataset, splits):
+    """DataError for a split in `splits` whose AUC is undefined: no answers, or answers of one class only.
+
+    Checked when the data is loaded, before the run folder exists: the validation AUC selects the checkpoint
+    and the test AUC is the result, so a NaN in either would be a silent wrong answer.
+    """
+    fixes = {"valid": "it selects the checkpoint: use data with correct and wrong answers in every split "
+                      "(another SEED or VALID_FRACTION, or for three-line files another _valid file)",
+             "test": "use a test split with both, or --score_test false to train without scoring it"}
+    for split in splits:
+        sequences = getattr(dataset, split)
+        answers = np.concatenate([seq.answers for seq in sequences]) if sequences else np.zeros(0)
+        if answers.size == 0:
+            raise DataError("the %s split has no answers, so its AUC is undefined; %s"
+                            % (split, fixes[split]))
+        if answers.min() == answers.max():
+            raise DataError("the %s split has only %s answers (%d answers of %d students), so its AUC is "
+                            "undefined; %s" % (split, "correct" if answers[0] == 1 else "wrong", answers.size,
+                                               len(sequences), fixes[split]))
 
 
 def learning_rate_at(config, epoch):
@@ -60,6 +81,8 @@ class Trainer(object):
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
             self.model = models.build_graph(config["model"], dataset.n_skills, config)
+            self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
+                [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
             # No saver deletes a checkpoint: run_files.prune_checkpoints does, once state.json no longer
             # names it (a saver's max_to_keep would delete the old best before state.json moves on).
             self.last_saver = tf.train.Saver(max_to_keep=None)
@@ -85,7 +108,9 @@ class Trainer(object):
             while state["epoch"] < self.config["epochs"] and not self._should_stop(state):
                 epoch = state["epoch"] + 1
                 row = self._train_epoch(epoch, state, step_log, writer)
-                row.update(self._evaluate_epoch())
+                if not self.session.run(self.weights_finite):
+                    raise self._diverged(epoch, state, "the model's weights became NaN or infinite")
+                row.update(self._evaluate_epoch(epoch, state))
                 epoch_log.append(row)
                 self._write_scalars(writer, state["step"], row)
                 state = self._finish_epoch(epoch, row, state)
@@ -106,11 +131,8 @@ class Trainer(object):
             loss = self._train_step(batch, learning_rate)
             state["step"] += 1
             if not math.isfinite(loss):
-                raise TrainingDiverged(
-                    "training loss became %s at epoch %d, step %d; the last good checkpoint (epoch %d) is "
-                    "kept in %s. Lower LEARNING_RATE or set MAX_GRAD_NORM, then start a new run." % (
-                        loss, epoch, state["step"], state["epoch"],
-                        os.path.join(self.run_dir, "checkpoints")))
+                raise self._diverged(epoch, state, "the training loss became %s at step %d" % (
+                    loss, state["step"]))
             step_log.append({"step": state["step"], "epoch": epoch, "train_loss": loss})
             losses.append(loss)
             weights.append(batch.mask.sum())
@@ -128,14 +150,25 @@ class Trainer(object):
             m.learning_rate: learning_rate, m.training: True})
         return float(loss)
 
-    def _evaluate_epoch(self):
+    def _evaluate_epoch(self, epoch, state):
         started = time.time()
         row = {}
         for split, batches in sorted(self.eval_batches.items()):
-            for name, value in split_metrics(self.predict(batches)).items():
+            predictions = self.predict(batches)
+            if not np.isfinite(predictions["p"]).all():  # finite weights can still overflow in the graph
+                raise self._diverged(epoch, state, "its %s predictions became NaN or infinite" % split)
+            for name, value in split_metrics(predictions).items():
                 row["%s_%s" % (split, name)] = value
         row["eval_seconds"] = time.time() - started
         return row
+
+    def _diverged(self, epoch, state, what):
+        """The TrainingDiverged of epoch `epoch` (state: the last committed epoch), naming what is kept."""
+        kept = ("no epoch had finished, so no checkpoint was kept" if state["epoch"] == 0 else
+                "the last good checkpoint (epoch %d) is kept: %s" % (
+                    state["epoch"], os.path.join(self.run_dir, state["last_checkpoint"])))
+        return TrainingDiverged("training diverged in epoch %d: %s; %s. Lower LEARNING_RATE or set "
+                                "MAX_GRAD_NORM, then start a new run" % (epoch, what, kept))
 
     def _finish_epoch(self, epoch, row, state):
         """Saves the epoch's checkpoints, then state.json (the commit point of the epoch)."""
