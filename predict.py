@@ -9,7 +9,8 @@ data set instead (its data options can be overridden as in evaluate.py). Skills 
 their original id (skills.csv skill_id); unknown skills are an error, or dropped with
 --drop_unknown_skills true (the positions then count the kept interactions only).
 
-Writes one CSV row per student and step (default RUN_DIR/predictions/<input>-<timestamp>.csv):
+Writes one CSV row per student and step, atomically (default RUN_DIR/predictions/<input>-<timestamp>.csv;
+--out never replaces the input nor a file of the run folder, and an existing file only with --overwrite true):
     student, position (0-based), skill_id, answer, p, mastery_<skill_id> for every skill of the run
 p is the model's P(correct) for this step's skill from the steps before it (the same number as the run's
 predictions.csv); mastery_<q> is P(correct) for skill q at the next step, i.e. the knowledge state after this
@@ -84,12 +85,17 @@ def predict(run_dir, argv=(), log=print, model=None):
     `model` (a utils.trained_model.TrainedModel of run_dir) reuses an open model instead of building one.
     """
     saved, _ = run_files.read_finished_run(run_dir)
-    extra = {"input": "", "split": "", "out": "", "students": "", "drop_unknown_skills": False}
+    extra = {"input": "", "split": "", "out": "", "students": "", "drop_unknown_skills": False,
+             "overwrite": False}
     config, extra = run_overrides(list(argv), saved["constants"], extra)
     if bool(extra["input"]) == bool(extra["split"]):
         raise ConfigError("give either --input history.csv or --split test|valid|train")
     if extra["split"] and extra["split"] not in SPLITS:
         raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
+    if extra["out"]:  # before any work: a refused --out costs nothing
+        check_out(extra["out"], run_dir, extra["input"],
+                  config["dataset_dir"] if extra["split"] and config["dataset"] != "synthetic" else None,
+                  extra["overwrite"])
     if extra["input"]:
         if not os.path.isfile(extra["input"]):
             raise DataError("%s: no such file" % extra["input"])
@@ -125,6 +131,35 @@ def predict(run_dir, argv=(), log=print, model=None):
     return out, result
 
 
+def check_out(out, run_dir, input_path, data_dir, overwrite):
+    """ConfigError unless writing --out replaces nothing it must not: never the input (the --input file, or
+    with --split a file of DATASET_DIR), never a file of the run folder outside its predictions/, and an
+    existing file only with --overwrite true."""
+    if os.path.isdir(out):
+        raise ConfigError("--out %s is a folder: give a file name" % out)
+    exists = os.path.lexists(out)
+    same_file = input_path and os.path.exists(out) and os.path.exists(input_path) and os.path.samefile(
+        out, input_path)
+    if same_file:
+        raise ConfigError("--out %s is the --input file: the predictions would replace the history they are "
+                          "made from; write them to another file" % out)
+    real = os.path.realpath(out)
+    if exists and data_dir and _inside(real, data_dir):
+        raise ConfigError("--out %s is a file of DATASET_DIR %s, the data the predictions are made from; "
+                          "write them to another file" % (out, data_dir))
+    if exists and _inside(real, run_dir) and not _inside(real, os.path.join(run_dir, "predictions")):
+        raise ConfigError("--out %s is a file of the run folder %s; write the predictions elsewhere (or "
+                          "under its predictions/)" % (out, run_dir))
+    if exists and not overwrite:
+        raise ConfigError("--out %s exists: pass --overwrite true to replace it, or give another file name"
+                          % out)
+
+
+def _inside(path, folder):
+    folder = os.path.realpath(folder)
+    return os.path.commonpath([os.path.realpath(path), folder]) == folder
+
+
 def default_out(run_dir, source):
     stem = os.path.splitext(os.path.basename(source))[0] or "input"
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -136,8 +171,8 @@ def default_out(run_dir, source):
     return path
 
 
-USAGE = ("usage: python predict.py RUN_DIR (--input history.csv | --split test) [--out FILE] "
-         "[--students ID,ID]")
+USAGE = ("usage: python predict.py RUN_DIR (--input history.csv | --split test) [--out FILE "
+         "[--overwrite true]] [--students ID,ID]")
 
 
 def main(argv):

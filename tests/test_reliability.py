@@ -370,3 +370,42 @@ def test_divergence_in_the_first_epoch_says_no_checkpoint_was_kept(tmp_path, cap
     assert main.main(diverging_argv(tmp_path / "runs", learning_rate=1e30)) == 3
     line = error_lines(capsys)
     assert "epoch 1" in line and "no checkpoint" in line and "epoch 0" not in line
+
+
+# -- 2: predict.py --out never replaces an input, nor an existing file unless told -------------------------
+
+def test_predict_out_never_replaces_its_input_nor_an_existing_file_unless_told(trained_runs, tmp_path,
+                                                                             capsys):
+    import predict
+    from utils.errors import ConfigError
+    run_dir, trained = trained_runs["dkvmn"]
+    history = tmp_path / "h.csv"
+    history.write_text("student,skill,correct,order\n" + "".join(
+        "s1,%s,%d,%d\n" % (trained.skill_ids[t % 3], t % 2, t) for t in range(6)))
+    original = history.read_bytes()
+    assert predict.main([run_dir, "--input", str(history), "--out", str(history)]) == 2
+    assert "--input" in error_lines(capsys) and history.read_bytes() == original
+    link = tmp_path / "link.csv"
+    os.symlink(str(history), str(link))
+    for out in (history, link):  # not even with --overwrite true
+        with pytest.raises(ConfigError, match="input"):
+            predict.predict(run_dir, ["--input", str(history), "--out", str(out), "--overwrite", "true"],
+                            log=quiet, model=trained)
+    assert history.read_bytes() == original
+
+    other = tmp_path / "other.csv"
+    other.write_text("someone's file\n")
+    with pytest.raises(ConfigError, match="exists.*--overwrite true"):
+        predict.predict(run_dir, ["--input", str(history), "--out", str(other)], log=quiet, model=trained)
+    assert other.read_text() == "someone's file\n"
+    predict.predict(run_dir, ["--input", str(history), "--out", str(other), "--overwrite", "true"],
+                    log=quiet, model=trained)
+    assert other.read_text().startswith("student,position,skill_id,answer,p,mastery_")
+    assert not glob.glob(str(tmp_path / "*.partial"))
+
+    config = os.path.join(run_dir, "config.json")
+    before = open(config, "rb").read()
+    with pytest.raises(ConfigError, match="run folder"):
+        predict.predict(run_dir, ["--input", str(history), "--out", config, "--overwrite", "true"], log=quiet,
+                        model=trained)
+    assert open(config, "rb").read() == before
