@@ -1,0 +1,204 @@
+"""scripts/table3.py on tiny run records and run folders this test writes (no training, no Ray)."""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from utils import many_runs, run_files, stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import table3  # noqa: E402
+
+RESAMPLES = 200
+ASSIST = "assist2009_updated"
+
+
+def answers_of_students(n_students=40, per_student=12, seed=0):
+    """Answers of students of different ability and two models' P(correct): dkvmn knows the ability well,
+    dkt less well."""
+    random = np.random.RandomState(seed)
+    ability = np.repeat(random.normal(size=n_students), per_student)
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))
+    return {"student": np.repeat(["s%02d" % i for i in range(n_students)], per_student),
+            "position": np.tile(np.arange(per_student), n_students),
+            "skill": random.randint(0, 4, size=ability.size),
+            "answer": (random.uniform(size=ability.size) < sigmoid(2 * ability)).astype(int),
+            "dkvmn": sigmoid(2 * ability + 0.3 * random.normal(size=ability.size)),
+            "dkt": sigmoid(0.7 * ability + 1.2 * random.normal(size=ability.size))}
+
+
+def write_record(results, dataset, model, fold, seed, auc, from2, ci=None):
+    """A record as scripts/reproduce.py writes it, with the table's settings; returns it."""
+    digest = many_runs.settings_hash(many_runs.table_settings(dataset, model))
+    key = many_runs.run_key(model, fold, seed, digest)
+    summary = {"test_auc": auc, "test_auc_from2": from2, "valid_auc": auc + 0.001, "best_epoch": 3}
+    if ci:
+        summary.update(test_auc_ci_low=ci[0], test_auc_ci_high=ci[1], test_auc_ci_resamples=1000)
+    home = os.path.join("runs", "reproduce", dataset, key)
+    record = {"dataset": dataset, "model": model, "fold": fold, "seed": seed, "key": key,
+              "settings_hash": digest, "smoke": False, "summary": summary,
+              "run_dir": os.path.join(home, "%s-%s-20260101-000000" % (dataset, model)),
+              "driver_command": "python scripts/reproduce.py %s" % dataset}
+    path = many_runs.record_path(str(results), dataset, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run_files.write_json(path, record)
+    return record
+
+
+def write_run_folder(runs_dir, record, data, rows=None):
+    """The record's run folder under runs_dir: config.json and predictions.csv (p of data[model])."""
+    name = os.path.basename(record["run_dir"])
+    folder = os.path.join(str(runs_dir), "reproduce", record["dataset"], record["key"], name)
+    os.makedirs(folder)
+    run_files.write_json(os.path.join(folder, "config.json"), {"constants": dict(
+        (k, record[k]) for k in ("dataset", "model", "fold", "seed"))})
+    rows = np.arange(data["answer"].size) if rows is None else rows
+    run_files.write_predictions(folder, dict((name, data[record["model"] if name == "p" else name][rows])
+                                             for name in ("student", "position", "skill", "answer", "p")))
+
+
+# fold -> seed -> (dkvmn AUC, dkt AUC); fold 1 has two seeds, averaged into the fold's value
+ASSIST_AUCS = {1: {0: (0.8150, 0.8170), 1: (0.8160, 0.8172)}, 2: {0: (0.8141, 0.8190)},
+               3: {0: (0.8155, 0.8185)}}
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """Records of ASSIST2009 (folds 1-3) and Synthetic-5 v0 and v3, run folders for every ASSIST2009 run."""
+    results, runs = tmp_path / "results", tmp_path / "runs"
+    records = {}
+    for fold, seeds in ASSIST_AUCS.items():
+        for seed, aucs in seeds.items():
+            data = answers_of_students(seed=10 * fold + seed)
+            for model, auc in zip(("dkvmn", "dkt"), aucs):
+                ci = (auc - 0.003, auc + 0.003) if fold == 2 else None
+                record = write_record(results, ASSIST, model, fold, seed, auc, auc + 0.002, ci)
+                write_run_folder(runs, record, data)
+                records[(model, fold, seed)] = (record, data)
+    for version, aucs in ((0, (0.829, 0.816)), (3, (0.825, 0.815))):
+        for model, auc in zip(("dkvmn", "dkt"), aucs):
+            write_record(results, "naive_c5_q50_s4000_v%d" % version, model, 1, 0, auc, auc + 0.001)
+    return {"results": results, "runs": runs, "docs": tmp_path / "docs", "records": records}
+
+
+def run_table(tiny):
+    argv = ["--results", str(tiny["results"]), "--runs_dir", str(tiny["runs"]), "--docs", str(tiny["docs"]),
+            "--resamples", str(RESAMPLES)]
+    assert table3.main(argv) == 0
+    with open(str(tiny["results"] / "table3.json")) as f:
+        table = json.load(f)
+    return dict((row["name"], row) for row in table["rows"]), (tiny["results"] / "table3.md").read_text()
+
+
+def expected_bootstrap(data):
+    """What the table must hold for one fold: utils.stats on the predictions as written (p to 6 decimals)."""
+    return stats.paired_bootstrap_auc_difference(data["answer"], np.round(data["dkvmn"], 6),
+                                                 np.round(data["dkt"], 6), data["student"],
+                                                 n_resamples=RESAMPLES, seed=0)
+
+
+def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, capsys):
+    rows, text = run_table(tiny)
+    assist = rows[ASSIST]
+    fold_values = dict((model, [np.mean([a[i] for a in ASSIST_AUCS[fold].values()]) for fold in (1, 2, 3)])
+                       for i, model in enumerate(("dkvmn", "dkt")))
+    for model in ("dkvmn", "dkt"):
+        c = assist["cells"][model]
+        expected = stats.mean_std_t_ci(fold_values[model])
+        for name in ("mean", "std", "low", "high", "n"):
+            assert c["test_auc"][name] == pytest.approx(expected[name]), (model, name)
+        assert c["test_auc_from2"]["mean"] == pytest.approx(expected["mean"] + 0.002)
+        assert c["paper_auc"] == many_runs.SETTINGS[ASSIST]["paper"][model]
+        assert c["reaches_paper"] == (expected["mean"] >= c["paper_auc"])
+        assert c["averaged_seeds"] == ["fold 1: mean of seeds 0, 1"]
+        assert [(r["fold"], r["seed"]) for r in c["runs"]] == [(1, 0), (1, 1), (2, 0), (3, 0)]
+        cis = [r["ci"] for r in c["runs"]]
+        assert cis[2]["low"] == pytest.approx(ASSIST_AUCS[2][0][model == "dkt"] - 0.003)
+        assert cis[0] is None and cis[3] is None
+    t_test = stats.paired_t_test(fold_values["dkvmn"], fold_values["dkt"])
+    for name in ("mean_difference", "low", "high", "p_value"):
+        assert assist["t_test"][name] == pytest.approx(t_test[name])
+    assert assist["t_test"]["n"] == 3 and assist["t_test"]["units"] == ["fold 1", "fold 2", "fold 3"]
+
+    assert [(p["fold"], p["seed"]) for p in assist["per_fold"]] == [(1, 0), (1, 1), (2, 0), (3, 0)]
+    for pair in assist["per_fold"]:
+        expected = expected_bootstrap(tiny["records"][("dkvmn", pair["fold"], pair["seed"])][1])
+        result = pair["result"]
+        assert pair["note"] == "computed" and result["difference"] > 0 and result["p_value"] < 0.05
+        for name in ("difference", "low", "high", "p_value"):
+            assert result[name] == pytest.approx(expected[name]), name
+        assert result["keys"] == {"dkvmn": tiny["records"][("dkvmn", pair["fold"], pair["seed"])][0]["key"],
+                                  "dkt": tiny["records"][("dkt", pair["fold"], pair["seed"])][0]["key"]}
+        stored = tiny["results"] / "paired" / ASSIST / ("%d-s%d.json" % (pair["fold"], pair["seed"]))
+        assert json.loads(stored.read_text())["difference"] == pytest.approx(expected["difference"])
+
+    versions = rows["synthetic5_versions"]
+    assert versions["cells"]["dkvmn"]["units"] == [0, 3]
+    expected = stats.mean_std_t_ci([0.829, 0.825])
+    assert versions["cells"]["dkvmn"]["test_auc"]["std"] == pytest.approx(expected["std"])
+    assert versions["t_test"]["mean_difference"] == pytest.approx(((0.829 - 0.816) + (0.825 - 0.815)) / 2)
+    assert rows["assist2015"]["cells"]["dkt"]["test_auc"]["n"] == 0
+
+    # the Markdown, the figure's entries and the figure
+    mean = rows[ASSIST]["cells"]["dkvmn"]["test_auc"]
+    assert ("| ASSIST2009 | DKVMN | %.4f ± %.4f | [%.4f, %.4f] | 3 (folds 1, 2, 3 of 5; fold 1: mean of "
+            "seeds 0, 1) | 0.8157 |" % (mean["mean"], mean["std"], mean["low"], mean["high"])) in text
+    assert "%+.4f" % t_test["mean_difference"] in text and "fold 2 s0 [" in text
+    entries = json.loads((tiny["results"] / "table3_differences.json").read_text())
+    assert [e["kind"] for e in entries if e["dataset"] == "ASSIST2009"] == [
+        "paired t over 3 folds", "paired bootstrap, fold 1 seed 0", "paired bootstrap, fold 1 seed 1",
+        "paired bootstrap, fold 2 seed 0", "paired bootstrap, fold 3 seed 0"]
+    assert (tiny["docs"] / "7_model_difference.png").stat().st_size > 1000
+    assert "| ASSIST2009 | DKVMN |" in capsys.readouterr().out
+
+
+def test_a_missing_run_folder_gives_no_bootstrap_but_keeps_the_t_test(tiny):
+    record = tiny["records"][("dkt", 3, 0)][0]
+    shutil.rmtree(os.path.join(str(tiny["runs"]), "reproduce", ASSIST, record["key"]))
+    rows, text = run_table(tiny)
+    fold3 = [p for p in rows[ASSIST]["per_fold"] if p["fold"] == 3][0]
+    assert fold3["result"] is None and fold3["note"] == "run folder not under %s: %s" % (tiny["runs"],
+                                                                                      record["key"])
+    assert "| ASSIST2009 | fold 3 s0 | - | - | - | - | - | - | run folder not under" in text
+    assert rows[ASSIST]["t_test"]["n"] == 3 and rows[ASSIST]["t_test"]["p_value"] is not None
+    assert not (tiny["results"] / "paired" / ASSIST / "3-s0.json").exists()
+
+
+def test_a_pair_scored_on_different_positions_is_skipped_with_a_note(tiny):
+    record, data = tiny["records"][("dkt", 2, 0)]
+    shutil.rmtree(os.path.join(str(tiny["runs"]), "reproduce", ASSIST, record["key"]))
+    write_run_folder(tiny["runs"], record, data, rows=np.arange(12, data["answer"].size))  # one student less
+    rows, text = run_table(tiny)
+    fold2 = [p for p in rows[ASSIST]["per_fold"] if p["fold"] == 2][0]
+    assert fold2["result"] is None and "do not cover the same test positions" in fold2["note"]
+    assert "| ASSIST2009 | fold 2 s0 | - |" in text and "skipped: the two runs' predictions" in text
+    assert not (tiny["results"] / "paired" / ASSIST / "2-s0.json").exists()
+    assert [p["result"] is not None for p in rows[ASSIST]["per_fold"]] == [True, True, False, True]
+
+
+def test_stored_fold_results_are_reused_once_the_run_folders_are_gone(tiny):
+    first, _ = run_table(tiny)
+    shutil.rmtree(str(tiny["runs"]))
+    second, text = run_table(tiny)
+    for before, after in zip(first[ASSIST]["per_fold"], second[ASSIST]["per_fold"]):
+        assert after["note"] == "stored" and after["result"] == before["result"]
+    assert "paired/%s/1-s0.json" % ASSIST in text
+
+    # a stored result of other records (e.g. a rerun with new settings) is not taken for this pair
+    stored = tiny["results"] / "paired" / ASSIST / "1-s0.json"
+    content = json.loads(stored.read_text())
+    content["keys"]["dkt"] = "dkt-f1-s0-0000000000"
+    stored.write_text(json.dumps(content))
+    third, _ = run_table(tiny)
+    assert third[ASSIST]["per_fold"][0]["result"] is None
+
+
+def test_no_records_is_one_error_line_and_nothing_written(tmp_path, capsys):
+    assert table3.main(["--results", str(tmp_path / "empty"), "--docs", str(tmp_path / "docs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no run records") and "reproduce.py" in err[0]
+    assert not (tmp_path / "empty").exists() and not (tmp_path / "docs").exists()
