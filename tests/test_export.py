@@ -304,3 +304,28 @@ def test_evaluate_carry_state_scores_whole_histories(trained_runs, model):
 
     _, default = evaluate.evaluate(run_dir, [], log=quiet, model=trained)
     assert default["carry_state"] is False and "reset" in default["state"]
+
+
+@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+def test_serving_graph_refuses_bad_indices_and_ignores_the_padding(trained_runs, model):
+    import tensorflow.compat.v1 as tf
+    _, trained = trained_runs[model]
+    n = trained.n_skills
+    with ServingModel(trained) as serving:
+        state = serving.run("initial_state", batch_size=2)["state"]
+        for skill, answer, message in (([0, n], [1, 0], "skill indices must be in \\[0, %d\\)" % n),
+                                       ([0, -1], [1, 0], "skill indices must be in"),
+                                       ([0, 1], [1, 2], "answers must be 0 \\(wrong\\) or 1")):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                serving.run("step", state=state, skill=skill, answer=answer)
+        skills = np.array([[1, 2, 3, 4], [5, 6, 0, 0]], np.int32)
+        answers = np.array([[1, 0, 1, 1], [0, 1, 0, 0]], np.int32)
+        zero_padded = serving.run("predict_history", skills=skills, answers=answers, lengths=[4, 2])
+        skills[1, 2:], answers[1, 2:] = n + 7, 5    # junk after a row's length is never read
+        junk_padded = serving.run("predict_history", skills=skills, answers=answers, lengths=[4, 2])
+        for name in ("p", "final_state", "knowledge_state"):
+            np.testing.assert_array_equal(junk_padded[name], zero_padded[name])
+        assert (zero_padded["p"][1, 2:] == 0).all() and (zero_padded["p"][0] > 0).all()
+        answers[1, 2] = 0     # a real answer on an unknown skill
+        with pytest.raises(tf.errors.InvalidArgumentError, match="skill indices must be in"):
+            serving.run("predict_history", skills=skills, answers=answers, lengths=[4, 3])

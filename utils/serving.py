@@ -108,10 +108,11 @@ def build_serving_graph(model_name, n_skills, hparams):
         state = tf.placeholder(tf.float32, [None, size], name="state")
         skill = tf.placeholder(tf.int32, [None], name="skill")
         answer = tf.placeholder(tf.int32, [None], name="answer")
-        new_state = update(state, skill, answer)
+        checked_skill, checked_answer = checked_inputs(skill, answer, n_skills)
+        new_state = update(state, checked_skill, checked_answer)
         signatures["step"] = (
             {"state": state, "skill": skill, "answer": answer},
-            named({"p": predict(state, skill[:, None])[:, 0], "new_state": new_state,
+            named({"p": predict(state, checked_skill[:, None])[:, 0], "new_state": new_state,
                    "knowledge_state": knowledge(new_state)}))
     with tf.name_scope("initial_state"):
         batch_size = tf.placeholder(tf.int32, [], name="batch_size")
@@ -122,13 +123,37 @@ def build_serving_graph(model_name, n_skills, hparams):
         skills = tf.placeholder(tf.int32, [None, None], name="skills")
         answers = tf.placeholder(tf.int32, [None, None], name="answers")
         lengths = tf.placeholder(tf.int32, [None], name="lengths")
+        # Whatever the padding holds: 0 there, so only the real answers are checked and looked up.
+        real = tf.sequence_mask(lengths, tf.shape(skills)[1])
+        checked_skills, checked_answers = checked_inputs(
+            tf.where(real, skills, tf.zeros_like(skills)), tf.where(real, answers, tf.zeros_like(answers)),
+            n_skills)
         first = tf.tile(model.initial_state(n_skills, hp)[None], tf.stack([tf.shape(skills)[0], 1]))
-        p, final_state = carried_history(skills, answers, lengths, tf.reshape(first, [-1, size]), predict,
-                                         update)
+        p, final_state = carried_history(checked_skills, checked_answers, lengths,
+                                         tf.reshape(first, [-1, size]), predict, update)
         signatures["predict_history"] = (
             {"skills": skills, "answers": answers, "lengths": lengths},
             named({"p": p, "final_state": final_state, "knowledge_state": knowledge(final_state)}))
     return ServingGraph(signatures=signatures, model_variables=model_variables, load_tables=load_tables)
+
+
+def checked_inputs(skills, answers, n_skills):
+    """`skills` and `answers` once they are checked: skill indices in [0, n_skills), answers 0 or 1.
+
+    Raises (when run) InvalidArgumentError with a message that says what is valid: a skill id looked up by
+    hand, or an answer that is not 0/1, must not read another skill's row (on a GPU an out-of-range gather
+    gives zeros, not an error).
+    """
+    checks = [
+        tf.assert_non_negative(skills, message="skill indices must be in [0, %d) (skills.csv `skill`)"
+                               % n_skills),
+        tf.assert_less(skills, n_skills, message="skill indices must be in [0, %d) (skills.csv `skill`)"
+                       % n_skills),
+        tf.assert_non_negative(answers, message="answers must be 0 (wrong) or 1 (correct)"),
+        tf.assert_less(answers, 2, message="answers must be 0 (wrong) or 1 (correct)"),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(skills), tf.identity(answers)
 
 
 def named(outputs):
