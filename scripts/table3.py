@@ -355,21 +355,22 @@ def difference_tables(rows, args):
               "predictions.csv (%d resamples, seed %d; the same resamples for both models), stored in "
               "paired/; '-' where it could not be computed (why: last column)." % (args["resamples"],
                                                                                    args["seed"]), "",
-              "| data set | run | DKVMN | DKT | DKVMN - DKT | 95% CI (bootstrap) | p | students | note |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| data set | run | DKVMN | DKT | DKVMN - DKT | 95% CI (bootstrap) | p | p (DeLong) | students "
+              "| note |", "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         for pair in row["per_fold"]:
             r = pair["result"] or {}
             name = pair["unit"] + ("" if row["unit"] == "seed" else " s%d" % pair["seed"])
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 row["label"], name, fmt(r.get("auc_" + MODEL_A)), fmt(r.get("auc_" + MODEL_B)),
                 fmt(r.get("difference"), sign=True), interval(r.get("low"), r.get("high"), True),
-                p_text(r.get("p_value")), r.get("n_students", "-"),
+                p_text(r.get("p_value")), p_text((r.get("delong") or {}).get("p_value")),
+                r.get("n_students", "-"),
                 pair["stored"] if pair["result"] else pair["note"]))
     return lines
 
 
-def notes(rows):
+def notes(rows, args):
     lines = ["## Notes", "",
              "- n is the number of values behind a mean: folds (ASSIST2009, ASSIST2015, STATICS; the "
              "paper used %d), seeds (Synthetic-5 v0, fold 1) or data versions (Synthetic-5 v0-v19, seed 0, "
@@ -388,11 +389,31 @@ def notes(rows):
              for row in rows for m in (MODEL_A, MODEL_B) if row["cells"][m]["reaches_paper"] is False]
     lines.append("- Reach the paper's figure (mean >= paper): %s. Below it: %s." % (
         ", ".join(reached) or "none", ", ".join(short) or "none"))
+    lines.append(significance_note(rows))
+    resamples = args["resamples"]
+    lines.append("- Per fold, the bootstrap's p counts resampled differences on each side of 0 with a +1 "
+                 "correction, so %d resamples cannot show a p below 2 / %d = %.3f; DeLong's test takes "
+                 "answers as independent, so its p is the optimistic one."
+                 % (resamples, resamples + 1, 2.0 / (resamples + 1)))
     lines.append("- The Synthetic-5 rows compare with the paper's one Synthetic-5 figure, which is likely "
                  "the mean over its 20 versions.")
     lines.append("- A run's own 95% CI (students resampled, seeded with its SEED) is in summary.json for "
                  "runs made since it was added; older records have none ('-').")
     return lines
+
+
+def significance_note(rows):
+    """Which rows' paired t-test finds a difference at the 5% level, and which model is higher."""
+    significant, other = [], []
+    for row in rows:
+        test = row["t_test"]
+        if test["p_value"] is not None and test["p_value"] < 0.05:
+            significant.append("%s (%s higher, p %s)" % (
+                row["label"], "DKVMN" if test["mean_difference"] > 0 else "DKT", p_text(test["p_value"])))
+        else:
+            other.append("%s (n %d)" % (row["label"], test["n"]))
+    return ("- DKVMN and DKT differ at the 5%% level (paired t over the row's values): %s. Not (or not yet "
+            "testable): %s." % (", ".join(significant) or "none", ", ".join(other) or "none"))
 
 
 def every_run(rows):
@@ -414,8 +435,8 @@ def markdown(table):
         ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC", "",
          "Made by `%s` from %d run records (results/runs/); every figure is in table3.json." % (
              table["command"], table["n_records"]), ""]
-        + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""] + notes(rows) + [""]
-        + every_run(rows)) + "\n"
+        + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""]
+        + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
 
 
 def plot_entries(rows):

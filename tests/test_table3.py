@@ -62,7 +62,7 @@ def write_run_folder(runs_dir, record, data, rows=None):
 
 
 # fold -> seed -> (dkvmn AUC, dkt AUC); fold 1 has two seeds, averaged into the fold's value
-ASSIST_AUCS = {1: {0: (0.8150, 0.8170), 1: (0.8160, 0.8172)}, 2: {0: (0.8141, 0.8190)},
+ASSIST_AUCS = {1: {0: (0.8150, 0.8175), 1: (0.8160, 0.8190)}, 2: {0: (0.8150, 0.8180)},
                3: {0: (0.8155, 0.8185)}}
 
 
@@ -131,6 +131,9 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
         assert pair["note"] == "computed" and result["difference"] > 0 and result["p_value"] < 0.05
         for name in ("difference", "low", "high", "p_value"):
             assert result[name] == pytest.approx(expected[name]), name
+        data = tiny["records"][("dkvmn", pair["fold"], pair["seed"])][1]
+        delong = stats.delong_test(data["answer"], np.round(data["dkvmn"], 6), np.round(data["dkt"], 6))
+        assert result["delong"]["p_value"] == pytest.approx(delong["p_value"])
         assert result["keys"] == {"dkvmn": tiny["records"][("dkvmn", pair["fold"], pair["seed"])][0]["key"],
                                   "dkt": tiny["records"][("dkt", pair["fold"], pair["seed"])][0]["key"]}
         stored = tiny["results"] / "paired" / ASSIST / ("%d-s%d.json" % (pair["fold"], pair["seed"]))
@@ -148,6 +151,8 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
     assert ("| ASSIST2009 | DKVMN | %.4f ± %.4f | [%.4f, %.4f] | 3 (folds 1, 2, 3 of 5; fold 1: mean of "
             "seeds 0, 1) | 0.8157 |" % (mean["mean"], mean["std"], mean["low"], mean["high"])) in text
     assert "%+.4f" % t_test["mean_difference"] in text and "fold 2 s0 [" in text
+    assert t_test["p_value"] < 0.05 and "(paired t over the row's values): ASSIST2009 (DKT higher, p %s)" % (
+        table3.p_text(t_test["p_value"])) in text
     entries = json.loads((tiny["results"] / "table3_differences.json").read_text())
     assert [e["kind"] for e in entries if e["dataset"] == "ASSIST2009"] == [
         "paired t over 3 folds", "paired bootstrap, fold 1 seed 0", "paired bootstrap, fold 1 seed 1",
@@ -163,7 +168,7 @@ def test_a_missing_run_folder_gives_no_bootstrap_but_keeps_the_t_test(tiny):
     fold3 = [p for p in rows[ASSIST]["per_fold"] if p["fold"] == 3][0]
     assert fold3["result"] is None and fold3["note"] == "run folder not under %s: %s" % (tiny["runs"],
                                                                                       record["key"])
-    assert "| ASSIST2009 | fold 3 s0 | - | - | - | - | - | - | run folder not under" in text
+    assert "| ASSIST2009 | fold 3 s0 | - | - | - | - | - | - | - | run folder not under" in text
     assert rows[ASSIST]["t_test"]["n"] == 3 and rows[ASSIST]["t_test"]["p_value"] is not None
     assert not (tiny["results"] / "paired" / ASSIST / "3-s0.json").exists()
 
