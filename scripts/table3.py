@@ -115,7 +115,7 @@ def cell(row, model, records):
     groups = {}
     for record in records:
         unit = unit_of(row, record)
-        if unit is not None:
+        if unit is not None and record["summary"].get("test_auc") is not None:  # None: test not scored
             groups.setdefault(unit, []).append(record)
     units = sorted(groups)
     runs = [run_fields(row, r) for unit in units for r in sorted(groups[unit], key=lambda r: (r["fold"],
