@@ -186,6 +186,13 @@ def test_the_table_is_the_mean_and_std_of_runs_with_the_same_settings(tmp_path):
         assert run["run_dir"] in text
 
 
+def test_a_table_of_failures_only_is_written(tmp_path):
+    failed = [dict(record("dkt", 0, 0.0), exit_status=3, log="runs/x/main.log", error=None)]
+    text = many_runs.render_tables(str(tmp_path / "new"), "assist2015", failed)
+    assert json.load(open(str(tmp_path / "new" / "assist2015.json")))["models"] == []
+    assert "- dkt, seed 0, fold 1 (settings h1): exit status 3" in text
+
+
 def test_the_oracle_columns_appear_when_the_runs_know_the_oracle(tmp_path):
     for seed, (auc, oracle) in enumerate(((0.68, 0.75), (0.70, 0.76))):
         many_runs.write_record(str(tmp_path), record("dkvmn", seed, auc, oracle=oracle), "cmd")

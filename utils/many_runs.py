@@ -543,6 +543,7 @@ def markdown(results):
 def render_tables(out, dataset, failed=()):
     """Rewrites <out>/<dataset>.json and .md from the records; returns the Markdown."""
     results = table(dataset, read_records(out, dataset), failed)
+    os.makedirs(out, exist_ok=True)  # the first run to end may have failed: no record made the folder
     write_json(os.path.join(out, dataset + ".json"), results)
     text = markdown(results)
     write_text(os.path.join(out, dataset + ".md"), text + "\n")
