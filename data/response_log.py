@@ -11,11 +11,13 @@ Columns (by name, given by options; other columns are ignored):
                   per skill, LEAKY: the 2nd sees the answer of the 1st). An empty cell drops the row.
   correct_column  0 or 1 (1.0 / 0.0 too)
   order_column    when the answer was given: numbers (order ids, seconds) when the first value is a
-                  number, else date-times (ISO 8601 "2024-03-01T09:15:00", "2024-03-01 09:15", with or
-                  without a time zone; all are compared in UTC). Ties keep file order. None or "" = no
-                  order column: the file order is the time order.
+                  number, else ISO 8601 date-times, year first ("2024-03-01T09:15:00", "2024-03-01 09:15",
+                  "2024-03-01", with or without a time zone; all are compared in UTC); every value must
+                  have the first value's format (a day/month date such as 02/03/2024 is refused: read row
+                  by row it is a guess). Ties keep file order. None or "" = no order column: the file
+                  order is the time order.
 Bad input raises DataError with file:line: a missing column (lists the columns found), a correct value
-that is not 0/1, an order value that does not parse.
+that is not 0/1, an order value that does not parse or is not in the column's format.
 
 read_response_log(...) -> (DataFrame[student, skill_id, correct], report lines): the rows grouped by
 student (students in natural order: numbers by value, then text) and in time order inside a student;
@@ -208,7 +210,10 @@ def _answers(values, log, column):
 
 
 def _order(values, log, column):
-    """(sortable int64/float64 array, "numbers" | "date-times (UTC)"); DataError naming a bad line."""
+    """(sortable int64/float64 array, "numbers" | "date-times (UTC)"); DataError naming a bad line.
+
+    The column's format is the first value's: numbers, or ISO 8601 date-times; every value must have it.
+    """
     empty = values == ""
     if empty.any():
         raise DataError("%s: empty order value (CSV_ORDER_COLUMN needs a number or a date-time in every "
@@ -221,35 +226,55 @@ def _order(values, log, column):
             raise DataError("%s: order value %r is not a number (the column's first value %r is a number, "
                             "so every value must be)" % (log.where(row, column), values[row], values[0]))
         return numbers.astype(np.float64), "numbers"
-    times = _date_times(values)
-    bad = np.isnat(times)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError("%s: cannot parse order value %r as a number or a date-time (e.g. "
-                        "2024-03-01T09:15:00)" % (log.where(row, column), values[row]))
-    return times.astype(np.int64), "date-times (UTC)"
+    return _iso_microseconds(values, log, column), "date-times (UTC)"
 
 
-def _date_times(values):
-    """datetime64[ns] (UTC, NaT where unparsable) of text values; mixed formats are parsed one by one."""
-    times = _to_utc(pd.Series(values))
-    missing = np.flatnonzero(np.isnat(times))
-    while len(missing):  # newer pandas parses a column in one format (its first value's): retry the rest
-        retried = _to_utc(pd.Series(values[missing]))
-        found = ~np.isnat(retried)
-        if not found.any():
-            break
-        times[missing[found]] = retried[found]
-        missing = missing[~found]
-    return times
+# An ISO 8601 date-time, year first (never ambiguous): 2024-03-01, 2024-03-01T09:15, 2024-03-01 09:15:00.25,
+# with an optional zone Z, +01:00 or +0100. Groups: year, month, day, hour, minute, second, fraction, zone.
+ISO_DATE_TIME = (r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+                 r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
-def _to_utc(series):
-    try:
-        parsed = pd.to_datetime(series, errors="coerce", utc=True)
-    except (ValueError, TypeError, OverflowError):
-        return np.full(len(series), np.datetime64("NaT"), dtype="datetime64[ns]")
-    return np.asarray(parsed.dt.tz_convert(None).values, dtype="datetime64[ns]")
+def _iso_microseconds(values, log, column):
+    """Microseconds since 1970-01-01 UTC (int64) of ISO 8601 date-times, parsed the same way by every pandas.
+
+    Each value is read in this one format (never guessed row by row, where 02/03 and 13/03 would be read
+    month-first and day-first in the same column); DataError with file:line for a value in another format
+    or an impossible date or time.
+    """
+    parts = pd.Series(values).str.extract(ISO_DATE_TIME)
+    unmatched = parts[0].isnull().values
+    if unmatched.any():
+        row = int(np.argmax(unmatched))
+        if row == 0:
+            raise DataError("%s: cannot parse order value %r as a number or an ISO 8601 date-time (e.g. "
+                            "2024-03-01T09:15:00, 2024-03-01 09:15+01:00); dates such as 02/03/2024 are "
+                            "ambiguous (day or month first): write the column in ISO 8601 or as numbers"
+                            % (log.where(row, column), values[row]))
+        raise DataError("%s: cannot parse order value %r as an ISO 8601 date-time like the column's first "
+                        "value %r: write every value of the column in one format (e.g. 2024-03-01T09:15:00)"
+                        % (log.where(row, column), values[row], values[0]))
+    year, month, day, hour, minute, second = (
+        pd.to_numeric(parts[index].fillna("0")).values.astype(np.int64) for index in range(6))
+    fraction = parts[6].fillna("").str.slice(0, 6).str.pad(6, side="right", fillchar="0")
+    micros = pd.to_numeric(fraction.where(fraction != "", "0")).values.astype(np.int64)
+    zone = parts[7].fillna("Z").str.replace(":", "", regex=False)
+    signs = np.where(zone.str.startswith("-").values, -1, 1)
+    zone_minutes = np.where(zone.values == "Z", 0, signs * (
+        pd.to_numeric(zone.str.slice(1, 3).where(zone != "Z", "0")).values.astype(np.int64) * 60
+        + pd.to_numeric(zone.str.slice(3, 5).where(zone.str.len() == 5, "0")).values.astype(np.int64)))
+    first_of_month = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    month_days = ((first_of_month + 1).astype("datetime64[D]")
+                  - first_of_month.astype("datetime64[D]")).astype(np.int64)
+    valid = ((month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days) & (hour <= 23) & (minute <= 59)
+             & (second <= 59))
+    if not valid.all():
+        row = int(np.argmax(~valid))
+        raise DataError("%s: order value %r is not a valid date-time (month 1-12, a day of that month, time "
+                        "up to 23:59:59)" % (log.where(row, column), values[row]))
+    days = first_of_month.astype("datetime64[D]").astype(np.int64) + day - 1
+    seconds = days * 86400 + hour * 3600 + (minute - zone_minutes) * 60 + second
+    return seconds * 1000000 + micros
 
 
 def _skill_rows(rows, skills, skill_separator, report, stats):

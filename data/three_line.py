@@ -8,7 +8,8 @@ Files: DATASET_DIR/<name>_train<fold>.csv, <name>_valid<fold>.csv and <name>_tes
 
 Tolerated: CRLF line ends, trailing commas, blank lines, ids starting at 0 (DKT files) or 1 (DKVMN files).
 The base is detected over all three files (any id 0 -> 0-based), skill index = id - base and n_skills =
-largest index + 1 over all three files, so the mapping is the same in every split.
+largest index + 1 over all three files, so the mapping is the same in every split. Ids above MAX_SKILL_ID are
+an error: the ids index the model's embeddings directly, one row per id up to the largest.
 
 Optional side files in DATASET_DIR:
   <name>_sname_sid      lines "skill name<TAB>id" -> Dataset.skill_names (else the id as text)
@@ -24,6 +25,10 @@ import re
 import numpy as np
 
 from data.dataset import DataError, Dataset, fingerprint, make_sequence, split_stats, split_summary_lines
+
+# The largest skill id accepted: an id indexes the embeddings (n_skills = largest id + 1), so 10^6 ids already
+# mean a DKVMN value embedding of 2 * 10^6 rows; a stray 99999999999 would otherwise be 10^11 rows.
+MAX_SKILL_ID = 10 ** 6
 
 SOURCE_HINT = ("three-line files come from the DKVMN authors' repository github.com/jennyzhang0215/DKVMN "
                "(folder data/, e.g. data/assist2009_updated/)")
@@ -98,21 +103,25 @@ def _parse_record(path, record):
         if len(values) != count:
             raise DataError("%s:%d: count says %d (line %d) but there are %d %s"
                             % (path, line, count, count_line, len(values), what))
-    if ids.min() < 0:
-        column = int(np.argmax(ids < 0)) + 1
-        raise DataError("%s:%d:%d: negative skill id %d" % (path, ids_line, column, ids[column - 1]))
-    if not np.isin(answers, (0, 1)).all():
-        column = int(np.argmax(~np.isin(answers, (0, 1)))) + 1
-        raise DataError("%s:%d:%d: answer must be 0 or 1, got %d"
-                        % (path, answers_line, column, answers[column - 1]))
-    return count_line, ids, answers
+    if min(ids) < 0 or max(ids) > MAX_SKILL_ID:
+        column, skill_id = next((c, i) for c, i in enumerate(ids, 1) if not 0 <= i <= MAX_SKILL_ID)
+        if skill_id < 0:
+            raise DataError("%s:%d:%d: negative skill id %d" % (path, ids_line, column, skill_id))
+        raise DataError("%s:%d:%d: skill id %d is above %d, the largest allowed: ids index the model's "
+                        "embeddings directly (one row per id up to the largest); renumber the skills 1..N"
+                        % (path, ids_line, column, skill_id, MAX_SKILL_ID))
+    if not set(answers) <= {0, 1}:
+        column, answer = next((c, a) for c, a in enumerate(answers, 1) if a not in (0, 1))
+        raise DataError("%s:%d:%d: answer must be 0 or 1, got %d" % (path, answers_line, column, answer))
+    return count_line, np.array(ids, dtype=np.int64), np.array(answers, dtype=np.int64)
 
 
 def _fields(path, line_number, text, what):
-    """Integers of one comma-separated line (trailing commas dropped); DataError with file:line:column."""
+    """Integers (Python ints: any size, checked by the caller before they become int64) of one
+    comma-separated line (trailing commas dropped); DataError with file:line:column."""
     fields = [field.strip() for field in text.rstrip(", \t").split(",")]
     try:
-        return np.array([int(field) for field in fields], dtype=np.int64)
+        return [int(field) for field in fields]
     except ValueError:
         column = next(i for i, field in enumerate(fields, 1) if not re.match(r"^[+-]?\d+$", field))
         raise DataError("%s:%d:%d: %s is not an integer: %r"

@@ -92,6 +92,42 @@ def test_tsv_with_timestamps_in_mixed_formats_and_zones(tmp_path):
     assert dataset.skill_ids == ["decimals", "fractions"]
 
 
+@pytest.mark.parametrize("second, expected", [
+    ("02/03/2024", "log.csv:3 (column seq): cannot parse order value '02/03/2024' as an ISO 8601 date-time "
+                   "like the column's first value '2024-03-01'"),
+    ("13/03/2024 10:00", "log.csv:3 (column seq): cannot parse order value '13/03/2024 10:00'"),
+    ("2024-02-30", "log.csv:3 (column seq): order value '2024-02-30' is not a valid date-time"),
+    ("2024-03-01T25:00", "log.csv:3 (column seq): order value '2024-03-01T25:00' is not a valid date-time"),
+    ("March 2, 2024", "log.csv:3 (column seq): cannot parse order value 'March 2, 2024'"),
+])
+def test_an_order_column_keeps_the_format_of_its_first_value(tmp_path, second, expected):
+    path = _write(tmp_path, 'user,item,right,seq\ns1,a,1,2024-03-01\ns1,b,0,"%s"\n' % second)
+    with pytest.raises(DataError) as error:
+        _read(path)
+    assert str(error.value).startswith(path[:-len("log.csv")] + expected), str(error.value)
+
+
+def test_day_month_dates_are_refused_as_ambiguous_from_the_first_value(tmp_path):
+    # read row by row, 02/03 was 3 February and 13/03 13 March in the same column
+    path = _write(tmp_path, "user,item,right,seq\ns1,a,1,02/03/2024\ns1,b,0,13/03/2024\n")
+    with pytest.raises(DataError) as error:
+        _read(path)
+    message = str(error.value)
+    assert "log.csv:2 (column seq)" in message and "ambiguous" in message and "ISO 8601" in message
+
+
+def test_iso_date_times_with_and_without_time_fraction_and_zone_are_one_format(tmp_path):
+    path = _write(tmp_path, "user,item,right,seq\n"
+                            "s1,d,1,2024-03-02\n"                  # midnight
+                            "s1,c,0,2024-03-01T23:30:00.250-01:00\n"  # 00:30:00.25 UTC on the 2nd
+                            "s1,b,1,2024-03-01 23:59:59.5\n"
+                            "s1,a,0,2024-03-01T22:00Z\n"
+                            "s1,e,1,2024-3-2 00:30:00.3+0000\n")
+    table, report = _read(path)
+    assert [skill for skill, _ in _pairs(table, "s1")] == ["a", "b", "d", "c", "e"]
+    assert "date-times (UTC)" in "\n".join(report)
+
+
 def test_explicit_delimiter_and_latin1(tmp_path):
     path = _write(tmp_path, u"user;item;right;seq\nZo\xe9;a;1;1\nZo\xe9;b;0;2\n", name="log.dat",
                   encoding="latin-1")

@@ -98,6 +98,9 @@ def test_missing_file_names_path_layout_and_source(tmp_path):
     ("1,2\n1,2\n1,0\n", r"d_train1.csv:1: expected the number of interactions"),
     ("2\n1,-2\n1,0\n", r"d_train1.csv:2:2: negative skill id"),
     ("\n\n", r"d_train1.csv: no students"),
+    ("3\n1,2,99999999999\n1,0,1\n", r"d_train1.csv:2:3: skill id 99999999999 is above 1000000, the largest "),
+    ("1\n99999999999999999999999\n1\n", r"d_train1.csv:2:1: skill id 99999999999999999999999 is above "),
+    ("99999999999999999999999\n1\n1\n", r"d_train1.csv:2: count says 99999999999999999999999 \(line 1\)"),
 ])
 def test_malformed_files_give_file_line_and_what_is_wrong(tmp_path, train, expected):
     with pytest.raises(DataError, match=expected):
@@ -116,3 +119,10 @@ def test_fingerprint_follows_file_content(tmp_path):
     before = load_data("d", dataset_dir).fingerprint
     _write_split_files(tmp_path, test="1\n2\n1\n")
     assert load_data("d", dataset_dir).fingerprint != before
+
+
+def test_the_id_bound_holds_in_every_split_file(tmp_path):
+    with pytest.raises(DataError, match=r"d_test.csv:2:1: skill id 1000001 is above 1000000"):
+        load_data("d", _write_split_files(tmp_path, test="1\n1000001\n1\n"))
+    dataset = load_data("d", _write_split_files(tmp_path, test="1\n1000\n1\n"))
+    assert dataset.n_skills == 1000
