@@ -17,7 +17,7 @@ import export
 import predict
 from data import load_from_config
 from tiny_runs import TINY, quiet
-from utils.serving import ServingModel
+from utils.serving import SIGNATURES, ServingModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ_LEN = TINY["seq_len"]
@@ -199,7 +199,11 @@ def test_saved_model_cli_lists_the_signatures_with_dtypes_and_shapes(trained_run
                             ("outputs", "final_state"): ("DT_FLOAT", "(-1, %s)" % size),
                             ("outputs", "knowledge_state"): ("DT_FLOAT", "(-1, %s)" % n_skills)},
     }
-    assert signature_blocks(result.stdout) == expected, result.stdout
+    listed = signature_blocks(result.stdout)
+    assert listed == expected, result.stdout
+    for name, (inputs, outputs) in SIGNATURES.items():   # what export.json describes
+        assert set(key for kind, key in listed[name] if kind == "inputs") == set(inputs)
+        assert set(key for kind, key in listed[name] if kind == "outputs") == set(outputs)
 
 
 def test_export_refuses_what_is_not_a_finished_run_and_never_overwrites(trained_runs, exports, tmp_path,
