@@ -158,6 +158,9 @@ def base_settings(args):
     if args.smoke:
         settings.update(many_runs.SMOKE)
     sets = dict(many_runs.parse_set(item) for item in args.sets)
+    if "score_test" in sets:
+        raise ConfigError("--set score_test: a search never scores the test split (every trial runs with "
+                          "--score_test false)")
     many_runs.check_settings(sets, "--set")
     settings.update(sets)
     if args.max_epochs is None:

@@ -90,6 +90,23 @@ def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tm
     write_three_line(str(tmp_path / "data"), NAME)
     completed = run_script("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--space", space,
                                        "--smoke"], tmp_path, timeout=60)
+    assert_bad_input(completed, message, tmp_path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "score_test=true"], "a search never scores the test split"),
+    (["--set", "no_such=1"], "--set: no_such is not a constant of main.py"),
+    (["--fold", "2"], "fold 2 of %s does not exist" % NAME),
+    (["--address", "127.0.0.1:1"], "nothing answers at 127.0.0.1:1"),
+])
+def test_other_bad_input_is_one_error_line_and_nothing_is_written(tmp_path, args, message):
+    write_three_line(str(tmp_path / "data"), NAME)
+    completed = run_script("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--smoke"] + args,
+                           tmp_path, timeout=60)
+    assert_bad_input(completed, message, tmp_path)
+
+
+def assert_bad_input(completed, message, tmp_path):
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr
     assert sorted(os.listdir(str(tmp_path))) == ["data"]

@@ -577,7 +577,8 @@ def ray_init_options(address, num_cpus):
 
     The workers get the repository on their PYTHONPATH, to find utils/ (a cluster's machines need the
     repository at the same path)."""
-    runtime_env = {"env_vars": {"PYTHONPATH": REPO}}
+    python_path = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH", "")) if p)
+    runtime_env = {"env_vars": {"PYTHONPATH": python_path}}
     if not address:
         return {"address": "local", "num_cpus": num_cpus, "include_dashboard": False,
                 "_node_ip_address": "127.0.0.1", "log_to_driver": False, "runtime_env": runtime_env}
