@@ -69,6 +69,34 @@ def library_versions():
             "pandas": pandas.__version__, "scikit-learn": sklearn.__version__}
 
 
+class EvaluationBatches(list):
+    """The batches that score a split: its sequences shortest first, and how to put predictions back.
+
+    make_batches cuts each batch to its longest chunk, so batching sequences of similar lengths pads little:
+    at batch 32 on assist2009_updated fold 1 the validation and test splits take 1,978 + 3,844 loop steps
+    over 58k + 118k slots instead of 4,335 + 7,599 steps over 138k + 239k (most students answer far fewer
+    than SEQ_LEN questions). The scored positions and their predictions are the same; `in_split_order`
+    restores the order of make_batches on the split (students in split order, positions ascending).
+    """
+
+    def __init__(self, sequences, seq_len, batch_size):
+        self.student_rank = dict((seq.student, i) for i, seq in enumerate(sequences))
+        # Reordering finds a student's place by its id, so only a split with unique ids is reordered.
+        self.reordered = len(self.student_rank) == len(sequences)
+        if self.reordered:
+            sequences = sorted(sequences, key=lambda seq: len(seq.skills))   # stable: ties keep their order
+        list.__init__(self, make_batches(sequences, seq_len, batch_size))
+
+    def in_split_order(self, predictions):
+        """`predictions` (flatten_predictions of these batches) sorted by (student's place in the split,
+        position)."""
+        if not self.reordered:
+            return predictions
+        ranks = np.array([self.student_rank[student] for student in predictions["student"]], dtype=np.int64)
+        order = np.lexsort((predictions["position"], ranks))
+        return dict((name, values[order]) for name, values in predictions.items())
+
+
 class Trainer(object):
     """Owns the graph, the session and the run folder of one run."""
 
@@ -92,7 +120,7 @@ class Trainer(object):
         self.num_parameters = self.model.num_parameters
         scored = ("valid", "test") if config["score_test"] else ("valid",)
         self.eval_batches = {
-            split: make_batches(getattr(dataset, split), config["seq_len"], config["batch_size"])
+            split: EvaluationBatches(getattr(dataset, split), config["seq_len"], config["batch_size"])
             for split in scored}
 
     # -- the loop ---------------------------------------------------------------------------------------
@@ -232,8 +260,10 @@ class Trainer(object):
                                      relative_checkpoint, self.run_dir, _short_reason(error)))
 
     def predict(self, batches):
-        """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`)."""
-        return predict_batches(self.session, self.model, batches)
+        """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`);
+        for EvaluationBatches in the split's order."""
+        predictions = predict_batches(self.session, self.model, batches)
+        return batches.in_split_order(predictions) if isinstance(batches, EvaluationBatches) else predictions
 
     def skill_correlation_weights(self):
         if self.model.skill_correlation_weights is None:
