@@ -17,7 +17,7 @@ and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all thr
   TensorFlow, assembled here from the library's own pieces (parameters, input tables, read-out, loss,
   training op) - nothing in the library is patched.
 - profile: forward only (loss), forward + backward (gradient norm, no update), and each recurrence alone
-  (forward, forward + backward) on tensors of the model's shapes, also in one batch part and as tf.scan.
+  (forward, forward + backward) on tensors of the model's shapes, also in two batch parts and as tf.scan.
 - arithmetic floor: the matmul-like FLOPs of one step (counted from the shapes, `step_flops`) over the
   machine's matmul rate, measured by timing a 2048 x 2048 tf.matmul with the same threads.
 - epoch: `main.py --epochs 1` on assist2009_updated fold 1 (a subprocess per model, run as a program),
@@ -198,11 +198,11 @@ def recurrence_variants(name):
     if name.startswith("dkvmn"):
         variants = {"": memory.value_memory_reads}
         if name == "dkvmn":   # the ablations, at the paper's shapes only
-            variants["_1part"] = lambda *x: memory.value_memory_reads(*x, batch_parts=1)
+            variants["_2parts"] = lambda *x: memory.value_memory_reads(*x, batch_parts=2)
             variants["_scan"] = memory.value_memory_reads_reference
         return variants
     return {"": lstm.lstm_hidden_states_from_table,
-            "_1part": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=1),
+            "_2parts": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=2),
             "_scan": lambda table, indices, kernel: lstm.lstm_hidden_states_reference(
                 tf.gather(table, indices), kernel)}
 
@@ -538,8 +538,8 @@ def summarize_profile(result, t):
             line += "; recurrence %.3f fwd, %.3f fwd+bwd" % (p["recurrence_forward"],
                                                             p["recurrence_forward_backward"])
             if "recurrence_scan_forward_backward" in p:
-                line += " (batch in 1 part: %.3f; plain tf.scan: %.3f)" % (
-                    p["recurrence_1part_forward_backward"], p["recurrence_scan_forward_backward"])
+                line += " (batch in 2 parts: %.3f; plain tf.scan: %.3f)" % (
+                    p["recurrence_2parts_forward_backward"], p["recurrence_scan_forward_backward"])
             line += "; rest of the step %.3f" % p["rest_of_step"]
         profile[name] = p
         print(line)

@@ -48,14 +48,14 @@ def lstm_hidden_states_reference(input_gates, recurrent_kernel):
     return tf.transpose(states, [1, 0, 2])
 
 
-def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=2):
+def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=1):
     """Runs the LSTM over time with a hand-written gradient; the contract of `lstm_hidden_states_reference`.
 
     Args:
       input_gates: [B, T, 4H] x_t W_x + b for every position, gate order [i, f, o, g].
       recurrent_kernel: [H, 4H] W_h (a tensor or a variable).
       batch_parts: the batch is cut into this many contiguous parts, each run as its own pair of loops
-        (see 3. below); 1 runs the whole batch in one loop. The result does not depend on it.
+        (see 3. below). The result does not depend on it.
 
     Returns:
       [B, T, H]: at position t the hidden state h_{t-1} after positions < t (zeros at t = 0).
@@ -85,10 +85,11 @@ def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=2):
        [H, T*B] x [T*B, 4H] matmul after the loop, over the stacked h_{t-1} (the forward's own output)
        and dz: a large matmul runs near the machine's peak, T small per-step ones do not.
 
-    3. The sequences of a batch are independent, so the batch is cut into `batch_parts` parts, each with
-       its own forward and backward loop. The loops have no data dependence on each other, so TF's
-       inter-op threads run them at the same time; one loop's small ops leave a core idle while they are
-       dispatched.
+    3. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
+       with its own forward and backward loop, which TF's inter-op threads run at the same time. On a
+       2-core machine shared with other jobs (load 5-8, where this was measured) one loop was faster:
+       DKT's step took 0.18-0.23 s in one part against 0.21-0.26 s in two (medians, interleaved runs),
+       since two loops stall on each other's preempted threads. Hence the default of 1.
     """
     input_gates = tf.convert_to_tensor(input_gates)
     states = [_lstm_loops(part, recurrent_kernel, tf.shape(part)[1], _gates_at_step, _gates_gradient)
@@ -96,7 +97,7 @@ def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=2):
     return states[0] if len(states) == 1 else tf.concat(states, axis=0)
 
 
-def lstm_hidden_states_from_table(gate_table, indices, recurrent_kernel, batch_parts=2):
+def lstm_hidden_states_from_table(gate_table, indices, recurrent_kernel, batch_parts=1):
     """`lstm_hidden_states(tf.gather(gate_table, indices), ...)` without building the [B, T, 4H] tensor.
 
     When the input gates of a position depend only on a small index (DKT: the interaction q + y n_skills),
@@ -208,9 +209,8 @@ def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient)
         def grad(d_states):
             sigmoid_ifos, tanh_gs, c_prevs, tanh_cs = [
                 tf.TensorArray(dtype, handle=handle, flow=flow) for handle, flow in saved_arrays]
-            # e_t = dL/d(output at position t + 1), time-major; e_{T-1} = 0.
-            outside = tf.transpose(d_states, [1, 0, 2])                                 # [T, B, H]
-            outside = tf.concat([outside[1:], tf.zeros_like(outside[:1])], axis=0)
+            # e_t = dL/d(output at position t + 1), e_{T-1} = 0; step t slices its [B, H] out of this.
+            outside = tf.concat([d_states[:, 1:], tf.zeros_like(d_states[:, :1])], axis=1)  # [B, T, H]
             kernel_transposed = tf.transpose(kernel)                                    # [4H, H]
 
             def backward_step(t, dh_from_next, dc_from_next, dzs):
@@ -218,11 +218,12 @@ def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient)
                 sigmoid_ifo, g = sigmoid_ifos.read(t), tanh_gs.read(t)
                 c_prev, tanh_c = c_prevs.read(t), tanh_cs.read(t)
                 i, f, o = tf.split(sigmoid_ifo, 3, axis=1)
-                dh = outside[t] + dh_from_next
+                dh = outside[:, t] + dh_from_next
                 dc = dc_from_next + dh * o * (1.0 - tanh_c * tanh_c)
                 dz_ifo = tf.concat([dc * g, dc * c_prev, dh * tanh_c], axis=1) * (
                     sigmoid_ifo * (1.0 - sigmoid_ifo))
                 dz = tf.concat([dz_ifo, dc * i * (1.0 - g * g)], axis=1)                # [B, 4H]
+                dz.set_shape(zeros.shape[:1].concatenate([4 * hidden]))  # rank 2: a 2-D matmul below
                 dh_to_prev = tf.matmul(dz, kernel_transposed)
                 dc_to_prev = dc * f
                 dh_to_prev.set_shape(zeros.shape)

@@ -70,7 +70,7 @@ def value_memory_reads_reference(w, e, a, initial_value_memory):
     return tf.transpose(reads, [1, 0, 2])
 
 
-def value_memory_reads(w, e, a, initial_value_memory, batch_parts=2):
+def value_memory_reads(w, e, a, initial_value_memory, batch_parts=1):
     """Runs the read/write recurrence of the value memory over time, with a hand-written gradient.
 
     Same contract as `value_memory_reads_reference` (shapes below); the result and its gradients with
@@ -118,10 +118,12 @@ def value_memory_reads(w, e, a, initial_value_memory, batch_parts=2):
        cores), and the loops run 4 of them per step. The inputs are sliced per step out of the batch-major
        tensors (no transposes to time-major, no TensorArray copies of w, e, a, g).
 
-    4. The sequences of a batch are independent, so the batch is cut into `batch_parts` parts, each with
-       its own forward and backward loop. The loops have no data dependence on each other, so TF's
-       inter-op threads run them at the same time on different cores; one loop's ops are too small
-       ([B/2, N, d_v]) for the intra-op threads to spread them well.
+    4. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
+       with its own forward and backward loop, which TF's inter-op threads run at the same time. That
+       paid while each step ran batched matmuls; without them, and on a 2-core machine shared with other
+       jobs (load 5-8, the usual case where this was measured), one loop was faster: DKVMN's step at
+       d_k = d_v = 200 took 0.23-0.25 s in one part against 0.36-0.65 s in two (medians, interleaved
+       runs), since two loops stall on each other's preempted threads. Hence the default of 1.
 
     Everything that does not depend on the memory (k_t, w_t, e_t, a_t before, the output layers after)
     stays outside, computed for all t at once by the caller.
