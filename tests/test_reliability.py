@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -409,3 +410,36 @@ def test_predict_out_never_replaces_its_input_nor_an_existing_file_unless_told(t
         predict.predict(run_dir, ["--input", str(history), "--out", config, "--overwrite", "true"], log=quiet,
                         model=trained)
     assert open(config, "rb").read() == before
+
+
+# -- 12: a real kill at a chosen point resumes to the same end -------------------------------------------
+
+def finished_epochs(runs_dir):
+    """Rows of epochs.csv in the one run folder under runs_dir (0 while there is none)."""
+    paths = glob.glob(os.path.join(str(runs_dir), "*", "epochs.csv"))
+    if not paths:
+        return 0
+    with open(paths[0]) as f:
+        return max(0, sum(1 for line in f if line.endswith("\n")) - 1)
+
+
+def test_main_killed_with_sigkill_after_two_epochs_resumes_to_the_same_summary(tmp_path, reference_runs):
+    runs = tmp_path / "runs"
+    with open(str(tmp_path / "log.txt"), "w") as log:
+        argv = [sys.executable, os.path.join(REPO, "main.py")] + tiny_argv(runs, epochs=5)
+        process = subprocess.Popen(argv, cwd=REPO, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 300
+            while finished_epochs(runs) < 2 and process.poll() is None and time.time() < deadline:
+                time.sleep(0.005)
+            process.send_signal(signal.SIGKILL)  # wherever it is: saving epoch 2, or inside epoch 3
+        finally:
+            process.wait()
+    assert process.returncode == -signal.SIGKILL, open(str(tmp_path / "log.txt")).read()[-2000:]
+    run_dir = only_run_dir(runs)
+    assert 2 <= finished_epochs(runs) < 5 and not os.path.exists(os.path.join(run_dir, "summary.json"))
+
+    _, resumed = main.run(dict(main.constants(), resume=run_dir), log=quiet)
+    assert_same_end(resumed, reference_runs(5))
+    assert run_files.read_json(os.path.join(run_dir, "summary.json")) == resumed
+    assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3, 4, 5]
