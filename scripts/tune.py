@@ -6,7 +6,9 @@ from the search space, in its own process. The trial reports its validation AUC 
 the run's epochs.csv); ASHA stops the poor trials early. The objective is the best validation AUC of a trial.
 The search record <out>/<name>.json holds the space, every trial (settings, epochs run, best validation AUC
 and its epoch, how it stopped, run folder), the chosen settings (the best validation AUC) and the command;
-`scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test split.
+`scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test split. The same
+command again continues a stopped search (<runs_dir>/tune/<name>/ keeps Tune's state and the trials' run
+folders); another search under the same name is refused.
 
 Usage (from the repo root):
     python scripts/tune.py assist2015 --model dkvmn --dataset_dir ../shared/data/dkvmn/assist2015 \
@@ -193,12 +195,18 @@ def make_trainable(args, base, dataset_dir):
         spec = trial_spec(args, base, dataset_dir, config, tune.get_context().get_trial_id())
         home = os.path.join(spec["workdir"], spec["home"])
         os.makedirs(home, exist_ok=True)
-        process = many_runs.start_program(many_runs.main_argv(spec), spec, os.path.join(home, "main.log"))
+        # a restored search starts its unfinished trials again: their run folders are found and continued
+        folder = many_runs.finished_folder(home) or many_runs.resumable_folder(home)
+        process = None
+        if folder is None or not os.path.exists(os.path.join(folder, "summary.json")):
+            resume = os.path.join(spec["home"], os.path.basename(folder)) if folder else None
+            process = many_runs.start_program(many_runs.main_argv(spec, resume=resume), spec,
+                                              os.path.join(home, "main.log"))
         reported = 0
         try:
             while True:
-                ended = process.poll() is not None
-                folders = many_runs.run_folders(home)
+                ended = process is None or process.poll() is not None
+                folders = [folder] if folder else many_runs.run_folders(home)[-1:]
                 rows = many_runs.epoch_rows(folders[-1]) if folders else []
                 for row in rows[reported:]:
                     reported += 1
@@ -208,7 +216,10 @@ def make_trainable(args, base, dataset_dir):
                     break
                 time.sleep(0.5)
         finally:
-            many_runs.stop_program(process)  # Tune stopped the trial, or the worker is going away
+            if process is not None:
+                many_runs.stop_program(process)  # Tune stopped the trial, or the worker is going away
+        if process is None:
+            return
         tail = many_runs.log_tail(os.path.join(home, "main.log"))
         errors = [line for line in tail.splitlines() if line.startswith("error:")]
         write_json(os.path.join(home, OUTCOME), {"exit_status": process.returncode,
@@ -275,6 +286,34 @@ def how_it_stopped(entry, result, args, home):
     return "stopped early by ASHA"
 
 
+SEARCH_FILE = "search.json"  # in the search's folder: what it searches, to know it again
+
+
+def identity(args, space, base):
+    """What makes two commands the same search (not paths, threads or the cluster)."""
+    return {"dataset": args.dataset, "model": args.model, "fold": args.fold, "seed": args.seed,
+            "space": space, "fixed_settings": base, "samples": args.samples, "max_epochs": args.max_epochs,
+            "grace": args.grace}
+
+
+def same_search(experiment, wanted):
+    """True when `experiment` holds this search; False when it holds none (the identity is then written).
+    Another search under the same name is a ConfigError."""
+    path = os.path.join(experiment, SEARCH_FILE)
+    if os.path.exists(path):
+        with open(path) as f:
+            found = json.load(f)
+        if found != json.loads(json.dumps(wanted)):
+            differ = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+            raise ConfigError("%s holds another search named %s (it differs in %s): give another --name, or "
+                              "delete that folder to start again" % (experiment, os.path.basename(experiment),
+                                                                     ", ".join(differ)))
+        return True
+    os.makedirs(experiment, exist_ok=True)
+    write_json(path, wanted)
+    return False
+
+
 def search(argv, log=print):
     """The script; returns its exit status. Bad input raises ConfigError before anything is written."""
     args = parse_args(argv)
@@ -291,21 +330,27 @@ def search(argv, log=print):
     except ImportError:
         raise ConfigError("scripts/tune.py needs Ray Tune: pip install 'ray[tune]' (it is in "
                           "requirements-test.txt, which scripts/venv.sh installs)")
+    experiment = os.path.abspath(os.path.join(args.runs_dir, "tune", args.name))
+    restore = same_search(experiment, identity(args, space, base)) and tune.Tuner.can_restore(experiment)
     started = many_runs.connect(ray, options, args.cpus_per_run, log)
     began = time.time()
     try:
-        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_epochs,
-                                  grace_period=args.grace, reduction_factor=3)
-        tuner = tune.Tuner(
-            tune.with_resources(make_trainable(args, base, dataset_dir), {"cpu": args.cpus_per_run}),
-            param_space=tune_space(space, tune),
-            tune_config=tune.TuneConfig(metric="valid_auc", mode="max", scheduler=scheduler,
-                                        num_samples=args.samples),
-            run_config=tune.RunConfig(name=args.name, verbose=0,
-                                      storage_path=os.path.abspath(os.path.join(args.runs_dir, "tune")),
-                                      callbacks=[Progress(tune, log).callback]))
-        log("search %s: %d trial(s) of at most %d epochs, ASHA grace %d; space %s"
-            % (args.name, args.samples, args.max_epochs, args.grace, json.dumps(space, sort_keys=True)))
+        trainable = tune.with_resources(make_trainable(args, base, dataset_dir), {"cpu": args.cpus_per_run})
+        if restore:  # the same search was stopped (or has ended): continue it, rerunning nothing finished
+            log("search %s: continuing the search in %s" % (args.name, experiment))
+            tuner = tune.Tuner.restore(experiment, trainable, resume_unfinished=True, restart_errored=True,
+                                       param_space=tune_space(space, tune))
+        else:
+            scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_epochs,
+                                      grace_period=args.grace, reduction_factor=3)
+            tuner = tune.Tuner(
+                trainable, param_space=tune_space(space, tune),
+                tune_config=tune.TuneConfig(metric="valid_auc", mode="max", scheduler=scheduler,
+                                            num_samples=args.samples),
+                run_config=tune.RunConfig(name=args.name, verbose=0, storage_path=os.path.dirname(experiment),
+                                          callbacks=[Progress(tune, log).callback]))
+            log("search %s: %d trial(s) of at most %d epochs, ASHA grace %d; space %s"
+                % (args.name, args.samples, args.max_epochs, args.grace, json.dumps(space, sort_keys=True)))
         results = tuner.fit()
         trials = [trial_entry(result, args, os.getcwd()) for result in results]
     finally:

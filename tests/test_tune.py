@@ -18,14 +18,16 @@ SPACE = {"learning_rate": {"grid": [0.0005, 0.02]}}
 TEST_COLUMNS = ("test_loss", "test_acc", "test_auc", "test_auc_from2")
 
 
+SEARCH_ARGS = [NAME, "--model", "dkvmn", "--smoke", "--dataset_dir", "data", "--space", json.dumps(SPACE),
+               "--samples", "1", "--max_epochs", "3", "--num_cpus", "2", "--out", "search"]
+
+
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
     """(working folder, the search's output, its record) of a 2-trial grid of at most 3 epochs."""
     work = tmp_path_factory.mktemp("search")
     write_three_line(str(work / "data"), NAME, sizes=(80, 30, 20))
-    completed = run_script("tune.py", [NAME, "--model", "dkvmn", "--smoke", "--dataset_dir", "data",
-                                       "--space", json.dumps(SPACE), "--samples", "1", "--max_epochs", "3",
-                                       "--num_cpus", "2", "--out", "search"], work)
+    completed = run_script("tune.py", SEARCH_ARGS, work)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     with open(str(work / "search" / (NAME + "-dkvmn.json"))) as f:
         return work, completed, json.load(f)
@@ -78,6 +80,35 @@ def test_reproduce_runs_a_search_s_choice_on_the_test_split(search):
     ran = json.load(open(str(work / "results" / "runs" / NAME / runs[0])))
     assert len(runs) == 1 and ran["settings"] == dict(record["chosen"]["settings"], epochs=1)
     assert 0 < ran["summary"]["test_auc"] < 1
+
+
+def run_folders(work):
+    """Every run folder main.py made for the search's trials."""
+    search_dir = work / "runs" / "tune" / (NAME + "-dkvmn")
+    return sorted(os.path.join(home, run) for home in os.listdir(str(search_dir))
+                  if (search_dir / home / "main.log").exists()
+                  for run in os.listdir(str(search_dir / home)) if run.startswith(NAME))
+
+
+def test_the_same_search_again_continues_it_and_trains_nothing_new(search):
+    work, _, record = search
+    before = run_folders(work)
+    completed = run_script("tune.py", SEARCH_ARGS, work)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "continuing the search" in completed.stdout
+    again = json.load(open(str(work / "search" / (NAME + "-dkvmn.json"))))
+    keep = lambda r: [(t["trial_id"], t["values"], t["best_valid_auc"], t["epochs_run"]) for t in r["trials"]]
+    assert keep(again) == keep(record) and again["chosen"] == record["chosen"]
+    assert run_folders(work) == before and len(before) == 2
+
+
+def test_another_search_under_the_same_name_is_refused(search):
+    work, _, _ = search
+    other = SEARCH_ARGS[:SEARCH_ARGS.index("--samples")] + ["--samples", "2"] + SEARCH_ARGS[
+        SEARCH_ARGS.index("--samples") + 2:]
+    completed = run_script("tune.py", other, work, timeout=60)
+    assert completed.returncode == 2 and len(error_lines(completed)) == 1
+    assert "holds another search named %s-dkvmn (it differs in samples)" % NAME in error_lines(completed)[0]
 
 
 @pytest.mark.parametrize("space, message", [
