@@ -151,9 +151,14 @@ def _table_rows(rows_by_time):
         return tf.gather(gate_table, rows_by_time[t])
 
     def input_gradient(gate_table, dz_by_time):
+        # dL/d(row r) = the sum of dz over the positions that read row r. Summed as a sorted segment_sum:
+        # tf.unsorted_segment_sum (what tf.gather's gradient does) took ~3x as long at [6400, 800] -> 220.
         gate_size = tf.dimension_value(gate_table.shape[1])
-        return tf.unsorted_segment_sum(tf.reshape(dz_by_time, [-1, gate_size]),
-                                       tf.reshape(rows_by_time, [-1]), tf.shape(gate_table)[0])
+        rows = tf.reshape(rows_by_time, [-1])
+        order = tf.argsort(rows)
+        summed = tf.math.segment_sum(tf.gather(tf.reshape(dz_by_time, [-1, gate_size]), order),
+                                     tf.gather(rows, order))                  # rows 0 .. max(rows)
+        return tf.pad(summed, [[0, tf.shape(gate_table)[0] - tf.shape(summed)[0]], [0, 0]])
     return step_input, input_gradient
 
 
