@@ -142,17 +142,13 @@ def checked_inputs(skills, answers, n_skills):
 
     Raises (when run) InvalidArgumentError with a message that says what is valid: a skill id looked up by
     hand, or an answer that is not 0/1, must not read another skill's row (on a GPU an out-of-range gather
-    gives zeros, not an error).
+    gives zeros, not an error). One Assert for both rules: fewer ops per step than four tf.assert_*.
     """
-    checks = [
-        tf.assert_non_negative(skills, message="skill indices must be in [0, %d) (skills.csv `skill`)"
-                               % n_skills),
-        tf.assert_less(skills, n_skills, message="skill indices must be in [0, %d) (skills.csv `skill`)"
-                       % n_skills),
-        tf.assert_non_negative(answers, message="answers must be 0 (wrong) or 1 (correct)"),
-        tf.assert_less(answers, 2, message="answers must be 0 (wrong) or 1 (correct)"),
-    ]
-    with tf.control_dependencies(checks):
+    valid = tf.reduce_all(tf.logical_and(tf.logical_and(skills >= 0, skills < n_skills),
+                                         tf.logical_and(answers >= 0, answers <= 1)))
+    message = ("skill indices must be in [0, %d) (the `skill` column of skills.csv) and answers 0 (wrong) or "
+               "1 (correct)" % n_skills)
+    with tf.control_dependencies([tf.Assert(valid, [message])]):
         return tf.identity(skills), tf.identity(answers)
 
 
