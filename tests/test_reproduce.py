@@ -167,7 +167,7 @@ def test_bad_input_is_one_error_line_and_nothing_is_recorded(work, args, message
 
 def test_bad_input_that_only_main_py_finds_ends_the_command_with_its_error_line(head, work):
     (work / "data" / (NAME + "_valid1.csv")).write_text("3\n1,x,2\n0,1,1\n")  # a skill id that is no number
-    completed = run_script("reproduce.py", smoke_args(head), work)
+    completed = run_script("reproduce.py", smoke_args(head, "--models", "dkvmn", "--seeds", "0", "1"), work)
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert len(error_lines(completed)) == 1 and NAME + "_valid1.csv" in error_lines(completed)[0]
     assert "from main.py; nothing was recorded" in error_lines(completed)[0]
