@@ -20,6 +20,7 @@ import data  # noqa: E402
 import models  # noqa: E402
 from utils import run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
@@ -93,6 +94,11 @@ def run(config, log=print):
     if resuming:
         run_dir = config["resume"]
         config = run_files.resumable_config(run_dir)
+        missing = sorted(set(constants()) - set(config))
+        if missing:
+            raise RunFolderError("%s/config.json lacks the constant(s) %s: it was made by another version of "
+                                 "main.py, whose run this one cannot continue; start a new run"
+                                 % (run_dir, ", ".join(missing)))
     check_settings(config)
     try:
         dataset = data.load_from_config(config)
@@ -102,41 +108,41 @@ def run(config, log=print):
         log(line)
     check_scorable(dataset, ("valid", "test") if config["score_test"] else ("valid",))
 
-    if resuming:  # everything is checked before anything in the folder changes
-        state = run_files.resume_state(run_dir, dataset.fingerprint)
-    else:
+    if not resuming:
         run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"], config["model"])
-        state = run_files.fresh_state()
-    trainer = Trainer(config, dataset, run_dir, log=log)
-    try:
-        if resuming:
-            trainer.restore(state["best_checkpoint"])  # the final restore must not fail after the training
-            trainer.restore(state["last_checkpoint"])
-            run_files.truncate_logs(run_dir, state["epoch"])
-            log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
-        else:
-            run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint, dataset.n_skills,
-                                   trainer.num_parameters)
-            run_files.write_skills(run_dir, dataset)
-        log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
+    with run_files.run_lock(run_dir):  # one main.py at a time writes a run folder
+        # a resume checks everything before anything in the folder changes
+        state = run_files.resume_state(run_dir, dataset.fingerprint) if resuming else run_files.fresh_state()
+        trainer = Trainer(config, dataset, run_dir, log=log)
+        try:
+            if resuming:
+                trainer.restore(state["best_checkpoint"])  # so that the final restore cannot fail
+                trainer.restore(state["last_checkpoint"])
+                run_files.truncate_logs(run_dir, state["epoch"])
+                log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
+            else:
+                run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
+                                       dataset.n_skills, trainer.num_parameters)
+                run_files.write_skills(run_dir, dataset)
+            log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
-        state = trainer.fit(state)
-        trainer.restore(state["best_checkpoint"])
-        test_figures = {}
-        if config["score_test"]:  # once, with the checkpoint chosen on validation
-            predictions = trainer.predict(trainer.eval_batches["test"])
-            run_files.write_predictions(run_dir, predictions)
-            test_figures = split_metrics(predictions)
-            test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
-            oracle = oracle_auc(predictions, dataset.test)
-            if oracle is not None:
-                test_figures["oracle_auc"] = oracle
-        run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
-        summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
-    except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
-        raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
-    finally:
-        trainer.close()
+            state = trainer.fit(state)
+            trainer.restore(state["best_checkpoint"])
+            test_figures = {}
+            if config["score_test"]:  # once, with the checkpoint chosen on validation
+                predictions = trainer.predict(trainer.eval_batches["test"])
+                run_files.write_predictions(run_dir, predictions)
+                test_figures = split_metrics(predictions)
+                test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
+                oracle = oracle_auc(predictions, dataset.test)
+                if oracle is not None:
+                    test_figures["oracle_auc"] = oracle
+            run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
+            summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
+        except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
+            raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
+        finally:
+            trainer.close()
     test_line = ("test AUC %.4f (95%% CI %.4f-%.4f)  ACC %.4f  loss %.4f" % tuple(
         summary["test_" + name] for name in ("auc", "auc_ci_low", "auc_ci_high", "acc", "loss"))
                  if config["score_test"] else "test split not scored (SCORE_TEST off)")

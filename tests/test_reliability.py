@@ -443,3 +443,54 @@ def test_main_killed_with_sigkill_after_two_epochs_resumes_to_the_same_summary(t
     assert_same_end(resumed, reference_runs(5))
     assert run_files.read_json(os.path.join(run_dir, "summary.json")) == resumed
     assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3, 4, 5]
+
+
+# -- found by trying more bad input (issue 17's "the same standard holds for them") ----------------------
+
+def test_a_config_json_without_a_constant_of_this_main_py_is_refused(tmp_path, capsys):
+    run_dir = unfinished_run(tmp_path)
+    path = os.path.join(run_dir, "config.json")
+    saved = run_files.read_json(path)
+    del saved["constants"]["epochs"]  # as written by an older main.py
+    run_files.write_json(path, saved)
+    before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json")
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir]) == 2
+    line = error_lines(capsys)
+    assert "config.json" in line and "epochs" in line and "start a new run" in line
+    assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json") == before
+
+
+def test_a_state_json_cannot_name_a_checkpoint_outside_the_run_folder(tmp_path, capsys):
+    run_dir = unfinished_run(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(os.path.join(run_dir, "checkpoints", "last"), str(elsewhere))
+    path = os.path.join(run_dir, "state.json")
+    state = run_files.read_json(path)
+    state["last_checkpoint"] = os.path.relpath(str(elsewhere / "model-3"), run_dir)
+    run_files.write_json(path, state)
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir]) == 2
+    assert "last_checkpoint" in error_lines(capsys)
+    kept = os.listdir(os.path.join(run_dir, "checkpoints", "last"))
+    assert sorted(os.listdir(str(elsewhere))) == sorted(kept)
+
+
+def test_a_run_folder_in_use_by_a_running_main_py_is_not_resumed_by_another(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    argv = [sys.executable, os.path.join(REPO, "main.py")] + tiny_argv(runs, epochs=200)
+    process = subprocess.Popen(argv, cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while finished_epochs(runs) < 1 and process.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        assert process.poll() is None
+        run_dir = only_run_dir(runs)
+        capsys.readouterr()
+        assert main.main(["--resume", run_dir]) == 2
+        line = error_lines(capsys)
+        assert "in use by another process" in line and run_dir in line
+    finally:
+        process.kill()
+        process.wait()

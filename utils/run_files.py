@@ -10,12 +10,14 @@ Layout (main.py writes it; evaluate.py, predict.py, plots/ and scripts/ read it 
     correlation_weights.csv  DKVMN: each skill's softmax(k . M^k) from the selected checkpoint
     predictions.csv       test predictions of the selected checkpoint, one row per interaction
     checkpoints/          last/ (resume) and best/ (selection on validation)
+    .lock                 locked while a main.py writes the folder (one process at a time)
     tensorboard/          TensorBoard events
 
 Writes are atomic (a reader sees the old file or the new one) and logs are appended and flushed row by row.
 Every reader raises RunFolderError, with the file and what to do, for a folder that is not what it should be.
 No TensorFlow here: the plot scripts read run folders through this module too.
 """
+import contextlib
 import csv
 import datetime
 import glob
@@ -37,6 +39,7 @@ EPOCHS = "epochs.csv"
 SKILLS = "skills.csv"
 PREDICTIONS = "predictions.csv"
 CORRELATION_WEIGHTS = "correlation_weights.csv"
+LOCK = ".lock"
 
 STEP_COLUMNS = ["step", "epoch", "train_loss"]
 EPOCH_COLUMNS = ["epoch", "learning_rate", "train_loss",
@@ -203,6 +206,33 @@ def resumable_config(run_dir):
     return config
 
 
+@contextlib.contextmanager
+def run_lock(run_dir):
+    """Holds an exclusive lock on the run folder (its file .lock) while a run writes it, so a second main.py
+    (a resume of a run that is still running) is refused instead of writing the same files. The lock is the
+    operating system's (flock): a killed process releases it. Where fcntl is missing (Windows) nothing is
+    locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = os.path.join(run_dir, LOCK)
+    try:
+        handle = open(path, "a")
+    except OSError as error:
+        raise write_failed(run_dir, path, error.strerror or error)
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunFolderError("%s is in use by another process (a main.py that is still running): wait "
+                                 "for it to end, or stop it and then resume" % run_dir)
+        yield
+    finally:
+        handle.close()
+
+
 def resume_state(run_dir, data_fingerprint):
     """The state a resume continues from, once everything it needs is checked; changes nothing on disk.
 
@@ -248,6 +278,10 @@ def _state_problem(run_dir, state):
     for name in ("last_checkpoint", "best_checkpoint"):
         if not isinstance(state.get(name), str) or not state[name]:
             return "%s should name a checkpoint, got %r" % (name, state.get(name))
+        parts = os.path.normpath(state[name]).split(os.sep)
+        if len(parts) != 3 or parts[:2] != ["checkpoints", name.split("_")[0]]:
+            return "%s %r is not a checkpoint of the run folder (checkpoints/%s/model-N)" % (
+                name, state[name], name.split("_")[0])
         missing = missing_checkpoint_files(run_dir, state[name])
         if missing:
             return "%s %s lacks the file(s) %s" % (name, state[name], ", ".join(missing))
