@@ -494,3 +494,15 @@ def test_a_run_folder_in_use_by_a_running_main_py_is_not_resumed_by_another(tmp_
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_torn_log_tail_is_dropped_on_resume(tmp_path):
+    # what a crash of the machine (not of the process) can leave at a file's end: NUL bytes, broken UTF-8
+    run_dir = unfinished_run(tmp_path)
+    steps_before = pd.read_csv(os.path.join(run_dir, "steps.csv"))
+    for name in ("steps.csv", "epochs.csv"):
+        with open(os.path.join(run_dir, name), "ab") as f:
+            f.write(b"4,\xff\xfe\x00\x00\x00\x00")
+    run_dir, _ = main.run(dict(main.constants(), resume=run_dir), log=quiet)
+    assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3]
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(run_dir, "steps.csv")), steps_before)

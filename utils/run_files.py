@@ -160,8 +160,9 @@ class CsvLog(object):
 def truncate_log(path, columns, last_epoch):
     """Drops the rows of epochs after `last_epoch` (the epoch a killed run was in) before a resume, and a
     half-written row (a write cut by a full disk); `columns` is the header of a file that lost its own."""
-    with open(path) as f:
-        rows = list(csv.reader(f))
+    with open(path, "rb") as f:  # a crash of the machine can leave NUL bytes or broken UTF-8 at the end
+        text = f.read().decode("utf-8", errors="replace").replace("\0", "")
+    rows = list(csv.reader(io.StringIO(text)))
     header = rows[0] if rows and "epoch" in rows[0] else list(columns)
     epoch_column = header.index("epoch")
     kept = [row for row in rows[1:] if len(row) == len(header) and row[epoch_column].isdigit()
