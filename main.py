@@ -24,7 +24,7 @@ from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
-from utils.training import Trainer, check_scorable, library_versions  # noqa: E402
+from utils.training import Trainer, check_scorable, library_versions, out_of_memory  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
@@ -108,19 +108,21 @@ def run(config, log=print):
         log(line)
     check_scorable(dataset, ("valid", "test") if config["score_test"] else ("valid",))
 
-    if not resuming:
-        run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"], config["model"])
-    with run_files.run_lock(run_dir):  # one main.py at a time writes a run folder
-        # a resume checks everything before anything in the folder changes
-        state = run_files.resume_state(run_dir, dataset.fingerprint) if resuming else run_files.fresh_state()
-        trainer = Trainer(config, dataset, run_dir, log=log)
-        try:
-            if resuming:
+    # the model first: one that cannot be built leaves no run folder behind
+    trainer = Trainer(config, dataset, run_dir if resuming else None, log=log)
+    try:
+        if not resuming:
+            run_dir = trainer.run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"],
+                                                                 config["model"])
+        with run_files.run_lock(run_dir):  # one main.py at a time writes a run folder
+            if resuming:  # everything is checked (and both checkpoints read) before anything changes
+                state = run_files.resume_state(run_dir, dataset.fingerprint)
                 trainer.restore(state["best_checkpoint"])  # so that the final restore cannot fail
                 trainer.restore(state["last_checkpoint"])
                 run_files.truncate_logs(run_dir, state["epoch"])
                 log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
             else:
+                state = run_files.fresh_state()
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
                                        dataset.n_skills, trainer.num_parameters)
                 run_files.write_skills(run_dir, dataset)
@@ -139,10 +141,12 @@ def run(config, log=print):
                     test_figures["oracle_auc"] = oracle
             run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
             summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
-        except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
-            raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
-        finally:
-            trainer.close()
+    except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
+        raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
+    except tf.errors.ResourceExhaustedError as error:
+        raise ConfigError(out_of_memory(error))
+    finally:
+        trainer.close()
     test_line = ("test AUC %.4f (95%% CI %.4f-%.4f)  ACC %.4f  loss %.4f" % tuple(
         summary["test_" + name] for name in ("auc", "auc_ci_low", "auc_ci_high", "acc", "loss"))
                  if config["score_test"] else "test split not scored (SCORE_TEST off)")

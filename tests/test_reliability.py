@@ -506,3 +506,12 @@ def test_a_torn_log_tail_is_dropped_on_resume(tmp_path):
     run_dir, _ = main.run(dict(main.constants(), resume=run_dir), log=quiet)
     assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3]
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(run_dir, "steps.csv")), steps_before)
+
+
+def test_a_model_too_large_to_build_is_one_error_line_and_leaves_no_run_folder(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    # M^k would be 200,000 x 200,000 floats (160 GB): TensorFlow cannot even make its initial value
+    assert main.main(tiny_argv(runs, memory_size=200000, key_dim=200000)) == 2
+    line = error_lines(capsys)
+    assert "too large" in line and "floats" in line
+    assert not runs.exists()

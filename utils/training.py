@@ -23,9 +23,30 @@ import tensorflow.compat.v1 as tf
 import models
 from data import DataError, make_batches
 from utils import run_files
-from utils.errors import RunFolderError, TrainingDiverged
+from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
 from utils.trained_model import predict_batches, session_config
+
+
+# TensorFlow makes a variable's initial value as one tensor proto, limited to 2 GB: 2**29 float32 values.
+MAX_VARIABLE_FLOATS = 2 ** 29
+
+
+def _check_buildable(variables):
+    """ConfigError for a variable too large for TensorFlow to initialise (a size typed with extra zeros)."""
+    for variable in variables:
+        floats = variable.shape.num_elements()
+        if floats is not None and floats > MAX_VARIABLE_FLOATS:
+            raise ConfigError("the model is too large to build: %s would hold %s floats, above the %s that "
+                              "TensorFlow can initialise; lower the model's sizes (MEMORY_SIZE, KEY_DIM, "
+                              "VALUE_DIM, FINAL_DIM, HIDDEN_SIZE, DKT_EMBEDDING_SIZE)"
+                              % (variable.op.name, "{:,}".format(floats), "{:,}".format(MAX_VARIABLE_FLOATS)))
+
+
+def out_of_memory(error):
+    """The message of a ResourceExhaustedError (the model or a batch does not fit in memory)."""
+    return ("out of memory (%s): lower BATCH_SIZE, SEQ_LEN or the model's sizes"
+            % _short_reason(error).split(" [[")[0][:200])
 
 
 def check_scorable(dataset, splits):
@@ -116,6 +137,7 @@ class Trainer(object):
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
             self.model = models.build_graph(config["model"], dataset.n_skills, config)
+            _check_buildable(tf.global_variables())
             self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
                 [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
             # No saver deletes a checkpoint: run_files.prune_checkpoints does, once state.json no longer
@@ -123,7 +145,11 @@ class Trainer(object):
             self.last_saver = tf.train.Saver(max_to_keep=None)
             self.best_saver = tf.train.Saver(max_to_keep=None)
             self.session = tf.Session(config=session_config(config["threads"]))
-            self.session.run(tf.global_variables_initializer())
+            try:
+                self.session.run(tf.global_variables_initializer())
+            except tf.errors.ResourceExhaustedError as error:
+                self.session.close()
+                raise ConfigError(out_of_memory(error))
         self.num_parameters = self.model.num_parameters
         scored = ("valid", "test") if config["score_test"] else ("valid",)
         self.eval_batches = {
