@@ -48,7 +48,7 @@ def file_bytes(run_dir, *names):
     return dict((name, open(os.path.join(run_dir, name), "rb").read()) for name in names)
 
 
-def error_lines(capsys):
+def one_error_line(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
@@ -132,7 +132,7 @@ def test_a_damaged_run_folder_is_refused_before_its_logs_are_touched(tmp_path, c
     before = file_bytes(run_dir, "epochs.csv", "steps.csv")
     capsys.readouterr()
     assert main.main(["--resume", run_dir]) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert named in line and "start a new run" in line
     assert "before its first epoch" not in line  # the old, false reason
     assert file_bytes(run_dir, "epochs.csv", "steps.csv") == before
@@ -142,7 +142,7 @@ def test_a_run_without_state_json_says_what_is_missing(tmp_path, capsys):
     run_dir = unfinished_run(tmp_path)
     _remove_state(run_dir)
     assert main.main(["--resume", run_dir]) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "has no state.json" in line and "3 finished epochs in epochs.csv" in line
 
 
@@ -152,7 +152,7 @@ def test_an_unwritable_runs_dir_is_one_error_line(tmp_path, capsys):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("a file where RUNS_DIR's parent should be")
     assert main.main(tiny_argv(not_a_folder / "runs")) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "cannot create a run folder in %s" % (not_a_folder / "runs") in line and "--runs_dir" in line
 
 
@@ -261,7 +261,7 @@ def test_a_kill_between_the_new_best_checkpoint_and_state_json_keeps_the_named_o
 def test_a_bad_setting_is_one_error_line_before_anything_is_written(tmp_path, capsys, overrides, named):
     runs = tmp_path / "runs"
     assert main.main(tiny_argv(runs) + overrides) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert named in line
     assert not runs.exists()
 
@@ -273,7 +273,7 @@ def test_overrides_with_resume_are_refused_not_ignored(tmp_path, capsys):
     before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json", "config.json")
     capsys.readouterr()
     assert main.main(["--resume", run_dir, "--epochs", "10", "--learning_rate", "0.5"]) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "--epochs" in line and "--learning_rate" in line and "--resume" in line
     assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json", "config.json") == before
 
@@ -315,7 +315,7 @@ def test_a_split_with_one_class_of_answers_is_refused_before_the_run_folder(tmp_
     (tmp_path / "responses.csv").write_text("\n".join(rows) + "\n")
     runs = tmp_path / "runs"
     assert main.main(tiny_argv(runs, dataset="csv", dataset_dir=tmp_path)) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "valid split" in line and "only correct answers" in line and "AUC" in line
     assert not runs.exists()
 
@@ -327,7 +327,7 @@ def test_a_one_class_test_split_is_refused_unless_the_test_split_is_not_scored(t
     runs = tmp_path / "runs"
     argv = tiny_argv(runs, dataset="x", dataset_dir=tmp_path)
     assert main.main(argv) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "test split" in line and "only wrong answers" in line and "--score_test false" in line
     assert not runs.exists()
     assert main.main(argv + ["--score_test", "false"]) == 0
@@ -359,7 +359,7 @@ def test_nan_weights_after_the_last_step_of_an_epoch_stop_the_run_with_status_3(
     runs = tmp_path / "runs"
     # epoch 1 at 0.01, epoch 2 at 0.01 * 1e32
     assert main.main(diverging_argv(runs, learning_rate=0.01, lr_decay=1e32, lr_decay_epochs=1)) == 3
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "epoch 2" in line and "NaN or infinite" in line
     run_dir = only_run_dir(runs)
     named = os.path.join(run_dir, "checkpoints", "last", "model-1")
@@ -369,7 +369,7 @@ def test_nan_weights_after_the_last_step_of_an_epoch_stop_the_run_with_status_3(
 
 def test_divergence_in_the_first_epoch_says_no_checkpoint_was_kept(tmp_path, capsys):
     assert main.main(diverging_argv(tmp_path / "runs", learning_rate=1e30)) == 3
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "epoch 1" in line and "no checkpoint" in line and "epoch 0" not in line
 
 
@@ -385,7 +385,7 @@ def test_predict_out_never_replaces_its_input_nor_an_existing_file_unless_told(t
         "s1,%s,%d,%d\n" % (trained.skill_ids[t % 3], t % 2, t) for t in range(6)))
     original = history.read_bytes()
     assert predict.main([run_dir, "--input", str(history), "--out", str(history)]) == 2
-    assert "--input" in error_lines(capsys) and history.read_bytes() == original
+    assert "--input" in one_error_line(capsys) and history.read_bytes() == original
     link = tmp_path / "link.csv"
     os.symlink(str(history), str(link))
     for out in (history, link):  # not even with --overwrite true
@@ -456,7 +456,7 @@ def test_a_config_json_without_a_constant_of_this_main_py_is_refused(tmp_path, c
     before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json")
     capsys.readouterr()
     assert main.main(["--resume", run_dir]) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "config.json" in line and "epochs" in line and "start a new run" in line
     assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json") == before
 
@@ -471,7 +471,7 @@ def test_a_state_json_cannot_name_a_checkpoint_outside_the_run_folder(tmp_path, 
     run_files.write_json(path, state)
     capsys.readouterr()
     assert main.main(["--resume", run_dir]) == 2
-    assert "last_checkpoint" in error_lines(capsys)
+    assert "last_checkpoint" in one_error_line(capsys)
     kept = os.listdir(os.path.join(run_dir, "checkpoints", "last"))
     assert sorted(os.listdir(str(elsewhere))) == sorted(kept)
 
@@ -489,7 +489,7 @@ def test_a_run_folder_in_use_by_a_running_main_py_is_not_resumed_by_another(tmp_
         run_dir = only_run_dir(runs)
         capsys.readouterr()
         assert main.main(["--resume", run_dir]) == 2
-        line = error_lines(capsys)
+        line = one_error_line(capsys)
         assert "in use by another process" in line and run_dir in line
     finally:
         process.kill()
@@ -512,6 +512,6 @@ def test_a_model_too_large_to_build_is_one_error_line_and_leaves_no_run_folder(t
     runs = tmp_path / "runs"
     # M^k would be 200,000 x 200,000 floats (160 GB): TensorFlow cannot even make its initial value
     assert main.main(tiny_argv(runs, memory_size=200000, key_dim=200000)) == 2
-    line = error_lines(capsys)
+    line = one_error_line(capsys)
     assert "too large" in line and "floats" in line
     assert not runs.exists()
