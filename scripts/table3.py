@@ -464,7 +464,8 @@ def plot_entries(rows):
 
 def build(args, argv):
     rows = [row_table(row, args) for row in ROWS]
-    n_records = sum(len(row["cells"][m]["runs"]) for row in rows for m in (MODEL_A, MODEL_B))
+    n_records = len(set(run["record"] for row in rows for m in (MODEL_A, MODEL_B)
+                        for run in row["cells"][m]["runs"]))  # v0 seed 0 is in two rows, one record
     if n_records == 0:
         raise ConfigError("no run records with the table's settings under %s: run scripts/reproduce.py "
                           "first, or give --results, the folder that holds runs/<data set>/*.json"
