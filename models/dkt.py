@@ -169,24 +169,6 @@ def knowledge_state_floats(n_skills, hparams):
 # The state of a student is the LSTM's (h, c) after its last answer, concatenated to [2H]: what the recurrence
 # carries, so a history can be continued from a stored state without a SEQ_LEN cut.
 
-def lstm_step(input_gates_t, h, c, recurrent_kernel):
-    """One LSTM step from the input part of the gate pre-activations (gate order [i, f, o, g]).
-
-    Args:
-      input_gates_t: [B, 4H] x_t W_x + b.
-      h, c: [B, H] the state before the step.
-      recurrent_kernel: [H, 4H] W_h.
-
-    Returns:
-      (h, c) after the step, [B, H] each.
-    """
-    hidden_size = tf.dimension_value(recurrent_kernel.shape[0])
-    z = input_gates_t + tf.matmul(h, recurrent_kernel)                            # [B, 4H]
-    i, f, o = tf.split(tf.sigmoid(z[:, :3 * hidden_size]), 3, axis=1)
-    c = f * c + i * tf.tanh(z[:, 3 * hidden_size:])
-    return o * tf.tanh(c), c
-
-
 def state_size(hparams):
     """Floats of one student's state: h and c, 2H."""
     return 2 * int(hparams["hidden_size"])
@@ -238,7 +220,7 @@ def update_state(states, skills, answers, tables, n_skills, hparams):
         params = parameters(n_skills, hparams)
     hidden_size = int(hparams["hidden_size"])
     gates = input_gates((skills + answers * n_skills)[:, None], params)[:, 0]          # [B, 4H]
-    h, c = lstm_step(gates, states[:, :hidden_size], states[:, hidden_size:], params["recurrent_kernel"])
+    h, c = lstm.lstm_step(gates, states[:, :hidden_size], states[:, hidden_size:], params["recurrent_kernel"])
     return tf.concat([h, c], axis=1)
 
 

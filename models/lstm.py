@@ -12,13 +12,31 @@ prediction for position t never sees answer t.
 
 Two formulations of the same equations live here, as models/memory.py does for DKVMN:
 
-- `lstm_hidden_states_reference`: the plain one, a `tf.scan` over time differentiated by TensorFlow. It is
-  the readable definition and what tests/test_lstm.py compares against.
+- `lstm_hidden_states_reference`: the plain one, a `tf.scan` of `lstm_step` (also the step of the serving
+  graph, models/dkt.py) differentiated by TensorFlow. It is the readable definition and what
+  tests/test_lstm.py compares against.
 - `lstm_hidden_states` (and `lstm_hidden_states_from_table`, the same run on looked-up input gates): the fast
   one that the model uses. Same outputs and gradients up to float rounding; its docstring says how it is
   restructured and derives the backward pass.
 """
 import tensorflow.compat.v1 as tf
+
+
+def lstm_step(input_gates_t, h, c, recurrent_kernel):
+    """One step of the equations above, from the input part of the gate pre-activations.
+
+    Args:
+      input_gates_t: [B, 4H] x_t W_x + b, gate order [i, f, o, g].
+      h, c: [B, H] the state before the step.
+      recurrent_kernel: [H, 4H] W_h.
+
+    Returns:
+      (h, c) after the step, [B, H] each.
+    """
+    z = input_gates_t + tf.matmul(h, recurrent_kernel)                     # [B, 4H]
+    i, f, o, g = tf.split(z, 4, axis=1)
+    c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+    return tf.sigmoid(o) * tf.tanh(c), c
 
 
 def lstm_hidden_states_reference(input_gates, recurrent_kernel):
@@ -37,11 +55,7 @@ def lstm_hidden_states_reference(input_gates, recurrent_kernel):
 
     def step(carry, x_t):
         h, c = carry
-        z = x_t + tf.matmul(h, recurrent_kernel)
-        i, f, o, g = tf.split(z, 4, axis=1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        h = tf.sigmoid(o) * tf.tanh(c)
-        return h, c
+        return lstm_step(x_t, h, c, recurrent_kernel)
 
     hidden_states, _ = tf.scan(step, gates_by_time, initializer=(zeros, zeros))   # h_0 .. h_{T-1}
     states = tf.concat([zeros[None], hidden_states[:-1]], axis=0)               # h_{-1} .. h_{T-2}
