@@ -69,6 +69,15 @@ def oracle_auc(predictions, sequences):
     return binary_metrics(predictions["answer"], truth)["auc"]
 
 
+def in_sequence_order(columns, sequences):
+    """`columns` (a dict of equal-length arrays, with student and position) sorted by the student's place in
+    `sequences`, then by position: what a batching order (by length, by chunk) is undone with."""
+    rank = dict((seq.student, i) for i, seq in enumerate(sequences))
+    ranks = np.array([rank[student] for student in columns["student"]], dtype=np.int64)
+    order = np.lexsort((columns["position"], ranks))
+    return dict((name, values[order]) for name, values in columns.items())
+
+
 def split_metrics(predictions):
     """loss/acc/auc over every scored position, and auc_from2 over positions >= 2 of each chunk.
 

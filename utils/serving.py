@@ -28,7 +28,7 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
-from utils.metrics import flatten_predictions
+from utils.metrics import flatten_predictions, in_sequence_order
 
 # The signatures of the serving graph and SavedModel: name -> (inputs, outputs), each name: what it is.
 SIGNATURES = collections.OrderedDict([
@@ -282,10 +282,7 @@ class ServingModel(object):
         batches = make_batches([sequences[i] for i in by_length], longest, batch_size)
         outputs = [self.run("predict_history", skills=b.skills, answers=b.answers,
                             lengths=b.mask.sum(axis=1).astype(np.int32))["p"] for b in batches]
-        flat = flatten_predictions(batches, outputs)
-        order_of = dict((seq.student, i) for i, seq in enumerate(sequences))
-        order = np.lexsort((flat["position"], [order_of[s] for s in flat["student"]]))
-        return dict((name, values[order]) for name, values in flat.items())
+        return in_sequence_order(flatten_predictions(batches, outputs), sequences)
 
     def close(self):
         self.session.close()

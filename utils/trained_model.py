@@ -21,7 +21,7 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
-from utils.metrics import flatten_predictions
+from utils.metrics import flatten_predictions, in_sequence_order
 
 # Largest number of floats the knowledge-state graph may hold for one batch (~160 MB of float32).
 KNOWLEDGE_STATE_FLOATS = 4 * 10 ** 7
@@ -103,10 +103,8 @@ class TrainedModel(object):
             columns["answer"].append(batch.answers[r, t])
             columns["p"].append(p[r, t])
             columns["mastery"].append(mastery[r, t])
-        out = dict((name, np.concatenate(parts)) for name, parts in columns.items())
-        order_of = dict((seq.student, i) for i, seq in enumerate(sequences))
-        order = np.lexsort((out["position"], [order_of[s] for s in out["student"]]))
-        return dict((name, values[order]) for name, values in out.items())
+        return in_sequence_order(dict((name, np.concatenate(parts)) for name, parts in columns.items()),
+                                 sequences)
 
     def close(self):
         self.session.close()

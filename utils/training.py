@@ -24,7 +24,7 @@ import models
 from data import DataError, make_batches
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
-from utils.metrics import split_metrics
+from utils.metrics import in_sequence_order, split_metrics
 from utils.trained_model import predict_batches, session_config
 
 
@@ -108,9 +108,9 @@ class EvaluationBatches(list):
     """
 
     def __init__(self, sequences, seq_len, batch_size):
-        self.student_rank = dict((seq.student, i) for i, seq in enumerate(sequences))
+        self.sequences = sequences
         # Reordering finds a student's place by its id, so only a split with unique ids is reordered.
-        self.reordered = len(self.student_rank) == len(sequences)
+        self.reordered = len(set(seq.student for seq in sequences)) == len(sequences)
         if self.reordered:
             sequences = sorted(sequences, key=lambda seq: len(seq.skills))   # stable: ties keep their order
         list.__init__(self, make_batches(sequences, seq_len, batch_size))
@@ -118,11 +118,7 @@ class EvaluationBatches(list):
     def in_split_order(self, predictions):
         """`predictions` (flatten_predictions of these batches) sorted by (student's place in the split,
         position)."""
-        if not self.reordered:
-            return predictions
-        ranks = np.array([self.student_rank[student] for student in predictions["student"]], dtype=np.int64)
-        order = np.lexsort((predictions["position"], ranks))
-        return dict((name, values[order]) for name, values in predictions.items())
+        return in_sequence_order(predictions, self.sequences) if self.reordered else predictions
 
 
 class Trainer(object):
