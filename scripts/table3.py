@@ -217,7 +217,7 @@ def fold_difference(record_a, record_b, args):
                   run_dirs={MODEL_A: record_a.get("run_dir"), MODEL_B: record_b.get("run_dir")})
     os.makedirs(os.path.dirname(path), exist_ok=True)
     run_files.write_json(path, result)
-    return run_files.read_json(path), "computed"
+    return run_files.read_json(path), "stored"  # as a reused one: a render does not depend on the order
 
 
 def paired_figures(answers, students, p_a, p_b, args):

@@ -128,7 +128,7 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
     for pair in assist["per_fold"]:
         expected = expected_bootstrap(tiny["records"][("dkvmn", pair["fold"], pair["seed"])][1])
         result = pair["result"]
-        assert pair["note"] == "computed" and result["difference"] > 0 and result["p_value"] < 0.05
+        assert pair["note"] == "stored" and result["difference"] > 0 and result["p_value"] < 0.05
         for name in ("difference", "low", "high", "p_value"):
             assert result[name] == pytest.approx(expected[name]), name
         data = tiny["records"][("dkvmn", pair["fold"], pair["seed"])][1]
