@@ -29,6 +29,7 @@ import models
 from data import make_batches
 from utils import run_files
 from utils.metrics import flatten_predictions, in_sequence_order
+from utils.trained_model import SessionOwner
 
 # The signatures of the serving graph and SavedModel: name -> (inputs, outputs), each name: what it is.
 SIGNATURES = collections.OrderedDict([
@@ -202,7 +203,7 @@ def carried_history(skills, answers, lengths, initial_states, predict, update):
     return tf.transpose(p_by_time.stack()), final_states
 
 
-class ServingModel(object):
+class ServingModel(SessionOwner):
     """The serving graph of a trained run (utils.trained_model.TrainedModel) in its own graph and session,
     with the run's selected checkpoint restored."""
 
@@ -283,15 +284,6 @@ class ServingModel(object):
         outputs = [self.run("predict_history", skills=b.skills, answers=b.answers,
                             lengths=b.mask.sum(axis=1).astype(np.int32))["p"] for b in batches]
         return in_sequence_order(flatten_predictions(batches, outputs), sequences)
-
-    def close(self):
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
 
 def write_saved_model(session, signatures, path):

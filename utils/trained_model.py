@@ -50,7 +50,20 @@ def opened(run_dir, model=None):
         yield new_model
 
 
-class TrainedModel(object):
+class SessionOwner(object):
+    """A graph's session that `with` closes: what TrainedModel and utils.serving.ServingModel share."""
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+class TrainedModel(SessionOwner):
     """The graph and session of a finished run, with its selected checkpoint restored.
 
     Fields: run_dir, config (the run's constants), n_skills, skill_ids and skill_names (skills.csv, by
@@ -105,12 +118,3 @@ class TrainedModel(object):
             columns["mastery"].append(mastery[r, t])
         return in_sequence_order(dict((name, np.concatenate(parts)) for name, parts in columns.items()),
                                  sequences)
-
-    def close(self):
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
