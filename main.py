@@ -76,6 +76,8 @@ EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better va
 # --- the run ---------------------------------------------------------------------------------------------
 SEED = 0                       # seeds the data split, the batch order and the initial weights
 THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
+BATCH_PARTS = 2                # run the recurrence as this many loops over parts of the batch at once (one per
+                               # core; same results); 1 may be faster on a machine busy with other jobs
 RUNS_DIR = "runs"              # where run folders are created
 RESUME = ""                    # a run folder to continue (its own constants are used)
 SCORE_TEST = True              # False: never score the test split (a settings search must not see it)
@@ -164,7 +166,7 @@ def check_settings(config):
     except ValueError as error:
         raise ConfigError(str(error))
     for name, lowest in (("batch_size", 1), ("seq_len", 1), ("epochs", 1), ("threads", 0),  # 0 = TF chooses
-                         ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
+                         ("batch_parts", 1), ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
         require_whole(config, name, lowest, highest=2 ** 32 - 1 if name == "seed" else None)
     require_number(config, "lr_decay", lambda v: v > 0, "a number > 0")
     require_number(config, "min_learning_rate", lambda v: 0 <= v <= config["learning_rate"],

@@ -17,7 +17,8 @@ and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all thr
   TensorFlow, assembled here from the library's own pieces (parameters, input tables, read-out, loss,
   training op) - nothing in the library is patched.
 - profile: forward only (loss), forward + backward (gradient norm, no update), and each recurrence alone
-  (forward, forward + backward) on tensors of the model's shapes, also in two batch parts and as tf.scan.
+  (forward, forward + backward) on tensors of the model's shapes, in main.py's BATCH_PARTS parts as the
+  model runs it, and as ablations in one part and as tf.scan.
 - arithmetic floor: the matmul-like FLOPs of one step (counted from the shapes, `step_flops`) over the
   machine's matmul rate, measured by timing a 2048 x 2048 tf.matmul with the same threads.
 - epoch: `main.py --epochs 1` on assist2009_updated fold 1 (a subprocess per model, run as a program),
@@ -165,7 +166,8 @@ def build(tf, name, seed=0):
     started = time.perf_counter()
     with graph.as_default():
         tf.set_random_seed(seed)
-        kt = ScanModel(tf, model, hp) if name in SCAN_CONFIGS else models.build_graph(model, N_SKILLS, hp)
+        kt = (ScanModel(tf, model, hp) if name in SCAN_CONFIGS else
+              models.build_graph(model, N_SKILLS, hp, batch_parts=hp["batch_parts"]))
     return graph, kt, time.perf_counter() - started
 
 
@@ -194,17 +196,19 @@ def recurrence_graph(tf, name, fn):
 
 
 def recurrence_variants(name):
-    """{suffix: recurrence function} timed alone for a configuration (explicit library functions)."""
+    """{suffix: recurrence function} timed alone for a configuration (explicit library functions): "" in
+    main.py's BATCH_PARTS parts, as the model runs it; "_1part" and "_scan" the ablations."""
     import tensorflow.compat.v1 as tf
     from models import lstm, memory
+    parts = main_constants()["batch_parts"]
     if name.startswith("dkvmn"):
-        variants = {"": memory.value_memory_reads}
+        variants = {"": lambda *x: memory.value_memory_reads(*x, batch_parts=parts)}
         if name == "dkvmn":   # the ablations, at the paper's shapes only
-            variants["_2parts"] = lambda *x: memory.value_memory_reads(*x, batch_parts=2)
+            variants["_1part"] = lambda *x: memory.value_memory_reads(*x, batch_parts=1)
             variants["_scan"] = memory.value_memory_reads_reference
         return variants
-    return {"": lstm.lstm_hidden_states_from_table,
-            "_2parts": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=2),
+    return {"": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=parts),
+            "_1part": lambda *x: lstm.lstm_hidden_states_from_table(*x, batch_parts=1),
             "_scan": lambda table, indices, kernel: lstm.lstm_hidden_states_reference(
                 tf.gather(table, indices), kernel)}
 
@@ -570,8 +574,8 @@ def summarize_profile(result, t):
             line += "; recurrence %.3f fwd, %.3f fwd+bwd" % (p["recurrence_forward"],
                                                             p["recurrence_forward_backward"])
             if "recurrence_scan_forward_backward" in p:
-                line += " (batch in 2 parts: %.3f; plain tf.scan: %.3f)" % (
-                    p["recurrence_2parts_forward_backward"], p["recurrence_scan_forward_backward"])
+                line += " (batch in 1 part: %.3f; plain tf.scan: %.3f)" % (
+                    p["recurrence_1part_forward_backward"], p["recurrence_scan_forward_backward"])
             line += "; rest of the step %.3f" % p["rest_of_step"]
         profile[name] = p
         print(line)

@@ -11,7 +11,8 @@ defaults); every name a model or the training op reads must be given, others are
 A model is one module in this package with the same small interface:
 
     HPARAMS                                                 the hparams it reads
-    build(skills, answers, n_skills, hparams, training)     -> dict: logits [B, T] (P(answer t correct |
+    build(skills, answers, n_skills, hparams, training, batch_parts)
+                                                            -> dict: logits [B, T] (P(answer t correct |
                                                                positions < t)), skill_correlation_weights
                                                                ([n_skills, N] or None)
     knowledge_state(skills, answers, n_skills, hparams)     -> [B, T, n_skills], reusing build's variables
@@ -203,13 +204,16 @@ def checked_hparams(model_name, hparams):
     return hp
 
 
-def build_graph(model_name, n_skills, hparams):
+def build_graph(model_name, n_skills, hparams, batch_parts=1):
     """Builds inputs, model, loss and training op in the default graph.
 
     Args:
       model_name: a key of MODELS ("dkvmn" or "dkt").
       n_skills: number of skills; skill indices are 0 .. n_skills - 1.
       hparams: dict of lower-case hyperparameters (see `checked_hparams`); others are ignored.
+      batch_parts: the model's recurrence runs as this many loops over contiguous parts of the batch, which
+        TensorFlow's inter-op threads run at once (main.py's BATCH_PARTS). It changes the speed, not the
+        results (up to float rounding), so it is not a hyperparameter.
 
     Returns:
       KTGraph.
@@ -221,7 +225,7 @@ def build_graph(model_name, n_skills, hparams):
     training = tf.placeholder_with_default(False, [], name="training")
     learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
 
-    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training)
+    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts)
     n_params = num_parameters(tf.trainable_variables(model_name))
     logits = outputs["logits"]
     p = tf.sigmoid(logits, name="p")

@@ -112,7 +112,7 @@ def gate_table(params):
     return tf.matmul(params["embedding"], params["input_kernel"]) + params["bias"]
 
 
-def build(skills, answers, n_skills, hparams, training):
+def build(skills, answers, n_skills, hparams, training, batch_parts=1):
     """Builds the DKT graph from the inputs to the per-position logits.
 
     Args:
@@ -122,6 +122,7 @@ def build(skills, answers, n_skills, hparams, training):
       hparams: dict with hidden_size (H), dkt_embedding_size (E; 0 = one-hot input), dropout (rate on the
         LSTM output), init_std (embedding).
       training: bool [] tensor, enables dropout.
+      batch_parts: the recurrence as this many loops over parts of the batch (speed only).
 
     Returns:
       dict with logits: [B, T], logit of P(answer t correct | positions < t); skill_correlation_weights: None.
@@ -131,7 +132,8 @@ def build(skills, answers, n_skills, hparams, training):
         with tf.variable_scope("lstm"):
             # The loop looks up each step's input gates in the per-interaction table (models/lstm.py).
             states = lstm.lstm_hidden_states_from_table(
-                gate_table(params), skills + answers * n_skills, params["recurrent_kernel"])   # [B, T, H]
+                gate_table(params), skills + answers * n_skills, params["recurrent_kernel"],
+                batch_parts=batch_parts)                                                      # [B, T, H]
         states = dropout_if_training(states, float(hparams["dropout"]), training)
         # Only the logit of q_t is needed at position t: gather its column of W_out instead of all n_skills.
         skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), skills)  # [B, T, H]

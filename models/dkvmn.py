@@ -133,7 +133,7 @@ def read_out(reads, summary_key_terms, params, dropout, training):
     return dense(summary, params["prediction"])[..., 0]
 
 
-def build(skills, answers, n_skills, hparams, training):
+def build(skills, answers, n_skills, hparams, training, batch_parts=1):
     """Builds the DKVMN graph from the inputs to the per-position logits.
 
     Args:
@@ -143,6 +143,7 @@ def build(skills, answers, n_skills, hparams, training):
       hparams: dict with memory_size (N), key_dim (d_k), value_dim (d_v), final_dim, key_projection (bool),
         dropout (rate on f_t), init_std.
       training: bool [] tensor, enables dropout.
+      batch_parts: the recurrence as this many loops over parts of the batch (speed only).
 
     Returns:
       dict with
@@ -158,7 +159,8 @@ def build(skills, answers, n_skills, hparams, training):
         erase = tf.gather(tables["erase"], interactions)                             # [B, T, d_v]
         add = tf.gather(tables["add"], interactions)                                 # [B, T, d_v]
         with tf.variable_scope("read_content"):
-            reads = value_memory_reads(weights, erase, add, params["initial_value_memory"])  # [B, T, d_v]
+            reads = value_memory_reads(weights, erase, add, params["initial_value_memory"],
+                                       batch_parts=batch_parts)                       # [B, T, d_v]
         key_terms = tf.gather(tables["summary_key_term"], skills)                    # [B, T, final_dim]
         logits = read_out(reads, key_terms, params, float(hparams["dropout"]), training)   # [B, T]
 

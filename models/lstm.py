@@ -101,9 +101,10 @@ def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=1):
 
     3. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
        with its own forward and backward loop, which TF's inter-op threads run at the same time. On a
-       2-core machine shared with other jobs (load 5-8, where this was measured) one loop was faster:
-       DKT's step took 0.18-0.23 s in one part against 0.21-0.26 s in two (medians, interleaved runs),
-       since two loops stall on each other's preempted threads. Hence the default of 1.
+       quiet 2-core machine two loops (one per core) are faster: DKT's training step took 0.063 s in two
+       parts against 0.095 s in one (benchmarks/speed.py). On a machine busy with other jobs (load 5-8)
+       one loop was faster (0.18-0.23 s against 0.21-0.26 s): two loops stall on each other's preempted
+       threads. The model takes main.py's BATCH_PARTS (2); this function's own default stays 1.
     """
     input_gates = tf.convert_to_tensor(input_gates)
     states = [_lstm_loops(part, recurrent_kernel, tf.shape(part)[1], _gates_at_step, _gates_gradient)

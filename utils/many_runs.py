@@ -106,7 +106,8 @@ SMOKE = {"memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden
          "synthetic_students": 200}
 
 # Options of a run that are not settings: where it runs and reads, not what it trains.
-NOT_SETTINGS = ("dataset", "model", "fold", "seed", "dataset_dir", "runs_dir", "threads", "resume")
+NOT_SETTINGS = ("dataset", "model", "fold", "seed", "dataset_dir", "runs_dir", "threads", "batch_parts",
+                "resume")
 
 
 # --- settings -----------------------------------------------------------------------------------------------

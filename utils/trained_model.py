@@ -81,7 +81,8 @@ class TrainedModel(SessionOwner):
         self.checkpoint = state["best_checkpoint"]
         self.graph = tf.Graph()
         with self.graph.as_default():
-            self.kt = models.build_graph(self.config["model"], self.n_skills, self.config)
+            self.kt = models.build_graph(self.config["model"], self.n_skills, self.config,
+                                         batch_parts=self.config.get("batch_parts", 1))  # older runs: none
             self.session = tf.Session(config=session_config(self.config["threads"]))
             tf.train.Saver().restore(self.session, os.path.join(run_dir, self.checkpoint))
         self._knowledge_state = None

@@ -132,7 +132,9 @@ class Trainer(object):
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
-            self.model = models.build_graph(config["model"], dataset.n_skills, config)
+            # A run folder written before BATCH_PARTS existed resumes with one part.
+            self.model = models.build_graph(config["model"], dataset.n_skills, config,
+                                            batch_parts=config.get("batch_parts", 1))
             _check_buildable(tf.global_variables())
             self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
                 [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
