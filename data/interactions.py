@@ -71,21 +71,26 @@ def handle_multi_skill(codes, multi_skill, report, stats, attempt_column, unit="
     rows_per_attempt = codes.groupby(attempt_column)[attempt_column].transform("size").values
     in_multi = rows_per_attempt > 1
     n_attempts = len(np.unique(codes[attempt_column].values[in_multi]))
-    stats["multi_skill_attempts"] = n_attempts
-    stats["multi_skill_rows"] = int(in_multi.sum())
     if multi_skill == "first":
         keep = ~codes.duplicated(subset=[attempt_column]).values
-        text = "kept the first skill of each, dropped %s %s" % ("{:,}".format(int((~keep).sum())), unit)
     elif multi_skill == "drop":
         keep = ~in_multi
-        text = "dropped them (%s %s)" % ("{:,}".format(int(in_multi.sum())), unit)
     else:
         keep = np.ones(len(codes), dtype=bool)
-        text = "kept one step per skill (LEAKY: later rows see the attempt's answer)"
-    stats["multi_skill_dropped_rows"] = int((~keep).sum())
-    report.append("  %s multi-skill attempts (%s %s), multi_skill=%r: %s" % (
-        "{:,}".format(n_attempts), "{:,}".format(int(in_multi.sum())), unit, multi_skill, text))
+    multi_skill_note(report, stats, multi_skill, unit, n_attempts, int(in_multi.sum()), int((~keep).sum()))
     return codes[keep]
+
+
+def multi_skill_note(report, stats, multi_skill, unit, n_attempts, n_multi_rows, n_dropped):
+    """The stats and the report line of handle_multi_skill, from its counts."""
+    stats["multi_skill_attempts"] = n_attempts
+    stats["multi_skill_rows"] = n_multi_rows
+    stats["multi_skill_dropped_rows"] = n_dropped
+    text = {"first": "kept the first skill of each, dropped %s %s" % ("{:,}".format(n_dropped), unit),
+            "drop": "dropped them (%s %s)" % ("{:,}".format(n_multi_rows), unit),
+            "expand": "kept one step per skill (LEAKY: later rows see the attempt's answer)"}[multi_skill]
+    report.append("  %s multi-skill attempts (%s %s), multi_skill=%r: %s" % (
+        "{:,}".format(n_attempts), "{:,}".format(n_multi_rows), unit, multi_skill, text))
 
 
 def drop_short_students(codes, min_interactions, report, stats, student_column):

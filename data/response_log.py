@@ -23,18 +23,30 @@ read_response_log(...) -> (DataFrame[student, skill_id, correct], report lines):
 student (students in natural order: numbers by value, then text) and in time order inside a student;
 predict.py reads a history file with it. load_response_log(...) -> Dataset: skill ids indexed in natural
 order (names = ids), students with fewer than min_interactions interactions dropped, split by student.
+
+Two paths give the same rows, report, errors and fingerprint, bit for bit:
+- the fast one (`read_response_log`, `load_response_log`): the file is read once as integer codes into
+  each column's distinct texts (data/coded_columns.py: pyarrow when installed, else pandas, which warns once),
+  every text step (strip, split a cell, parse a number or date, natural order) runs once per distinct text,
+  and the rows are sorted by one stable numpy lexsort; ~1-2 million rows/s on 2 cores, ~50 bytes per answer.
+- the reference (`read_response_log_reference`, `load_response_log_reference`): the row-wise definition
+  (~100k rows/s, ~450 bytes per answer), kept readable; tests/test_data_response_log_fast.py compares the
+  two on generated logs with every option.
 """
+import collections
 import csv
 import io
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from data.dataset import DataError, fingerprint
+from data.coded_columns import CodedColumn, pandas_encoding, pyarrow_csv, read_coded_columns, scan_file
+from data.dataset import DataError, finish_fingerprint, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
-                               drop_short_students, handle_multi_skill, index_keys, natural_key, note,
-                               sequences_from_rows, split_into_dataset)
+                               drop_short_students, handle_multi_skill, index_keys, multi_skill_note,
+                               natural_key, note, sequences_from_rows, split_into_dataset)
 
 OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
            "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions")
@@ -47,9 +59,12 @@ def read_response_log(path, student_column, skill_column, correct_column, order_
 
     Rows are grouped by student and in time order inside each student; see the module docstring.
     """
-    table, report, _, _ = _read(path, student_column, skill_column, correct_column, order_column, delimiter,
-                                skill_separator, multi_skill)
-    return table, report
+    rows = _read(path, student_column, skill_column, correct_column, order_column, delimiter, skill_separator,
+                 multi_skill)
+    table = pd.DataFrame({"student": np.array(rows.student_texts, dtype=object)[rows.students],
+                          "skill_id": np.array(rows.skill_texts, dtype=object)[rows.skills],
+                          "correct": rows.correct.astype(np.int64)})
+    return table, rows.report
 
 
 def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
@@ -58,25 +73,294 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
     """Read DATASET_DIR/csv_file and split it by student into a Dataset (see module docstring)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
-    table, report, stats, raw_bytes = _read(path, csv_student_column, csv_skill_column, csv_correct_column,
-                                            csv_order_column, csv_delimiter, csv_skill_separator, multi_skill)
+    rows = _read(path, csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
+                 csv_delimiter, csv_skill_separator, multi_skill)
+    report, stats = rows.report, rows.stats
+    students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
+    if len(students) == 0:
+        raise DataError(_too_few_interactions(path, min_interactions))
+    index_of_skill, skill_ids = _skill_index(skills, rows.skill_texts)
+    # int32 flat arrays: every Sequence is a view into them, no copy per student
+    sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
+                                    student_names=rows.student_texts)
+    options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                                   csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                                   csv_skill_separator, multi_skill, min_interactions)
+    return split_into_dataset("csv", sequences, skill_ids, list(skill_ids), "column %s" % csv_skill_column,
+                              seed, valid_fraction, test_fraction, report, stats,
+                              finish_fingerprint(rows.scan.digest.copy(), options))
+
+
+def _skill_index(skills, skill_texts):
+    """(index of each skill code (-1 where absent), skill ids in index order): natural order of the texts,
+    ties ("3" and "3.0") in order of first appearance in the rows, as data.interactions.index_keys."""
+    present = np.flatnonzero(np.bincount(skills, minlength=len(skill_texts))).tolist()
+    keys = dict((code, natural_key(skill_texts[code])) for code in present)
+    tied = collections.Counter(keys.values())
+    first_row = dict((code, int(np.argmax(skills == code))) for code in present if tied[keys[code]] > 1)
+    ordered = sorted(present, key=lambda code: (keys[code], first_row.get(code, 0)))
+    index_of_skill = np.full(len(skill_texts), -1, dtype=np.int32)
+    index_of_skill[ordered] = np.arange(len(ordered), dtype=np.int32)
+    return index_of_skill, [skill_texts[code] for code in ordered]
+
+
+def _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                         csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                         csv_skill_separator, multi_skill, min_interactions):
+    """The options that enter the data fingerprint (with the file's bytes); runs record it."""
+    return {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
+            "csv_file": csv_file, "csv_student_column": csv_student_column,
+            "csv_skill_column": csv_skill_column, "csv_correct_column": csv_correct_column,
+            "csv_order_column": csv_order_column, "csv_delimiter": csv_delimiter,
+            "csv_skill_separator": csv_skill_separator, "multi_skill": multi_skill,
+            "min_interactions": min_interactions}
+
+
+def _too_few_interactions(path, min_interactions):
+    return "%s: no student has %d interactions or more (min_interactions)" % (path, min_interactions)
+
+
+def _nothing_left(path, multi_skill):
+    return ("%s: no rows left after dropping rows without a skill and (multi_skill=%r) multi-skill answers"
+            % (path, multi_skill))
+
+
+def _check_file(path):
+    if not os.path.isfile(path):
+        raise DataError("response log not found: %s\n  set DATASET_DIR and CSV_FILE to your CSV/TSV file "
+                        "(one row per answer)" % path)
+
+
+def _first_lines(path, separator, encoding, student_column, skill_column, correct_column, order_column, rows):
+    """The report's first lines (what was read, how)."""
+    return ["data: csv, %s" % path,
+            "  %s-separated, %s; columns: student=%s, skill=%s, correct=%s, order=%s"
+            % ("tab" if separator == "\t" else repr(separator), encoding, student_column, skill_column,
+               correct_column, order_column or "(file order)"),
+            "  rows read: %s" % "{:,}".format(rows)]
+
+
+# -- the fast path: the distinct texts of each column are handled once, the rows are integer codes -----------
+
+# What _read returns: rows grouped by student (students in natural order), in time order inside a student.
+#   students int32 [n]: index into student_texts (natural order, only students with rows); skills int32 [n]:
+#   index into skill_texts (first-seen order, not yet the skill index); correct int8 [n] 0/1;
+#   report, stats: as the reference's; scan: data.coded_columns.FileScan (the file's digest).
+_Rows = collections.namedtuple("_Rows", ["students", "student_texts", "skills", "skill_texts", "correct",
+                                         "report", "stats", "scan"])
+
+
+def _read(path, student_column, skill_column, correct_column, order_column, delimiter, skill_separator,
+          multi_skill):
+    """_Rows of the log: the same rows, report and errors as _read_reference, from integer codes."""
+    check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
+    _check_file(path)
+    scan = scan_file(path)
+    separator = resolve_delimiter(path, delimiter)
+    mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
+        [("order", order_column)] if order_column else [])
+    _check_header(path, _header(path, scan.encoding, separator, mapping), separator, mapping)
+    try:
+        columns, reader = read_coded_columns(path, scan, separator, [student_column, skill_column,
+                                                                     correct_column], order_column or None)
+    except (pd.errors.ParserError, ValueError) as error:
+        raise DataError("%s: cannot parse the file: %s" % (path, str(error).strip()))
+    _say_reader_once(reader)
+    log = _Lines(path, scan.encoding, separator)
+    n_rows = len(columns[student_column].codes)
+    report = _first_lines(path, separator, scan.encoding, student_column, skill_column, correct_column,
+                          order_column, n_rows)
+    stats = {"rows": n_rows, "encoding": scan.encoding}
+    students = _stripped(columns[student_column])
+    if "" in students.texts:
+        _students(_row_texts(students), log, student_column)  # raises, naming the first empty row
+    correct = _coded_answers(_stripped(columns[correct_column]), log, correct_column)
+    if order_column:
+        order, order_kind = _coded_order(columns[order_column], log, order_column)
+        report.append("  order column %s read as %s" % (order_column, order_kind))
+    else:
+        order = None
+        report.append("  no order column: file order is the time order")
+    kept_rows, skills, skill_texts = _skill_steps(_stripped(columns[skill_column]), skill_separator,
+                                                  multi_skill, report, stats)
+    if len(kept_rows) == 0:
+        raise DataError(_nothing_left(path, multi_skill))
+    student_rank, student_texts = _natural_ranks(students, kept_rows)
+    rank = student_rank[students.codes[kept_rows]]
+    # np.lexsort is stable and the kept rows are in (file row, position in the cell) order: the same order as
+    # the reference's lexsort by (student, order, row, position)
+    by_time = np.lexsort((order[kept_rows], rank)) if order is not None else np.argsort(rank, kind="stable")
+    report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),
+                                                      "{:,}".format(len(kept_rows))))
+    return _Rows(rank[by_time], student_texts, skills[by_time], skill_texts,
+                 correct[kept_rows[by_time]], report, stats, scan)
+
+
+_READER_SAID = []
+
+
+def _say_reader_once(reader):
+    """One warning per process when the fast CSV reader (pyarrow) is missing: the load is ~5-10x slower."""
+    if reader == "pandas" and pyarrow_csv() is None and not _READER_SAID:
+        _READER_SAID.append(True)
+        warnings.warn("pyarrow is not installed (it has no wheels for this Python/numpy): reading CSV files "
+                      "with pandas, ~5-10x slower on large logs; `pip install pyarrow` to read faster",
+                      stacklevel=3)
+
+
+def _stripped(column):
+    """CodedColumn with every text stripped (texts equal after stripping share a code)."""
+    if not column.texts:
+        return column
+    codes, texts = pd.factorize(pd.Series([text.strip() for text in column.texts], dtype=object))
+    return CodedColumn(codes.astype(np.int32)[column.codes], [str(text) for text in texts])
+
+
+def _row_texts(column):
+    """The text of every row (object array): only to word an error as the reference does."""
+    return np.array(column.texts, dtype=object)[column.codes]
+
+
+def _coded_answers(column, log, name):
+    """int8 [n] 0/1 answers; DataError as _answers for a value that is not 0 or 1."""
+    numbers = pd.to_numeric(pd.Series(column.texts, dtype=object), errors="coerce").values
+    if (~np.isin(numbers, (0, 1))).any():
+        _answers(_row_texts(column), log, name)  # raises, naming the first bad row
+    return numbers.astype(np.int8)[column.codes]
+
+
+def _coded_order(column, log, name):
+    """(sortable array [n], kind) as _order, from plain integers or from the distinct texts."""
+    if isinstance(column, np.ndarray):  # every cell a plain integer: what the reference reads as numbers
+        return column.astype(np.float64), "numbers"
+    column = _stripped(column)
+    texts = np.array(column.texts, dtype=object)
+    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").values.astype(np.float64)
+    first_is_number = len(column.codes) > 0 and not np.isnan(numbers[column.codes[0]])
+    if (texts == "").any() or (first_is_number and np.isnan(numbers).any()):
+        _order(_row_texts(column), log, name)  # raises, naming the first bad row
+    if first_is_number:
+        return numbers[column.codes], "numbers"
+    try:
+        micros = _iso_microseconds(texts, _NoLines(), name)
+    except _Unlocated:
+        _order(_row_texts(column), log, name)  # raises, naming the first bad row
+    return micros[column.codes], "date-times (UTC)"
+
+
+class _Unlocated(Exception):
+    """An error found among the distinct texts: the caller finds its row and raises the DataError."""
+
+
+class _NoLines(object):
+    def where(self, row, column):
+        raise _Unlocated()
+
+
+def _skill_steps(cells, skill_separator, multi_skill, report, stats):
+    """(kept rows int64 [m], skill code of each int32 [m], skill texts) after the steps of _skill_rows and
+    handle_multi_skill (collapse_same_key: "45_45" is one skill), computed per distinct cell.
+
+    A kept row appears once per skill it keeps (multi_skill "expand"), in file order.
+    """
+    parts = [_cell_skills(cell, skill_separator) for cell in cells.texts]
+    per_cell = np.array([len(skills) for skills in parts], dtype=np.int64)[cells.codes]  # skills of each row
+    note(report, stats, "no_skill_rows", int((per_cell == 0).sum()), "rows without a skill dropped")
+    multi = per_cell > 1
+    n_multi_rows = int(per_cell[multi].sum())
+    dropped = {"first": int(per_cell.sum() - (per_cell > 0).sum()), "drop": n_multi_rows, "expand": 0}
+    multi_skill_note(report, stats, multi_skill, "skill entries", int(multi.sum()), n_multi_rows,
+                     dropped[multi_skill])
+    kept = [skills[:1] if multi_skill == "first" else (skills if multi_skill == "expand" or len(skills) == 1
+                                                       else []) for skills in parts]
+    code_of = {}  # skill text -> code, in first-seen order
+    for skills in kept:
+        for skill in skills:
+            code_of.setdefault(skill, len(code_of))
+    skill_texts = sorted(code_of, key=code_of.__getitem__)
+    kept_per_cell = np.array([len(skills) for skills in kept], dtype=np.int64)
+    first_codes = np.array([code_of[skills[0]] if skills else -1 for skills in kept], dtype=np.int32)
+    count = kept_per_cell[cells.codes]
+    if (kept_per_cell <= 1).all():  # one skill per row at most: no expansion
+        kept_rows = np.flatnonzero(count)
+        return kept_rows, first_codes[cells.codes[kept_rows]], skill_texts
+    kept_rows = np.repeat(np.arange(len(count)), count)
+    flat = np.array([code_of[skill] for skills in kept for skill in skills], dtype=np.int32)
+    cell_start = np.cumsum(kept_per_cell) - kept_per_cell
+    row_start = np.cumsum(count) - count
+    within = np.arange(len(kept_rows)) - np.repeat(row_start, count)  # position among the row's kept skills
+    return kept_rows, flat[cell_start[cells.codes[kept_rows]] + within], skill_texts
+
+
+def _cell_skills(cell, skill_separator):
+    """The distinct skills of one stripped cell, in cell order (_skill_rows, then equal keys collapsed)."""
+    if skill_separator:
+        skills = [part.strip() for part in cell.split(skill_separator) if part.strip()]
+    else:
+        skills = [cell] if cell else []
+    return sorted(set(skills), key=skills.index) if len(skills) > 1 else skills
+
+
+def _natural_ranks(students, kept_rows):
+    """(rank of each student code in natural order of the students that keep rows (-1 for the others),
+    those students' texts in that order)."""
+    present = np.flatnonzero(np.bincount(students.codes[kept_rows], minlength=len(students.texts)))
+    # ties ("7" and "7.0") by text: the reference's order of them is a set's, i.e. arbitrary
+    texts = students.texts
+    ordered = sorted(present.tolist(), key=lambda code: (natural_key(texts[code]), texts[code]))
+    rank = np.full(len(students.texts), -1, dtype=np.int32)
+    rank[ordered] = np.arange(len(ordered), dtype=np.int32)
+    return rank, [students.texts[code] for code in ordered]
+
+
+def _drop_short_students(rows, min_interactions, report, stats):
+    """(students, skills, correct) of the rows without the students with fewer than min_interactions rows;
+    the report and stats as data.interactions.drop_short_students."""
+    stats["short_students"] = 0
+    if min_interactions <= 1:
+        return rows.students, rows.skills, rows.correct
+    sizes = np.bincount(rows.students, minlength=len(rows.student_texts))
+    short_student = (sizes > 0) & (sizes < min_interactions)
+    short = short_student[rows.students]
+    note(report, stats, "short_students", int(short_student.sum()),
+         "students with fewer than %d interactions dropped (%s interactions; min_interactions=%d)"
+         % (min_interactions, "{:,}".format(int(short.sum())), min_interactions))
+    return rows.students[~short], rows.skills[~short], rows.correct[~short]
+
+
+# -- the reference: the row-wise path, readable and slow (~100k rows/s); the tests compare the fast path -----
+# with it on generated logs with every option. Nothing else calls it.
+
+def read_response_log_reference(path, student_column, skill_column, correct_column, order_column, delimiter,
+                                skill_separator, multi_skill):
+    """read_response_log, row by row (the reference of the fast path)."""
+    table, report, _, _ = _read_reference(path, student_column, skill_column, correct_column, order_column,
+                                          delimiter, skill_separator, multi_skill)
+    return table, report
+
+
+def load_response_log_reference(dataset_dir, seed, valid_fraction, test_fraction, csv_file,
+                                csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
+                                csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
+    """load_response_log, row by row (the reference of the fast path)."""
+    min_interactions = check_min_interactions(min_interactions)
+    path = os.path.join(dataset_dir, csv_file)
+    table, report, stats, raw_bytes = _read_reference(path, csv_student_column, csv_skill_column,
+                                                      csv_correct_column, csv_order_column, csv_delimiter,
+                                                      csv_skill_separator, multi_skill)
     students, student_names = pd.factorize(table["student"].values)  # already in natural order
     codes = pd.DataFrame({"student": students, "correct": table["correct"].values})
     codes["key"], key_texts = pd.factorize(table["skill_id"].values)
     codes = drop_short_students(codes, min_interactions, report, stats, "student")
     if len(codes) == 0:
-        raise DataError("%s: no student has %d interactions or more (min_interactions)"
-                        % (path, min_interactions))
+        raise DataError(_too_few_interactions(path, min_interactions))
     ordered, index_of_key = index_keys(codes["key"].values, list(key_texts))
     skill_ids = [str(key_texts[code]) for code in ordered]
     sequences = sequences_from_rows(codes["student"].values, index_of_key[codes["key"].values],
                                     codes["correct"].values, student_names=list(student_names))
-    options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
-               "csv_file": csv_file, "csv_student_column": csv_student_column,
-               "csv_skill_column": csv_skill_column, "csv_correct_column": csv_correct_column,
-               "csv_order_column": csv_order_column, "csv_delimiter": csv_delimiter,
-               "csv_skill_separator": csv_skill_separator, "multi_skill": multi_skill,
-               "min_interactions": min_interactions}
+    options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                                   csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                                   csv_skill_separator, multi_skill, min_interactions)
     return split_into_dataset("csv", sequences, skill_ids, list(skill_ids), "column %s" % csv_skill_column,
                               seed, valid_fraction, test_fraction, report, stats,
                               fingerprint([raw_bytes], options))
@@ -91,13 +375,11 @@ def resolve_delimiter(path, delimiter):
     return delimiter
 
 
-def _read(path, student_column, skill_column, correct_column, order_column, delimiter, skill_separator,
-          multi_skill):
-    """(table, report, stats, raw bytes) of read_response_log."""
+def _read_reference(path, student_column, skill_column, correct_column, order_column, delimiter,
+                    skill_separator, multi_skill):
+    """(table, report, stats, raw bytes) of read_response_log_reference."""
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
-    if not os.path.isfile(path):
-        raise DataError("response log not found: %s\n  set DATASET_DIR and CSV_FILE to your CSV/TSV file "
-                        "(one row per answer)" % path)
+    _check_file(path)
     with open(path, "rb") as handle:
         raw_bytes = handle.read()
     encoding, _ = detect_encoding(raw_bytes)
@@ -105,12 +387,9 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
         [("order", order_column)] if order_column else [])
     table = _read_columns(path, raw_bytes, encoding, separator, mapping)
-    log = _Lines(path, raw_bytes, encoding, separator)
-    report = ["data: csv, %s" % path,
-              "  %s-separated, %s; columns: student=%s, skill=%s, correct=%s, order=%s"
-              % ("tab" if separator == "\t" else repr(separator), encoding, student_column, skill_column,
-                 correct_column, order_column or "(file order)"),
-              "  rows read: %s" % "{:,}".format(len(table))]
+    log = _Lines(path, encoding, separator)
+    report = _first_lines(path, separator, encoding, student_column, skill_column, correct_column,
+                          order_column, len(table))
     stats = {"rows": len(table), "encoding": encoding}
     columns = dict(mapping)
     rows = pd.DataFrame({
@@ -128,8 +407,7 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     rows = handle_multi_skill(rows, multi_skill, report, stats, "row", unit="skill entries",
                               collapse_same_key=True)  # "45_45" is one skill
     if len(rows) == 0:
-        raise DataError("%s: no rows left after dropping rows without a skill and (multi_skill=%r) "
-                        "multi-skill answers" % (path, multi_skill))
+        raise DataError(_nothing_left(path, multi_skill))
     student_texts = sorted(set(rows["student"].values), key=natural_key)
     rank = dict((text, number) for number, text in enumerate(student_texts))
     student_rank = np.array([rank[text] for text in rows["student"].values], dtype=np.int64)
@@ -142,16 +420,19 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     return result, report, stats, raw_bytes
 
 
-def _read_columns(path, raw_bytes, encoding, separator, mapping):
-    """DataFrame with columns student/skill/correct/order as text; DataError listing the columns found."""
-    pandas_encoding = "utf-8-sig" if encoding == "UTF-8" else "latin-1"
-    read = dict(sep=separator, encoding=pandas_encoding, dtype=str, keep_default_na=False)
+def _header(path, encoding, separator, mapping):
+    """The column names of the file's header line; DataError for an empty file."""
     try:
-        header = pd.read_csv(io.BytesIO(raw_bytes), nrows=0, **read)
+        header = pd.read_csv(path, nrows=0, sep=separator, encoding=pandas_encoding(encoding), dtype=str,
+                             keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError("%s: the file is empty (expected a header line naming the columns %s)"
                         % (path, ", ".join(column for _, column in mapping)))
-    found = [str(column) for column in header.columns]
+    return [str(column) for column in header.columns]
+
+
+def _check_header(path, found, separator, mapping):
+    """DataError listing the columns found when a column of `mapping` is missing."""
     missing = [column for _, column in mapping if column not in found]
     if missing:
         hint = " (the header is one column: is the separator %r right? set CSV_DELIMITER)" % separator \
@@ -160,6 +441,12 @@ def _read_columns(path, raw_bytes, encoding, separator, mapping):
                         "CSV_STUDENT_COLUMN, CSV_SKILL_COLUMN, CSV_CORRECT_COLUMN, CSV_ORDER_COLUMN (or "
                         "--csv_student_column NAME ... on the command line)"
                         % (path, ", ".join(missing), ", ".join(found) or "(none)", hint))
+
+
+def _read_columns(path, raw_bytes, encoding, separator, mapping):
+    """DataFrame with columns student/skill/correct/order as text; DataError listing the columns found."""
+    _check_header(path, _header(path, encoding, separator, mapping), separator, mapping)
+    read = dict(sep=separator, encoding=pandas_encoding(encoding), dtype=str, keep_default_na=False)
     try:
         table = pd.read_csv(io.BytesIO(raw_bytes), usecols=sorted(set(c for _, c in mapping)), **read)
     except (pd.errors.ParserError, ValueError) as error:
@@ -169,26 +456,26 @@ def _read_columns(path, raw_bytes, encoding, separator, mapping):
 
 
 class _Lines(object):
-    """File line number of a data row (found only when an error needs it: blank lines and quoted line
-    breaks are skipped as pandas skips them)."""
+    """File line number of a data row (found only when an error needs it, by reading the file again as a
+    stream: blank lines and quoted line breaks are skipped as pandas skips them)."""
 
-    def __init__(self, path, raw_bytes, encoding, separator):
-        self.path, self.raw_bytes, self.encoding, self.separator = path, raw_bytes, encoding, separator
+    def __init__(self, path, encoding, separator):
+        self.path, self.encoding, self.separator = path, encoding, separator
 
     def where(self, row, column):
         return "%s:%s (column %s)" % (self.path, self._line(row), column)
 
     def _line(self, row):
-        text = self.raw_bytes.decode("utf-8-sig" if self.encoding == "UTF-8" else "latin-1")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.separator)
-        record = -1  # the header is record -1
-        start_line = 1
-        for fields in reader:
-            if any(field.strip() for field in fields) or len(fields) > 1:
-                if record == row:
-                    return start_line
-                record += 1
-            start_line = reader.line_num + 1
+        with io.open(self.path, encoding=pandas_encoding(self.encoding), newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.separator)
+            record = -1  # the header is record -1
+            start_line = 1
+            for fields in reader:
+                if any(field.strip() for field in fields) or len(fields) > 1:
+                    if record == row:
+                        return start_line
+                    record += 1
+                start_line = reader.line_num + 1
         return "?"
 
 
