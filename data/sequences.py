@@ -57,22 +57,53 @@ def chunk_sequences(sequences, seq_len):
 
 
 def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
-    """Padded batches of chunks: list of `Batch` (see the module docstring).
+    """Padded batches of chunks: a `Batches` of `Batch` (see the module docstring).
 
     Skills/answers are int32 [B, T], mask float32 [B, T] (1 on real positions), students [B] (ids),
     offsets int64 [B] (position of the chunk's first interaction in its student's sequence). T is the
     longest chunk of the batch (at most seq_len): both
     models run a loop over T, so padding short sequences up to seq_len would only burn time. With shuffle,
-    the chunks are permuted by np.random.RandomState(seed) before batching.
+    the chunks are permuted by np.random.RandomState(seed) before batching (the same permutation of the
+    same chunk list as chunk_sequences gives).
     """
     if seq_len < 1 or batch_size < 1:
         raise ValueError("seq_len and batch_size must be >= 1, got %r and %r" % (seq_len, batch_size))
-    chunks = chunk_sequences(sequences, seq_len)
+    lengths = np.array([len(seq.skills) for seq in sequences], dtype=np.int64)
+    per_sequence = -(-lengths // seq_len)  # chunks of each sequence (0 for an empty one)
+    chunk_sequence = np.repeat(np.arange(len(sequences)), per_sequence)
+    first_chunk = np.cumsum(per_sequence) - per_sequence
+    chunk_offset = (np.arange(len(chunk_sequence)) - np.repeat(first_chunk, per_sequence)) * seq_len
     if shuffle:
-        order = np.random.RandomState(seed).permutation(len(chunks))
-        chunks = [chunks[i] for i in order]
-    return [_pad_rows(chunks[start:start + batch_size], seq_len)
-            for start in range(0, len(chunks), batch_size)]
+        order = np.random.RandomState(seed).permutation(len(chunk_sequence))
+        chunk_sequence, chunk_offset = chunk_sequence[order], chunk_offset[order]
+    return Batches(sequences, chunk_sequence, chunk_offset, seq_len, batch_size)
+
+
+class Batches(object):
+    """The batches of make_batches, each padded when it is reached (iterated or indexed), not all at once:
+    an epoch holds its sequences (views of the data) and one padded batch, not the whole split padded
+    again. len() is the number of batches; list(batches) pads them all (EvaluationBatches keeps them so)."""
+
+    def __init__(self, sequences, chunk_sequence, chunk_offset, seq_len, batch_size):
+        self.sequences, self.seq_len, self.batch_size = sequences, seq_len, batch_size
+        self.chunk_sequence, self.chunk_offset = chunk_sequence, chunk_offset
+
+    def __len__(self):
+        return -(-len(self.chunk_sequence) // self.batch_size)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("batch %d of %d" % (index, len(self)))
+        start = (index % len(self)) * self.batch_size
+        rows = range(start, min(start + self.batch_size, len(self.chunk_sequence)))
+        return _pad_rows([(self.sequences[self.chunk_sequence[row]], int(self.chunk_offset[row]))
+                          for row in rows], self.seq_len)
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
 
 
 def _pad_rows(chunks, seq_len):

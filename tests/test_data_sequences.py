@@ -70,3 +70,25 @@ def test_bad_fractions_raise_data_error(valid, test, words):
 def test_too_few_students_to_split_says_so():
     with pytest.raises(DataError, match="too few"):
         split_by_student([_seq("a", [0], [1]), _seq("b", [0], [1])], 0, 0.2, 0.2)
+
+
+def test_batches_are_padded_when_reached_and_equal_the_chunk_lists_batches():
+    # a Batches' batches (padded one at a time) are those of chunk_sequences' list, permuted the same way
+    from data.sequences import Batches, _pad_rows, chunk_sequences
+    rng = np.random.RandomState(0)
+    sequences = [_seq(str(i), rng.randint(9, size=n), rng.randint(2, size=n)) for i, n in
+                 enumerate([0, 1, 5, 7, 3, 0, 12, 2])]
+    for shuffle in (False, True):
+        batches = make_batches(sequences, seq_len=3, batch_size=4, shuffle=shuffle, seed=5)
+        chunks = chunk_sequences(sequences, 3)
+        if shuffle:
+            chunks = [chunks[i] for i in np.random.RandomState(5).permutation(len(chunks))]
+        expected = [_pad_rows(chunks[start:start + 4], 3) for start in range(0, len(chunks), 4)]
+        assert isinstance(batches, Batches) and len(batches) == len(expected) == 3
+        for batch, wanted in zip(list(batches) + [batches[-1]], expected + [expected[-1]]):
+            assert batch.students == wanted.students
+            for field in ("skills", "answers", "mask", "offsets"):
+                np.testing.assert_array_equal(getattr(batch, field), getattr(wanted, field))
+        assert [b.students for b in batches[1:3]] == [b.students for b in expected[1:3]]
+        with pytest.raises(IndexError):
+            batches[3]
