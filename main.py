@@ -29,6 +29,7 @@ from utils.training import Trainer, check_scorable, library_versions, out_of_mem
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
 DATASET_DIR = "dataset"        # folder of the data set files (not used by "synthetic")
+DATA_CACHE = True              # csv/assistments: keep the preprocessed data in .cache/data/ for the next run
 FOLD = 1                       # three-line data sets: which <name>_train<FOLD>/_valid<FOLD> pair to use
 VALID_FRACTION = 0.2           # synthetic/assistments/csv: share of students held out for validation
 TEST_FRACTION = 0.2            # synthetic/assistments/csv: share of students held out for the final test

@@ -8,9 +8,14 @@ data/response_log.py (any response log, CSV or TSV); anything else -> data/three
 (<name>_train<fold>.csv, _valid<fold>.csv, _test.csv). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
 another source are ignored, so a caller may pass all of them; an unknown option name raises DataError.
+With a cache folder (main.py's DATA_CACHE), a source read from files is preprocessed once (data/cache.py).
 """
+import os
+
 from data.assistments import OPTIONS as ASSISTMENTS_OPTIONS
+from data.assistments import find_file as find_assistments_file
 from data.assistments import load_assistments
+from data.cache import DEFAULT_CACHE_DIR, cached_load
 from data.dataset import DataError, Dataset, Sequence, make_sequence, map_skills, remap_sequences
 from data.response_log import OPTIONS as RESPONSE_LOG_OPTIONS
 from data.response_log import load_response_log, read_response_log
@@ -36,8 +41,12 @@ DATA_OPTIONS = ("dataset", "dataset_dir") + tuple(sorted(
     set(THREE_LINE_OPTIONS).union(*(names for _, names in SOURCES.values()))))
 
 
-def load_dataset(name, dataset_dir, **options):
-    """Loads `name` (see the module docstring); returns a Dataset with train / valid / test sequences."""
+def load_dataset(name, dataset_dir, cache_dir=None, **options):
+    """Loads `name` (see the module docstring); returns a Dataset with train / valid / test sequences.
+
+    With cache_dir, a source read from files (INPUT_FILES) is preprocessed once and then read from the cache
+    (data/cache.py) while its files and options stay the same.
+    """
     known = set(DATA_OPTIONS) - {"dataset", "dataset_dir"}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -48,6 +57,13 @@ def load_dataset(name, dataset_dir, **options):
     if missing:
         raise TypeError("load_dataset(%r) needs the option(s) %s" % (name, ", ".join(missing)))
     chosen = dict((option, options[option]) for option in names)
+    files = INPUT_FILES[name](dataset_dir, chosen) if cache_dir and name in INPUT_FILES else None
+    if files:
+        return cached_load(cache_dir, name, files, chosen, lambda: _load(loader, name, dataset_dir, chosen))
+    return _load(loader, name, dataset_dir, chosen)
+
+
+def _load(loader, name, dataset_dir, chosen):
     if loader is None:
         return load_three_line(name, dataset_dir, fold=int(chosen["fold"]))
     if name == "synthetic":
@@ -55,7 +71,29 @@ def load_dataset(name, dataset_dir, **options):
     return loader(dataset_dir, **chosen)
 
 
-def load_from_config(config):
-    """load_dataset with the data constants of `config` (a dict of main.py's constants, lower case)."""
+def _existing(*paths):
+    """The paths when they all exist, else None (the loader then says what is missing)."""
+    return list(paths) if all(os.path.isfile(path) for path in paths) else None
+
+
+def _assistments_file(dataset_dir):
+    try:
+        return _existing(find_assistments_file(dataset_dir))
+    except DataError:
+        return None
+
+
+# The sources worth caching (slow to preprocess), and the files their Dataset is made from:
+# name -> function (dataset_dir, options) -> list of paths, or None when one is missing.
+INPUT_FILES = {
+    "csv": lambda dataset_dir, options: _existing(os.path.join(dataset_dir, options["csv_file"])),
+    "assistments": lambda dataset_dir, options: _assistments_file(dataset_dir),
+}
+
+
+def load_from_config(config, cache_dir=DEFAULT_CACHE_DIR):
+    """load_dataset with the data constants of `config` (a dict of main.py's constants, lower case); the
+    cache in cache_dir when its constant data_cache is on (a run made before that constant: off)."""
     options = dict((name, config[name]) for name in DATA_OPTIONS if name not in ("dataset", "dataset_dir"))
-    return load_dataset(config["dataset"], config["dataset_dir"], **options)
+    return load_dataset(config["dataset"], config["dataset_dir"],
+                        cache_dir=cache_dir if config.get("data_cache") else None, **options)

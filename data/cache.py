@@ -1,0 +1,150 @@
+"""A cache of preprocessed data sets, so the second run on the same log starts training in seconds. No TF.
+
+    dataset = cached_load(cache_dir, name, input_files, options, load)
+
+`load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <key>.npz (numpy arrays,
+read with allow_pickle=False) and <key>.json (the texts: skill ids and names, student ids, report, stats,
+fingerprint). The key is a sha1 of CACHE_FORMAT, the source's name, every data option it reads, and the
+path, size and modification time (ns) of each input file: a touched or replaced file, another option or a
+new format never reuses an entry. No pickle anywhere.
+
+An entry is written atomically (a temporary file renamed into place, the .json after the .npz), so a killed
+run leaves no half entry; one that is damaged anyway (a truncated or edited file, a disk error) is found when
+read (zip CRCs, sizes, the key inside) and preprocessed again, never trusted. The folder (main.py's
+DATA_CACHE turns it on; `--data_cache false` off) can be deleted at any time.
+"""
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from data.dataset import Dataset, Sequence
+
+# Bump when the preprocessing or this format changes what a load returns: older entries are then ignored.
+CACHE_FORMAT = 1
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CACHE_DIR = os.path.join(REPO, ".cache", "data")  # git-ignored (/.cache/)
+SPLITS = ("train", "valid", "test")
+
+
+def cache_key(name, input_files, options):
+    """Hex sha1 of the format, the source, its options and each input file's path, size and mtime."""
+    files = []
+    for path in input_files:
+        status = os.stat(path)
+        files.append([os.path.abspath(path), status.st_size, status.st_mtime_ns])
+    text = json.dumps({"format": CACHE_FORMAT, "source": name, "options": options, "files": files},
+                      sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def cached_load(cache_dir, name, input_files, options, load):
+    """The Dataset of `load()`, from cache_dir when an entry of the same key is there (see module docstring).
+
+    The report's last line says whether it came from the cache or was saved to it (or why not).
+    """
+    key = cache_key(name, input_files, options)
+    stem = os.path.join(cache_dir, "%s-%s" % (name, key[:20]))
+    dataset = _read_entry(stem, key)
+    if dataset is not None:
+        dataset.report.append("  from the cache %s.npz (preprocessed before; delete it or pass --data_cache "
+                              "false to preprocess again)" % stem)
+        return dataset
+    dataset = load()
+    try:
+        _write_entry(stem, key, dataset)
+        dataset.report.append("  saved to the cache %s.npz: the next run on this file and options starts "
+                              "from it" % stem)
+    except OSError as error:  # a read-only or full disk: the run goes on without a cache
+        dataset.report.append("  not cached (%s: %s)" % (cache_dir, error.strerror or error))
+    return dataset
+
+
+def _write_entry(stem, key, dataset):
+    arrays, texts = _flatten(dataset)
+    texts["key"] = key
+    if not os.path.isdir(os.path.dirname(stem)):
+        os.makedirs(os.path.dirname(stem))
+    _write_atomically(stem + ".npz", lambda handle: np.savez(handle, **arrays))
+    texts["npz_bytes"] = os.path.getsize(stem + ".npz")
+    _write_atomically(stem + ".json", lambda handle: handle.write(json.dumps(texts).encode("utf-8")))
+
+
+def _write_atomically(path, write):
+    """`write(binary file)` into a temporary file of path's folder, then renamed to path: readers see the old
+    entry or the new one. The temporary name is unique, as two runs may write the same entry at once."""
+    descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".partial-")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+
+
+def _flatten(dataset):
+    """(arrays for the .npz, texts for the .json) of a Dataset: per split one flat int32 array of skills and
+    of answers, the sequences' lengths, and true_probs when the source has them."""
+    arrays, texts = {}, {"students": {}}
+    for split in SPLITS:
+        sequences = getattr(dataset, split)
+        arrays[split + "_lengths"] = np.array([len(seq.skills) for seq in sequences], dtype=np.int64)
+        for field in ("skills", "answers"):
+            arrays["%s_%s" % (split, field)] = _concatenate([getattr(seq, field) for seq in sequences],
+                                                            np.int32)
+        if any(seq.true_probs is not None for seq in sequences):
+            arrays[split + "_true_probs"] = _concatenate([seq.true_probs for seq in sequences], np.float32)
+        texts["students"][split] = [seq.student for seq in sequences]
+    if dataset.true_concepts is not None:
+        arrays["true_concepts"] = np.asarray(dataset.true_concepts)
+    texts.update({"name": dataset.name, "n_skills": dataset.n_skills, "skill_ids": dataset.skill_ids,
+                  "skill_names": dataset.skill_names, "report": dataset.report,
+                  "fingerprint": dataset.fingerprint, "stats": dataset.stats})
+    return arrays, texts
+
+
+def _concatenate(parts, dtype):
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+def _read_entry(stem, key):
+    """The cached Dataset, or None when there is no entry or it is damaged (then it is preprocessed again)."""
+    if not (os.path.isfile(stem + ".json") and os.path.isfile(stem + ".npz")):
+        return None
+    try:
+        with open(stem + ".json", "rb") as handle:
+            texts = json.loads(handle.read().decode("utf-8"))
+        if texts.get("key") != key or texts.get("npz_bytes") != os.path.getsize(stem + ".npz"):
+            return None
+        with np.load(stem + ".npz", allow_pickle=False) as npz:
+            arrays = dict((name, npz[name]) for name in npz.files)  # reads every member: CRCs are checked
+        return _unflatten(arrays, texts)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None  # json.JSONDecodeError is a ValueError
+
+
+def _unflatten(arrays, texts):
+    splits = {}
+    for split in SPLITS:
+        lengths = arrays[split + "_lengths"]
+        skills, answers = arrays[split + "_skills"], arrays[split + "_answers"]
+        probs = arrays.get(split + "_true_probs")
+        students = texts["students"][split]
+        if len(students) != len(lengths) or not len(skills) == len(answers) == int(lengths.sum()):
+            raise ValueError("a damaged cache entry")
+        ends = np.cumsum(lengths).tolist()
+        starts = [0] + ends[:-1]
+        # each Sequence is a view into the split's flat arrays: no copy per student
+        splits[split] = [Sequence(student, skills[start:end], answers[start:end],
+                                  None if probs is None else probs[start:end])
+                         for student, start, end in zip(students, starts, ends)]
+    return Dataset(texts["name"], texts["n_skills"], texts["skill_ids"], texts["skill_names"],
+                   arrays.get("true_concepts"), splits["train"], splits["valid"], splits["test"],
+                   texts["report"], texts["fingerprint"], texts["stats"])
