@@ -183,17 +183,26 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
         report.append("  no order column: file order is the time order")
     kept_rows, skills, skill_texts = _skill_steps(_stripped(columns[skill_column]), skill_separator,
                                                   multi_skill, report, stats)
+    del columns  # the raw codes: half of the peak memory on a large log
     if len(kept_rows) == 0:
         raise DataError(_nothing_left(path, multi_skill))
     student_rank, student_texts = _natural_ranks(students, kept_rows)
-    rank = student_rank[students.codes[kept_rows]]
+    # kept_rows rises (repeating a row per expanded skill): n of them without a repeat are 0..n-1, every row
+    # kept once, and the columns need no copy by it
+    every_row = len(kept_rows) == n_rows and not (kept_rows[1:] == kept_rows[:-1]).any()
+
+    def kept(values):
+        return values if every_row else values[kept_rows]
+    rank = student_rank[kept(students.codes)]
+    del students
     # np.lexsort is stable and the kept rows are in (file row, position in the cell) order: the same order as
     # the reference's lexsort by (student, order, row, position)
-    by_time = np.lexsort((order[kept_rows], rank)) if order is not None else np.argsort(rank, kind="stable")
+    by_time = np.lexsort((kept(order), rank)) if order is not None else np.argsort(rank, kind="stable")
+    del order
     report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),
                                                       "{:,}".format(len(kept_rows))))
     return _Rows(rank[by_time], student_texts, skills[by_time], skill_texts,
-                 correct[kept_rows[by_time]], report, stats, scan)
+                 kept(correct)[by_time], report, stats, scan)
 
 
 _READER_SAID = []
