@@ -91,10 +91,11 @@ def library_versions():
 
 
 # Sequences per scoring call, at least (BATCH_SIZE if larger): a prediction does not depend on the batch it
-# is in, and fewer, larger forward passes cost less per sequence (on assist2009_updated fold 1, scoring
-# validation + test took ~0.7-1.0 s at 128 against ~1.4 s at 32 for DKT, ~1.2-1.6 s against ~2.3-2.8 s for
-# DKVMN; 2 cores, interleaved).
-SCORING_BATCH_SIZE = 128
+# is in. With the batch in two loops (BATCH_PARTS 2), 32 scores fastest: on assist2009_updated fold 1,
+# validation + test took 0.84-0.89 s at 32 against 1.12-1.26 s at 128 for DKVMN, 0.77-0.79 s against
+# 0.84-0.85 s for DKT (2 cores, quiet machine): a part of 16 sequences keeps the [16, N, d_v] memory in cache.
+# (With one loop it was the other way round: ~1.2-1.6 s at 128 against ~2.3-2.8 s at 32 for DKVMN.)
+SCORING_BATCH_SIZE = 32
 
 
 class EvaluationBatches(list):
