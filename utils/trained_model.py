@@ -31,11 +31,15 @@ def session_config(threads):
     return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
 
 
-def predict_batches(session, kt, batches):
+def predict_batches(session, kt, batches, bar=None):
     """p of every scored position of `batches` (dropout off), with where it comes from (see
-    utils.metrics.flatten_predictions)."""
-    outputs = [session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers, kt.mask: b.mask})
-               for b in batches]
+    utils.metrics.flatten_predictions). `bar` (a data.progress bar), when given, advances by one per batch."""
+    outputs = []
+    for b in batches:
+        outputs.append(session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers,
+                                                    kt.mask: b.mask}))
+        if bar is not None:
+            bar.update(1)
     return flatten_predictions(batches, outputs)
 
 

@@ -14,7 +14,6 @@ import contextlib
 import math
 import os
 import platform
-import sys
 import time
 
 import numpy as np
@@ -22,6 +21,7 @@ import tensorflow.compat.v1 as tf
 
 import models
 from data import DataError, make_batches
+from data.progress import progress
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 from utils.metrics import in_sequence_order, split_metrics
@@ -185,20 +185,20 @@ class Trainer(object):
         learning_rate = learning_rate_at(self.config, epoch)
         batches = make_batches(self.dataset.train, self.config["seq_len"], self.config["batch_size"],
                                shuffle=True, seed=epoch_shuffle_seed(self.config["seed"], epoch))
-        bar = ProgressBar("epoch %d/%d" % (epoch, self.config["epochs"]), len(batches))
         losses, weights = [], []
         started = time.time()
-        for batch in batches:
-            loss = self._train_step(batch, learning_rate)
-            state["step"] += 1
-            if not math.isfinite(loss):
-                raise self._diverged(epoch, state, "the training loss became %s at step %d" % (
-                    loss, state["step"]))
-            step_log.append({"step": state["step"], "epoch": epoch, "train_loss": loss})
-            losses.append(loss)
-            weights.append(batch.mask.sum())
-            bar.update(loss)
-        bar.close()
+        # `with` clears the bar before an error (divergence) is printed
+        with progress(batches, "epoch %d/%d" % (epoch, self.config["epochs"]), unit="step") as bar:
+            for batch in bar:
+                loss = self._train_step(batch, learning_rate)
+                state["step"] += 1
+                if not math.isfinite(loss):
+                    raise self._diverged(epoch, state, "the training loss became %s at step %d" % (
+                        loss, state["step"]))
+                step_log.append({"step": state["step"], "epoch": epoch, "train_loss": loss})
+                losses.append(loss)
+                weights.append(batch.mask.sum())
+                bar.set_postfix_str("loss %.4f" % loss, refresh=False)  # shown at the bar's next refresh
         self._write_scalars(writer, state["step"], {"train_loss_step": losses[-1]})
         return {"epoch": epoch, "learning_rate": learning_rate,
                 "train_loss": float(np.average(losses, weights=weights)),
@@ -214,12 +214,14 @@ class Trainer(object):
     def _evaluate_epoch(self, epoch, state):
         started = time.time()
         row = {}
-        for split, batches in sorted(self.eval_batches.items()):
-            predictions = self.predict(batches)
-            if not np.isfinite(predictions["p"]).all():  # finite weights can still overflow in the graph
-                raise self._diverged(epoch, state, "its %s predictions became NaN or infinite" % split)
-            for name, value in split_metrics(predictions).items():
-                row["%s_%s" % (split, name)] = value
+        with progress(None, "epoch %d/%d scoring" % (epoch, self.config["epochs"]), unit="batch",
+                      total=sum(len(batches) for batches in self.eval_batches.values())) as bar:
+            for split, batches in sorted(self.eval_batches.items()):
+                predictions = self.predict(batches, bar)
+                if not np.isfinite(predictions["p"]).all():  # finite weights can still overflow in the graph
+                    raise self._diverged(epoch, state, "its %s predictions became NaN or infinite" % split)
+                for name, value in split_metrics(predictions).items():
+                    row["%s_%s" % (split, name)] = value
         row["eval_seconds"] = time.time() - started
         return row
 
@@ -292,10 +294,10 @@ class Trainer(object):
                                  "so the run cannot continue from it; start a new run" % (
                                      relative_checkpoint, self.run_dir, _short_reason(error)))
 
-    def predict(self, batches):
+    def predict(self, batches, bar=None):
         """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`);
-        for EvaluationBatches in the split's order."""
-        predictions = predict_batches(self.session, self.model, batches)
+        for EvaluationBatches in the split's order. `bar` (a data.progress bar) advances by one per batch."""
+        predictions = predict_batches(self.session, self.model, batches, bar)
         return batches.in_split_order(predictions) if isinstance(batches, EvaluationBatches) else predictions
 
     def skill_correlation_weights(self):
@@ -312,28 +314,3 @@ def _short_reason(error):
     lines = [line.strip() for line in str(getattr(error, "message", None) or error).splitlines()]
     telling = [line for line in lines if "; " in line and os.sep in line]
     return (telling or [line for line in lines if line] or [type(error).__name__])[0]
-
-
-class ProgressBar(object):
-    """A one-line progress bar on a terminal; silent when stderr is a file (CI logs, nohup)."""
-
-    def __init__(self, title, total, stream=sys.stderr):
-        self.title, self.total, self.stream = title, max(total, 1), stream
-        self.done, self.started, self.shown_at = 0, time.time(), 0.0
-        self.enabled = hasattr(stream, "isatty") and stream.isatty()
-
-    def update(self, loss):
-        self.done += 1
-        now = time.time()
-        if self.enabled and (now - self.shown_at > 0.2 or self.done == self.total):
-            self.shown_at = now
-            filled = int(30 * self.done / self.total)
-            rate = self.done / max(now - self.started, 1e-9)
-            self.stream.write("\r%s [%s%s] %d/%d  loss %.4f  %.1f steps/s " % (
-                self.title, "#" * filled, "." * (30 - filled), self.done, self.total, loss, rate))
-            self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
