@@ -27,16 +27,16 @@ from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
 from utils.training import Trainer, check_scorable, library_versions, out_of_memory  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
-DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv" (any log) or a three-line prefix
+DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv", "ednet" or a three-line prefix
 DATASET_DIR = "dataset"        # folder of the data set files (not used by "synthetic")
-DATA_CACHE = True              # csv/assistments: keep the preprocessed data in .cache/data/ for the next run
+DATA_CACHE = True              # csv/assistments/ednet: keep the preprocessed data in .cache/data/
 FOLD = 1                       # three-line data sets: which <name>_train<FOLD>/_valid<FOLD> pair to use
-VALID_FRACTION = 0.2           # synthetic/assistments/csv: share of students held out for validation
-TEST_FRACTION = 0.2            # synthetic/assistments/csv: share of students held out for the final test
+VALID_FRACTION = 0.2           # synthetic/assistments/csv/ednet: share of students held out to validate
+TEST_FRACTION = 0.2            # synthetic/assistments/csv/ednet: share of students held out to test
 SKILL_KEY = "skill_id"         # assistments: a "skill" is "skill_id", "skill_name" or "problem_id" (items)
-MULTI_SKILL = "first"          # assistments/csv: answer with several skills: "first", "drop" or "expand"
+MULTI_SKILL = "first"          # assistments/csv/ednet: answer with several skills: "first", "drop", "expand"
 MAIN_PROBLEMS_ONLY = False     # assistments: keep only main problems (original == 1), drop scaffolding rows
-MIN_INTERACTIONS = 1           # assistments/csv: drop students with fewer interactions (1 keeps everyone)
+MIN_INTERACTIONS = 1           # assistments/csv/ednet: drop students with fewer interactions (1 keeps all)
 CSV_FILE = "responses.csv"     # csv: your response log (one row per answer) in DATASET_DIR; .tsv/.txt = tabs
 CSV_DELIMITER = ""             # csv: field separator, e.g. "," or "tab"; "" = from CSV_FILE's extension
 CSV_STUDENT_COLUMN = "student"  # csv: name of the column with the student id
@@ -44,6 +44,10 @@ CSV_SKILL_COLUMN = "skill"     # csv: name of the column with the skill (or item
 CSV_CORRECT_COLUMN = "correct"  # csv: name of the column with the answer, 0 or 1
 CSV_ORDER_COLUMN = "order"     # csv: column of the time order (numbers or date-times); "" = file order
 CSV_SKILL_SEPARATOR = ""       # csv: separator of several skills in one cell, e.g. "_" for "12_45"; "" = off
+EDNET_KT1_DIR = "KT1"          # ednet: folder of the students' u<user id>.csv files, in DATASET_DIR
+EDNET_QUESTIONS_FILE = "contents/questions.csv"  # ednet: the questions' answers and tags, in DATASET_DIR
+EDNET_SKILL = "question"       # ednet: a "skill" is the "question" (item) or its "tags" (see MULTI_SKILL)
+EDNET_MAX_STUDENTS = 0         # ednet: read only the first N students by user id, to try a subset; 0 = all
 SYNTHETIC_STUDENTS = 4000      # synthetic: number of virtual students
 SYNTHETIC_EXERCISES = 50       # synthetic: exercises, answered by every student in the same order
 SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises

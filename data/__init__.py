@@ -1,10 +1,11 @@
-"""Knowledge-tracing data: four sources behind one call, plus batching. No TensorFlow.
+"""Knowledge-tracing data: five sources behind one call, plus batching. No TensorFlow.
 
     dataset = load_dataset(name, dataset_dir, **options)   # options: the data constants of main.py
     dataset = load_from_config(config)                      # the same, from a run's constants
 
 name "synthetic" -> data/synthetic.py (no file); "assistments" -> data/assistments.py (raw CSV); "csv" ->
-data/response_log.py (any response log, CSV or TSV); anything else -> data/three_line.py
+data/response_log.py (any response log, CSV or TSV); "ednet" -> data/ednet.py (EdNet KT1, one file per
+student); anything else -> data/three_line.py
 (<name>_train<fold>.csv, _valid<fold>.csv, _test.csv). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
 another source are ignored, so a caller may pass all of them; an unknown option name raises DataError.
@@ -16,6 +17,9 @@ from data.assistments import OPTIONS as ASSISTMENTS_OPTIONS
 from data.assistments import find_file as find_assistments_file
 from data.assistments import load_assistments
 from data.cache import DEFAULT_CACHE_DIR, cached_load
+from data.ednet import OPTIONS as EDNET_OPTIONS
+from data.ednet import input_files as ednet_input_files
+from data.ednet import load_ednet
 from data.dataset import DataError, Dataset, Sequence, make_sequence, map_skills, remap_sequences
 from data.response_log import OPTIONS as RESPONSE_LOG_OPTIONS
 from data.response_log import load_response_log, read_response_log
@@ -34,6 +38,7 @@ SOURCES = {  # name -> (loader, the options it reads)
     "synthetic": (load_synthetic, SPLIT_OPTIONS + SYNTHETIC_OPTIONS),
     "assistments": (load_assistments, SPLIT_OPTIONS + ASSISTMENTS_OPTIONS),
     "csv": (load_response_log, SPLIT_OPTIONS + RESPONSE_LOG_OPTIONS),
+    "ednet": (load_ednet, SPLIT_OPTIONS + EDNET_OPTIONS),
 }
 THREE_LINE_OPTIONS = ("fold",)
 # Every data constant of main.py (lower case): what evaluate.py and predict.py let a user override.
@@ -83,11 +88,20 @@ def _assistments_file(dataset_dir):
         return None
 
 
+def _ednet_files(dataset_dir, options):
+    try:
+        return ednet_input_files(dataset_dir, **dict((name, options[name]) for name in (
+            "ednet_kt1_dir", "ednet_questions_file", "ednet_max_students")))
+    except DataError:
+        return None
+
+
 # The sources worth caching (slow to preprocess), and the files their Dataset is made from:
 # name -> function (dataset_dir, options) -> list of paths, or None when one is missing.
 INPUT_FILES = {
     "csv": lambda dataset_dir, options: _existing(os.path.join(dataset_dir, options["csv_file"])),
     "assistments": lambda dataset_dir, options: _assistments_file(dataset_dir),
+    "ednet": _ednet_files,
 }
 
 

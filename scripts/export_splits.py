@@ -21,10 +21,10 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from data import DataError, load_from_config  # noqa: E402
+from data import SOURCES, DataError, load_from_config  # noqa: E402
 from utils.config import ConfigError, main_constants, parse_overrides  # noqa: E402
 
-SOURCE_NAMES = ("synthetic", "assistments", "csv")  # load_dataset reads these names as sources, not files
+SOURCE_NAMES = tuple(SOURCES)  # load_dataset reads these names as sources, not files
 
 
 class ExportError(Exception):
