@@ -15,22 +15,15 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from utils import run_files, stats  # noqa: E402
+from utils import paired, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 
 LEVEL = 0.95
-
-
-class CompareError(RunFolderError):
-    """Two run folders that cannot be compared (different test answers): a run-folder error that
-    utils.commands.exit_status shows as one `error:` line with exit status 2."""
 
 
 def parse_args(argv):
@@ -60,84 +53,19 @@ def describe(run_dir):
             "fold": constants.get("fold"), "seed": constants.get("seed")}
 
 
-def sorted_by_key(predictions, name):
-    """The predictions sorted by (student, position), checked to hold each pair once."""
-    order = np.lexsort((predictions["position"], predictions["student"]))
-    rows = {column: values[order] for column, values in predictions.items()}
-    repeated = (rows["student"][1:] == rows["student"][:-1]) & (rows["position"][1:] == rows["position"][:-1])
-    if repeated.any():
-        at = int(np.flatnonzero(repeated)[0])
-        raise CompareError("%s holds %d repeated (student, position) rows (e.g. student %r position %d); "
-                           "predictions.csv has one row per scored answer"
-                           % (name, int(repeated.sum()), rows["student"][at], rows["position"][at]))
-    return rows
-
-
-def paired_rows(a, b, describe_a, describe_b):
-    """(answers, students, p_a, p_b) of the answers both runs scored, row i of each the same answer.
-
-    Raises CompareError when the runs did not score the same (student, position) answers, or read different
-    answers there.
-    """
-    for predictions, name in ((a, describe_a["path"]), (b, describe_b["path"])):
-        if predictions["answer"].size == 0:
-            raise CompareError("%s/predictions.csv holds no predictions" % name)
-    a = sorted_by_key(a, describe_a["path"])
-    b = sorted_by_key(b, describe_b["path"])
-    same_keys = (a["student"].size == b["student"].size and np.array_equal(a["student"], b["student"])
-                 and np.array_equal(a["position"], b["position"]))
-    if not same_keys:
-        raise CompareError(different_positions_message(a, b, describe_a, describe_b))
-    differs = a["answer"] != b["answer"]
-    if differs.any():
-        at = int(np.flatnonzero(differs)[0])
-        raise CompareError("%s and %s scored the same positions but read different answers in %d of %d rows "
-                           "(e.g. student %r position %d: %d against %d): they read different data files"
-                           % (describe_a["path"], describe_b["path"], int(differs.sum()), differs.size,
-                              a["student"][at], a["position"][at], a["answer"][at], b["answer"][at]))
-    return a["answer"], a["student"], a["p"], b["p"]
-
-
-def different_positions_message(a, b, describe_a, describe_b):
-    """How the (student, position) rows of two runs differ, with an example and what each run was."""
-    keys_a = set(zip(a["student"].tolist(), a["position"].tolist()))
-    keys_b = set(zip(b["student"].tolist(), b["position"].tolist()))
-    only_a, only_b = sorted(keys_a - keys_b), sorted(keys_b - keys_a)
-    example = ("student %r position %d only in A" % only_a[0] if only_a
-               else "student %r position %d only in B" % only_b[0])
-    return ("the runs did not score the same test answers: %d of A's %d (student, position) rows are "
-            "not in B and %d of B's %d not in A (e.g. %s); compare runs scored on the same test "
-            "split: the same data set and fold (A: %s, B: %s)"
-            % (len(only_a), len(keys_a), len(only_b), len(keys_b), example, data_label(describe_a),
-               data_label(describe_b)))
-
-
-def data_label(description):
-    """e.g. "assist2009_updated fold 1 seed 0 (runs/...)": what decides a run's test answers."""
-    parts = [str(description["dataset"])] if description["dataset"] is not None else []
-    parts += ["%s %s" % (name, description[name]) for name in ("fold", "seed")
-              if description[name] is not None]
-    return " ".join(parts + ["(%s)" % description["path"]])
-
-
 def compare(args):
     """The figures of the comparison, as written to --json."""
-    describe_a, describe_b = describe(args.run_a), describe(args.run_b)
-    answers, students, p_a, p_b = paired_rows(run_files.read_predictions(args.run_a),
-                                              run_files.read_predictions(args.run_b), describe_a, describe_b)
-    if answers.min() == answers.max():
-        raise CompareError("the %d test answers both runs scored are all %d: AUC is undefined"
-                           % (answers.size, answers[0]))
-    bootstrap = stats.paired_bootstrap_auc_difference(answers, p_a, p_b, students, n_resamples=args.resamples,
-                                                      seed=args.seed, level=LEVEL)
-    delong = stats.delong_test(answers, p_a, p_b)
-    describe_a["auc"], describe_b["auc"] = bootstrap["auc_a"], bootstrap["auc_b"]
-    return {"run_a": describe_a, "run_b": describe_b, "n_answers": int(answers.size),
-            "n_students": bootstrap["n_students"], "difference": bootstrap["difference"],
-            "paired_bootstrap": {"low": bootstrap["low"], "high": bootstrap["high"], "level": LEVEL,
-                                 "p_value": bootstrap["p_value"], "n_resamples": bootstrap["n_resamples"],
-                                 "n_skipped": bootstrap["n_skipped"], "seed": args.seed},
-            "delong": {"z": delong["z"], "p_value": delong["p_value"]}}
+    run_a, run_b = describe(args.run_a), describe(args.run_b)
+    rows = paired.pair_predictions(run_files.read_predictions(args.run_a),
+                                   run_files.read_predictions(args.run_b), run_a, run_b)
+    figures = paired.paired_difference(*rows, n_resamples=args.resamples, seed=args.seed, level=LEVEL)
+    run_a["auc"], run_b["auc"] = figures["auc_a"], figures["auc_b"]
+    return {"run_a": run_a, "run_b": run_b, "n_answers": figures["n_answers"],
+            "n_students": figures["n_students"], "difference": figures["difference"],
+            "paired_bootstrap": {"low": figures["low"], "high": figures["high"], "level": LEVEL,
+                                 "p_value": figures["p_value"], "n_resamples": figures["n_resamples"],
+                                 "n_skipped": figures["n_skipped"], "seed": args.seed},
+            "delong": figures["delong"]}
 
 
 def report(result):
@@ -148,7 +76,7 @@ def report(result):
         run = result["run_" + name]
         model = (run["model"] or "").upper()
         lines.append("%s: test AUC %.4f  %s" % (name.upper(), run["auc"], " ".join(
-            part for part in (model, data_label(run)) if part)))
+            part for part in (model, paired.data_label(run)) if part)))
     boot = result["paired_bootstrap"]
     lines.append("A - B: %+.4f, %d%% CI [%+.4f, %+.4f], p = %.3g (paired bootstrap over students, %d "
                  "resamples, seed %d)" % (result["difference"], round(100 * boot["level"]), boot["low"],

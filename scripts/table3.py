@@ -29,7 +29,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from plots import plot_comparison  # noqa: E402
-from utils import many_runs, run_files, stats  # noqa: E402
+from utils import many_runs, paired, run_files, stats  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import ConfigError, RunFolderError  # noqa: E402
 
@@ -159,19 +159,6 @@ def same_run(folder, record):
     return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))
 
 
-def paired_rows(a, b):
-    """(answers, students, p_a, p_b) of two runs' predictions paired by (student, position), or None when
-    they do not hold the same positions with the same answers."""
-    ordered = []
-    for predictions in (a, b):
-        order = np.lexsort((predictions["position"], predictions["student"]))
-        ordered.append(dict((name, values[order]) for name, values in predictions.items()))
-    a, b = ordered
-    same = (a["student"].size == b["student"].size and np.array_equal(a["student"], b["student"])
-            and np.array_equal(a["position"], b["position"]) and np.array_equal(a["answer"], b["answer"]))
-    return (a["answer"], a["student"], a["p"], b["p"]) if same else None
-
-
 def paired_path(results_dir, dataset, fold, seed):
     return os.path.join(results_dir, "paired", dataset, "%d-s%d.json" % (fold, seed))
 
@@ -202,33 +189,19 @@ def fold_difference(record_a, record_b, args):
     missing = [record["key"] for record, folder in zip((record_a, record_b), folders) if folder is None]
     if missing:
         return None, "run folder not under %s: %s" % (args.runs_dir, ", ".join(missing))
+    runs = [dict(path=folder, dataset=dataset, fold=fold, seed=seed) for folder in folders]
     try:
-        rows = paired_rows(*[run_files.read_predictions(folder) for folder in folders])
-    except RunFolderError as error:
+        rows = paired.pair_predictions(*([run_files.read_predictions(folder) for folder in folders] + runs))
+        figures = paired.paired_difference(*rows, n_resamples=args.resamples, seed=args.seed, level=LEVEL)
+    except RunFolderError as error:  # a PairingError too: different positions, answers of one class
         return None, "skipped: %s" % error
-    if rows is None:
-        return None, ("skipped: the two runs' predictions do not cover the same test positions with the same "
-                      "answers")
-    answers, students, p_a, p_b = rows
-    if answers.min() == answers.max():
-        return None, "skipped: the test answers are all %d (AUC undefined)" % answers[0]
-    result = paired_figures(answers, students, p_a, p_b, args)
+    result = dict(figures, resample_seed=args.seed)
+    result["auc_" + MODEL_A], result["auc_" + MODEL_B] = result.pop("auc_a"), result.pop("auc_b")
     result.update(dataset=dataset, fold=fold, seed=seed, keys=keys,
                   run_dirs={MODEL_A: record_a.get("run_dir"), MODEL_B: record_b.get("run_dir")})
     os.makedirs(os.path.dirname(path), exist_ok=True)
     run_files.write_json(path, result)
     return run_files.read_json(path), "stored"  # as a reused one: a render does not depend on the order
-
-
-def paired_figures(answers, students, p_a, p_b, args):
-    boot = stats.paired_bootstrap_auc_difference(answers, p_a, p_b, students, n_resamples=args.resamples,
-                                                 seed=args.seed, level=LEVEL)
-    delong = stats.delong_test(answers, p_a, p_b)
-    return {"auc_" + MODEL_A: boot["auc_a"], "auc_" + MODEL_B: boot["auc_b"],
-            "difference": boot["difference"], "low": boot["low"], "high": boot["high"],
-            "p_value": boot["p_value"], "level": LEVEL, "n_resamples": boot["n_resamples"],
-            "resample_seed": args.seed, "n_skipped": boot["n_skipped"], "n_students": boot["n_students"],
-            "n_answers": int(answers.size), "delong": {"z": delong["z"], "p_value": delong["p_value"]}}
 
 
 # --- a row: both models and their difference ----------------------------------------------------------------

@@ -179,8 +179,8 @@ def test_a_pair_scored_on_different_positions_is_skipped_with_a_note(tiny):
     write_run_folder(tiny["runs"], record, data, rows=np.arange(12, data["answer"].size))  # one student less
     rows, text = run_table(tiny)
     fold2 = [p for p in rows[ASSIST]["per_fold"] if p["fold"] == 2][0]
-    assert fold2["result"] is None and "do not cover the same test positions" in fold2["note"]
-    assert "| ASSIST2009 | fold 2 s0 | - |" in text and "skipped: the two runs' predictions" in text
+    assert fold2["result"] is None and "did not score the same test answers" in fold2["note"]
+    assert "| ASSIST2009 | fold 2 s0 | - |" in text and "skipped: the runs did not score the same" in text
     assert not (tiny["results"] / "paired" / ASSIST / "2-s0.json").exists()
     assert [p["result"] is not None for p in rows[ASSIST]["per_fold"]] == [True, True, False, True]
 
