@@ -218,9 +218,7 @@ def reproduce(argv, log=print):
 
 def main(argv):
     from utils.commands import exit_status
-    status = []
-    code = exit_status(lambda: status.append(reproduce(argv, log=lambda *a: print(*a, flush=True))))
-    return code or status[0]
+    return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
 
 
 if __name__ == "__main__":

@@ -397,9 +397,7 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
 
 def main(argv):
     from utils.commands import exit_status
-    status = []
-    code = exit_status(lambda: status.append(search(argv, log=lambda *a: print(*a, flush=True))))
-    return code or status[0]
+    return exit_status(lambda: search(argv, log=lambda *a: print(*a, flush=True)))
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ DIVERGED_STATUS = 3
 
 
 def exit_status(body, writing=None):
-    """Runs `body()`; returns the program's exit status (0, or the status of an expected error).
+    """Runs `body()`; returns the program's exit status: the status of an expected error, else what `body`
+    returned (None is 0; a body that runs many things may return its own status, e.g. 1 when some failed).
 
     `writing` names what the program writes: an OSError (a read-only or full disk) is then an expected error
     ("cannot write <writing>: ..."); without it an OSError is a bug and keeps its traceback.
     """
     try:
-        body()
+        status = body()
     except USER_ERRORS as error:
         return _fail(error, USER_ERROR_STATUS)
     except TrainingDiverged as error:
@@ -30,7 +31,7 @@ def exit_status(body, writing=None):
         if writing is None:
             raise
         return _fail("cannot write %s: %s" % (writing, error), USER_ERROR_STATUS)
-    return 0
+    return 0 if status is None else int(status)
 
 
 def run_folder_program(argv, usage, body, writing):
