@@ -81,8 +81,8 @@ EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better va
 # --- the run ---------------------------------------------------------------------------------------------
 SEED = 0                       # seeds the data split, the batch order and the initial weights
 THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
-BATCH_PARTS = 2                # run the recurrence as this many loops over parts of the batch at once (one per
-                               # core; same results); 1 may be faster on a machine busy with other jobs
+BATCH_PARTS = 2                # run the recurrence as this many loops over parts of the batch at once (one
+                               # per core; same results); 1 may be faster on a machine busy with other jobs
 RUNS_DIR = "runs"              # where run folders are created
 RESUME = ""                    # a run folder to continue (its own constants are used)
 SCORE_TEST = True              # False: never score the test split (a settings search must not see it)
