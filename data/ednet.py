@@ -203,12 +203,13 @@ def list_user_files(kt1_dir, max_students):
                         "u<user id>.csv files), or set EDNET_KT1_DIR (relative to DATASET_DIR)"
                         % (kt1_dir, DOWNLOAD))
     users, others = [], []
-    for entry in os.scandir(kt1_dir):
-        match = USER_FILE.match(entry.name)
-        if match and entry.is_file():
-            users.append((int(match.group(1)), entry.name))
-        else:
-            others.append(entry.name)
+    with os.scandir(kt1_dir) as entries:  # 784k names: scandir does not stat each one
+        for entry in entries:
+            match = USER_FILE.match(entry.name)
+            if match and entry.is_file():
+                users.append((int(match.group(1)), entry.name))
+            else:
+                others.append(entry.name)
     if not users:
         holds = ("%d other entries, e.g. %s" % (len(others), ", ".join(sorted(others)[:3])) if others
                  else "nothing")
