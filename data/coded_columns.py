@@ -87,11 +87,33 @@ def pandas_encoding(encoding):
 
 def _read_with_pyarrow(arrow, path, scan, separator, text_names, number_name):
     import pyarrow
-    import pyarrow.compute as compute
-    dictionary = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
-    types = dict((name, dictionary) for name in text_names)
+    as_number = number_name if number_name and number_name not in text_names else None
+    try:  # integers parsed while reading: ~8 bytes a row instead of a text column
+        table = _arrow_table(arrow, path, scan, separator, text_names, as_number, pyarrow.int64())
+        empty_cells = as_number is not None and table.column(as_number).null_count > 0  # "" reads as null
+    except pyarrow.ArrowInvalid:  # not all plain integers (dates, decimals, a bad value): read as text
+        table, empty_cells = None, True
+    if empty_cells:
+        table = _arrow_table(arrow, path, scan, separator, text_names + [as_number], None, None)
+    columns = {}
+    for name in table.column_names:  # one column at a time, each freed once coded: less peak memory
+        column = table.column(name)
+        table = table.drop([name]) if hasattr(table, "drop") else table.remove_column(0)
+        if pyarrow.types.is_dictionary(column.type):
+            columns[name] = _dictionary_codes(pyarrow, column)
+        else:
+            columns[name] = column.to_numpy()
+        del column
+    pyarrow.default_memory_pool().release_unused()  # what the reading held, back to the system
+    return columns
+
+
+def _arrow_table(arrow, path, scan, separator, text_names, number_name, number_type):
+    """The columns text_names (dictionary-encoded texts) and number_name (number_type) of the file."""
+    import pyarrow
+    types = dict((name, pyarrow.dictionary(pyarrow.int32(), pyarrow.string())) for name in text_names)
     if number_name:
-        types[number_name] = pyarrow.string()
+        types[number_name] = number_type
     names = sorted(types)
     table = arrow.read_csv(
         path,
@@ -99,25 +121,16 @@ def _read_with_pyarrow(arrow, path, scan, separator, text_names, number_name):
         parse_options=arrow.ParseOptions(delimiter=separator, newlines_in_values=scan.has_quotes),
         convert_options=arrow.ConvertOptions(column_types=types, include_columns=names,
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
-    if table.column_names != names:
+    if sorted(table.column_names) != names:
         raise KeyError("columns %s read as %s" % (names, table.column_names))
-    table = table.unify_dictionaries()
-    columns = dict((name, _dictionary_codes(table.column(name))) for name in text_names)
-    if number_name:
-        strings = table.column(number_name)
-        try:
-            columns[number_name] = compute.cast(strings, pyarrow.int64()).to_numpy()
-        except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
-            encoded = compute.dictionary_encode(strings.combine_chunks())  # not plain integers: rare, small
-            codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-            columns[number_name] = CodedColumn(codes, encoded.dictionary.to_pylist())
-    return columns
+    return table
 
 
-def _dictionary_codes(chunked):
-    """CodedColumn of a pyarrow ChunkedArray of dictionaries that share one dictionary (unified)."""
+def _dictionary_codes(pyarrow, chunked):
+    """CodedColumn of a pyarrow ChunkedArray of dictionaries (each chunk has its own: unified here)."""
     if chunked.num_chunks == 0:
         return CodedColumn(np.zeros(0, dtype=np.int32), [])
+    chunked = pyarrow.table({"column": chunked}).unify_dictionaries().column(0)
     texts = chunked.chunk(0).dictionary.to_pylist()
     codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunked.chunks])
     return CodedColumn(codes.astype(np.int32, copy=False), texts)
@@ -138,3 +151,14 @@ def _factorized(values):
         codes = np.where(codes < 0, len(texts), codes)
         texts.append("nan")
     return CodedColumn(codes.astype(np.int32), texts)
+
+
+def stable_group_order(groups, n_groups):
+    """np.argsort(groups, kind="stable") of int codes in [0, n_groups), by a counting sort (O(n)) where
+    pandas has it (pandas._libs.algos.groupsort_indexer, in pandas 1.x to 3.x): ~4x faster on 10M rows."""
+    try:
+        from pandas._libs.algos import groupsort_indexer
+        indexer, _ = groupsort_indexer(np.asarray(groups, dtype=np.intp), int(n_groups))
+        return np.asarray(indexer)
+    except (ImportError, TypeError, ValueError):  # a pandas without it (a private helper): numpy's sort
+        return np.argsort(groups, kind="stable")

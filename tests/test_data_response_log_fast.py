@@ -17,7 +17,7 @@ WEIGHTS = 1.0 / np.arange(1, len(STUDENTS) + 1) ** 1.5  # some students answer m
 def _log(rng, n_rows, separator=",", skill_separator="", order="numbers", encoding="utf-8"):
     """Text of a generated log: ties in the order column, padded cells, multi-skill cells, empty cells."""
     lines = ["student%sskill%scorrect%sorder" % (separator, separator, separator)]
-    for _ in range(n_rows):
+    for row in range(n_rows):
         student = STUDENTS[rng.choice(len(STUDENTS), p=WEIGHTS / WEIGHTS.sum())]
         n_skills = rng.choice([0, 1, 1, 1, 2, 3]) if skill_separator else 1
         cell = skill_separator.join(SKILLS[rng.randint(len(SKILLS))] for _ in range(n_skills))
@@ -25,6 +25,8 @@ def _log(rng, n_rows, separator=",", skill_separator="", order="numbers", encodi
             cell += skill_separator  # an empty part
         if order == "numbers":
             when = str(rng.randint(20))  # many ties: file order breaks them
+        elif order == "rising":  # a platform's log: the file in time order already, with ties
+            when = str(row // 3)
         elif order == "decimals":
             when = "%.1f" % (rng.randint(40) / 2.0)
         else:
@@ -87,7 +89,7 @@ def test_multi_skill_cells_ties_and_min_interactions(tmp_path, reader, multi_ski
     assert (dataset.stats["short_students"] > 0) == (min_interactions > 1)
 
 
-@pytest.mark.parametrize("order", ["date-times", "decimals", "file order"])
+@pytest.mark.parametrize("order", ["date-times", "decimals", "rising", "file order"])
 def test_date_times_decimals_and_file_order(tmp_path, reader, order):
     rng = np.random.RandomState(7)
     (tmp_path / "log.tsv").write_bytes(_log(rng, 300, separator="\t", order=order))
