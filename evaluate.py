@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow load
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, make_batches, map_skills, remap_sequences  # noqa: E402
+from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, map_skills, remap_sequences  # noqa: E402
 from utils import run_files  # noqa: E402
 from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
@@ -41,7 +41,7 @@ from plots.calibration import draw_reliability_diagram  # noqa: E402
 from utils.metrics import (auc_by_position, auc_by_skill, auc_interval, brier_score,  # noqa: E402
                            expected_calibration_error, reliability_bins, split_metrics)
 from utils.serving import ServingModel  # noqa: E402
-from utils.trained_model import opened  # noqa: E402
+from utils.trained_model import EvaluationBatches, opened  # noqa: E402
 
 
 def evaluate(run_dir, argv=(), log=print, model=None):
@@ -68,7 +68,7 @@ def evaluate(run_dir, argv=(), log=print, model=None):
         extra["drop_unknown_skills"], where="the %s split of %s" % (extra["split"], dataset.name))
     if not sequences:
         raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
-    batches = make_batches(sequences, config["seq_len"], config["batch_size"])
+    batches = EvaluationBatches(sequences, config["seq_len"], config["batch_size"])
     with opened(run_dir, model) as model:
         if extra["carry_state"]:
             with ServingModel(model) as serving:

@@ -1,9 +1,9 @@
-"""utils.training.EvaluationBatches: a split scored shortest first, its predictions back in split order."""
+"""utils.trained_model.EvaluationBatches: a split scored shortest first, predictions back in split order."""
 import numpy as np
 
 from data import Sequence, make_batches
 from utils.metrics import flatten_predictions
-from utils.training import EvaluationBatches
+from utils.trained_model import EvaluationBatches
 
 
 def _sequences(lengths, seed=0):

@@ -26,10 +26,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
-from data import make_batches
 from utils import run_files
-from utils.metrics import flatten_predictions, in_sequence_order
-from utils.trained_model import SessionOwner
+from utils.metrics import flatten_predictions
+from utils.trained_model import EvaluationBatches, SessionOwner
 
 # The signatures of the serving graph and SavedModel: name -> (inputs, outputs), each name: what it is.
 SIGNATURES = collections.OrderedDict([
@@ -278,12 +277,10 @@ class ServingModel(SessionOwner):
         """p of every interaction of `sequences` (run skill indices) with the state carried over each whole
         history (no SEQ_LEN cut), in utils.metrics.flatten_predictions' columns, rows ordered by student
         (input order) then position, as the chunked predictions are."""
-        by_length = sorted(range(len(sequences)), key=lambda i: len(sequences[i].skills))  # less padding
-        longest = max(len(seq.skills) for seq in sequences)
-        batches = make_batches([sequences[i] for i in by_length], longest, batch_size)
+        batches = EvaluationBatches(sequences, max(len(seq.skills) for seq in sequences), batch_size)
         outputs = [self.run("predict_history", skills=b.skills, answers=b.answers,
                             lengths=b.mask.sum(axis=1).astype(np.int32))["p"] for b in batches]
-        return in_sequence_order(flatten_predictions(batches, outputs), sequences)
+        return batches.in_split_order(flatten_predictions(batches, outputs))
 
 
 def write_saved_model(session, signatures, path):

@@ -1,7 +1,7 @@
 """A finished run's model, ready to score data: what evaluate.py and predict.py share.
 
     with TrainedModel(run_dir) as model:          # graph from config.json, selected checkpoint restored
-        batches = make_batches(sequences, model.config["seq_len"], model.config["batch_size"])
+        batches = EvaluationBatches(sequences, model.config["seq_len"], model.config["batch_size"])
         predictions = model.predict(batches)      # p of every scored position (utils.metrics columns)
         state = model.knowledge_state(sequences)  # p and P(correct) of every skill after every step
 
@@ -31,16 +31,42 @@ def session_config(threads):
     return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
 
 
+class EvaluationBatches(list):
+    """The batches that score a split: its sequences shortest first, and how to put predictions back.
+
+    make_batches cuts each batch to its longest chunk, so batching sequences of similar lengths pads little:
+    at batch 32 on assist2009_updated fold 1 the validation and test splits take 1,978 + 3,844 loop steps
+    over 58k + 118k slots instead of 4,335 + 7,599 steps over 138k + 239k (most students answer far fewer
+    than SEQ_LEN questions). The scored positions and their predictions are the same; `in_split_order`
+    restores the order of make_batches on the split (students in split order, positions ascending).
+    """
+
+    def __init__(self, sequences, seq_len, batch_size):
+        self.sequences = sequences
+        # Reordering finds a student's place by its id, so only a split with unique ids is reordered.
+        self.reordered = len(set(seq.student for seq in sequences)) == len(sequences)
+        if self.reordered:
+            sequences = sorted(sequences, key=lambda seq: len(seq.skills))   # stable: ties keep their order
+        list.__init__(self, make_batches(sequences, seq_len, batch_size))
+
+    def in_split_order(self, predictions):
+        """`predictions` (flatten_predictions of these batches) sorted by (student's place in the split,
+        position)."""
+        return in_sequence_order(predictions, self.sequences) if self.reordered else predictions
+
+
 def predict_batches(session, kt, batches, bar=None):
     """p of every scored position of `batches` (dropout off), with where it comes from (see
-    utils.metrics.flatten_predictions). `bar` (a data.progress bar), when given, advances by one per batch."""
+    utils.metrics.flatten_predictions); for EvaluationBatches in the split's order. `bar` (a data.progress
+    bar), when given, advances by one per batch."""
     outputs = []
     for b in batches:
         outputs.append(session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers,
                                                     kt.mask: b.mask}))
         if bar is not None:
             bar.update(1)
-    return flatten_predictions(batches, outputs)
+    predictions = flatten_predictions(batches, outputs)
+    return batches.in_split_order(predictions) if isinstance(batches, EvaluationBatches) else predictions
 
 
 @contextlib.contextmanager

@@ -24,8 +24,8 @@ from data import DataError, make_batches
 from data.progress import progress
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
-from utils.metrics import in_sequence_order, split_metrics
-from utils.trained_model import predict_batches, session_config
+from utils.metrics import split_metrics
+from utils.trained_model import EvaluationBatches, predict_batches, session_config
 
 
 # TensorFlow makes a variable's initial value as one tensor proto, limited to 2 GB: 2**29 float32 values.
@@ -96,30 +96,6 @@ def library_versions():
 # 0.84-0.85 s for DKT (2 cores, quiet machine): a part of 16 sequences keeps the [16, N, d_v] memory in cache.
 # (With one loop it was the other way round: ~1.2-1.6 s at 128 against ~2.3-2.8 s at 32 for DKVMN.)
 SCORING_BATCH_SIZE = 32
-
-
-class EvaluationBatches(list):
-    """The batches that score a split: its sequences shortest first, and how to put predictions back.
-
-    make_batches cuts each batch to its longest chunk, so batching sequences of similar lengths pads little:
-    at batch 32 on assist2009_updated fold 1 the validation and test splits take 1,978 + 3,844 loop steps
-    over 58k + 118k slots instead of 4,335 + 7,599 steps over 138k + 239k (most students answer far fewer
-    than SEQ_LEN questions). The scored positions and their predictions are the same; `in_split_order`
-    restores the order of make_batches on the split (students in split order, positions ascending).
-    """
-
-    def __init__(self, sequences, seq_len, batch_size):
-        self.sequences = sequences
-        # Reordering finds a student's place by its id, so only a split with unique ids is reordered.
-        self.reordered = len(set(seq.student for seq in sequences)) == len(sequences)
-        if self.reordered:
-            sequences = sorted(sequences, key=lambda seq: len(seq.skills))   # stable: ties keep their order
-        list.__init__(self, make_batches(sequences, seq_len, batch_size))
-
-    def in_split_order(self, predictions):
-        """`predictions` (flatten_predictions of these batches) sorted by (student's place in the split,
-        position)."""
-        return in_sequence_order(predictions, self.sequences) if self.reordered else predictions
 
 
 class Trainer(object):
@@ -295,10 +271,9 @@ class Trainer(object):
                                      relative_checkpoint, self.run_dir, _short_reason(error)))
 
     def predict(self, batches, bar=None):
-        """p of every scored position of `batches`, with where it comes from (see `flatten_predictions`);
-        for EvaluationBatches in the split's order. `bar` (a data.progress bar) advances by one per batch."""
-        predictions = predict_batches(self.session, self.model, batches, bar)
-        return batches.in_split_order(predictions) if isinstance(batches, EvaluationBatches) else predictions
+        """p of every scored position of `batches` (see utils.trained_model.predict_batches). `bar` (a
+        data.progress bar) advances by one per batch."""
+        return predict_batches(self.session, self.model, batches, bar)
 
     def skill_correlation_weights(self):
         if self.model.skill_correlation_weights is None:
