@@ -28,6 +28,9 @@ Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "
 class Dataset(object):
     """A loaded data set: three lists of `Sequence` sharing one skill index mapping.
 
+    The sequences' arrays may be views into one flat array per split (the csv source and the data cache
+    store them so: no per-student copies on a 100M-answer log): treat them as read-only.
+
     Fields: name, n_skills, skill_ids (original id of each index, as text), skill_names (falls back to the
     id), true_concepts (int array of len n_skills, or None), train / valid / test, report (list of str),
     fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks).

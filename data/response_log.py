@@ -222,9 +222,8 @@ def _say_reader_once(reader):
     """One warning per process when the fast CSV reader (pyarrow) is missing: the load is ~5-10x slower."""
     if reader == "pandas" and pyarrow_csv() is None and not _READER_SAID:
         _READER_SAID.append(True)
-        warnings.warn("pyarrow is not installed (it has no wheels for this Python/numpy): reading CSV files "
-                      "with pandas, ~5-10x slower on large logs; `pip install pyarrow` to read faster",
-                      stacklevel=3)
+        warnings.warn("pyarrow is not installed (requirements.txt has it; the Python 3.7 leg does not): "
+                      "reading CSV files with pandas, ~5-10x slower on large logs", stacklevel=3)
 
 
 def _stripped(column):
