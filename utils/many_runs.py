@@ -70,8 +70,8 @@ SETTINGS = {
     "assist2015": {  # the authors' sizes (their code/python3/main.py); optimiser as assist2009's start
         "dataset_dir": "dataset/assist2015",
         "paper": {"dkvmn": 0.7268, "dkt": 0.7252},
-        "chosen": ("the authors' sizes; DKVMN's learning rate chosen on fold 1's validation split, Adam 5e-3 "
-                   "over 1e-3 (results/search/assist2015-dkvmn.json, results/NOTES.md)"),
+        "chosen": ("the authors' sizes; the learning rate chosen on fold 1's validation split: Adam 5e-3 for "
+                   "DKVMN, 1e-3 for DKT (results/search/assist2015-<model>.json, results/NOTES.md)"),
         "all": dict(TRAINING, seq_len=200, batch_size=50, learning_rate=1e-3, epochs=50,
                     early_stop_patience=8),
         "dkvmn": {"memory_size": 20, "key_dim": 50, "value_dim": 100, "final_dim": 50,
