@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 CodedColumn = collections.namedtuple("CodedColumn", ["codes", "texts"])
-FileScan = collections.namedtuple("FileScan", ["digest", "encoding", "has_quotes", "size"])
+FileScan = collections.namedtuple("FileScan", ["digest", "encoding", "has_quotes", "has_hex", "size"])
 
 CHUNK_BYTES = 16 * 2 ** 20
 
@@ -34,11 +34,12 @@ def scan_file(path):
 
     digest: a hashlib.sha1 updated with the file's bytes (data.dataset.fingerprint of the bytes, unfinished);
     encoding: "UTF-8" when the bytes are valid UTF-8, else "ISO-8859-1" (data.interactions.detect_encoding);
-    has_quotes: whether a '"' occurs (a quoted cell may hold a line break, which the fast reader must know).
+    has_quotes: whether a '"' occurs (a quoted cell may hold a line break, which the fast reader must know);
+    has_hex: whether "0x" or "0X" occurs (pyarrow reads 0x1F as the integer 31, pandas as no number).
     """
     digest = hashlib.sha1()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, has_quotes, size = True, False, 0
+    utf8, has_quotes, has_hex, size, last = True, False, False, 0, b""
     with open(path, "rb") as handle:
         while True:
             chunk = handle.read(CHUNK_BYTES)
@@ -52,8 +53,10 @@ def scan_file(path):
                 break
             digest.update(chunk)
             has_quotes = has_quotes or b'"' in chunk
-            size += len(chunk)
-    return FileScan(digest, "UTF-8" if utf8 else "ISO-8859-1", has_quotes, size)
+            edge = last + chunk[:1]  # "0x" across two chunks
+            has_hex = has_hex or b"0x" in chunk or b"0X" in chunk or edge in (b"0x", b"0X")
+            size, last = size + len(chunk), chunk[-1:]
+    return FileScan(digest, "UTF-8" if utf8 else "ISO-8859-1", has_quotes, has_hex, size)
 
 
 def pyarrow_csv():
@@ -87,18 +90,22 @@ def pandas_encoding(encoding):
 
 def _read_with_pyarrow(arrow, path, scan, separator, text_names, number_name):
     import pyarrow
-    as_number = number_name if number_name and number_name not in text_names else None
-    try:  # integers parsed while reading: ~8 bytes a row instead of a text column
-        table = _arrow_table(arrow, path, scan, separator, text_names, as_number, pyarrow.int64())
-        empty_cells = as_number is not None and table.column(as_number).null_count > 0  # "" reads as null
-    except pyarrow.ArrowInvalid:  # not all plain integers (dates, decimals, a bad value): read as text
-        table, empty_cells = None, True
-    if empty_cells:
-        table = _arrow_table(arrow, path, scan, separator, text_names + [as_number], None, None)
+    number = number_name if number_name and number_name not in text_names else None
+    texts = list(text_names)
+    table = None
+    if number and not scan.has_hex:  # pyarrow reads 0x1F as 31, pandas as no number: then its text decides
+        try:  # integers parsed while reading: ~8 bytes a row instead of a text column
+            table = _arrow_table(arrow, path, scan, separator, texts, number, pyarrow.int64())
+            if table.column(number).null_count > 0:  # an empty cell reads as null: its text decides
+                table = None
+        except pyarrow.ArrowInvalid:  # not all plain integers (dates, decimals, a bad value): as text
+            table = None
+    if table is None:
+        table = _arrow_table(arrow, path, scan, separator, texts + ([number] if number else []), None, None)
     columns = {}
     for name in table.column_names:  # one column at a time, each freed once coded: less peak memory
         column = table.column(name)
-        table = table.drop([name]) if hasattr(table, "drop") else table.remove_column(0)
+        table = table.drop_columns([name]) if hasattr(table, "drop_columns") else table.drop([name])
         if pyarrow.types.is_dictionary(column.type):
             columns[name] = _dictionary_codes(pyarrow, column)
         else:

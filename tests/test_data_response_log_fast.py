@@ -106,6 +106,27 @@ def test_latin1_quoted_cells_with_line_breaks_and_a_byte_order_mark(tmp_path, re
     _both(tmp_path)
 
 
+@pytest.mark.parametrize("text", [
+    "student,skill,correct,order\ns1,a,1,0x10\ns1,b,0,2\n",      # pyarrow would read 0x10 as 16
+    "student,skill,correct,order\ns1,a,1,10\ns1,b,0,0x2\n",
+    "student,skill,correct,order\ns1,a,1, 3\ns1,b,0,+2 \ns2,c,1,9007199254740993\ns2,d,0,9007199254740992\n",
+    "student,skill,correct,order\nNA,a,1,1\nnull,b,0,2\n\"s,1\",c,1,3\n",  # not missing values; quotes
+    "student,skill,correct,order\ns1,a,1,1,x\ns1,b,0,2,y\n",     # more fields than the header (pandas)
+])
+def test_cells_the_readers_could_read_otherwise(tmp_path, reader, text):
+    (tmp_path / "log.csv").write_text(text)
+    options = _options(test_fraction=0.0, valid_fraction=0.0)
+    outcomes = []
+    for load in (response_log.load_response_log_reference, response_log.load_response_log):
+        try:
+            dataset = load(str(tmp_path), **options)
+            sequences = [(seq.student, seq.skills.tolist(), seq.answers.tolist()) for seq in dataset.train]
+            outcomes.append(sequences + dataset.report)
+        except DataError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
+
+
 def test_read_response_log_returns_the_reference_table(tmp_path, reader):
     rng = np.random.RandomState(5)
     path = tmp_path / "log.csv"
