@@ -10,7 +10,7 @@ a student column, `correct`) and then run the same steps:
 """
 import numpy as np
 
-from data.dataset import DataError, Dataset, make_sequence, split_stats, split_summary_lines
+from data.dataset import DataError, Dataset, Sequence, split_stats, split_summary_lines
 from data.sequences import split_by_student
 
 MULTI_SKILL_CHOICES = ("first", "drop", "expand")
@@ -124,10 +124,14 @@ def sequences_from_rows(students, skill_index, answers, student_names=None):
     if len(students) == 0:
         return []
     starts = np.flatnonzero(np.r_[True, students[1:] != students[:-1]])
-    ends = np.r_[starts[1:], len(students)]
-    return [make_sequence(str(students[start]) if student_names is None else student_names[students[start]],
-                          skill_index[start:end], answers[start:end])
-            for start, end in zip(starts, ends)]
+    ends = np.r_[starts[1:], len(students)].tolist()
+    # converted once: each Sequence is a view of these (the dtypes of make_sequence), no copy per student
+    skill_index = np.asarray(skill_index, dtype=np.int32)
+    answers = np.asarray(answers, dtype=np.int32)
+    firsts = students[starts].tolist()
+    return [Sequence(str(first) if student_names is None else str(student_names[first]),
+                     skill_index[start:end], answers[start:end], None)
+            for first, start, end in zip(firsts, starts.tolist(), ends)]
 
 
 def split_into_dataset(name, sequences, skill_ids, skill_names, key_label, seed, valid_fraction,
