@@ -82,7 +82,7 @@ EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better va
 SEED = 0                       # seeds the data split, the batch order and the initial weights
 THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
 BATCH_PARTS = 2                # run the recurrence as this many loops over parts of the batch at once (one
-                               # per core; same results); 1 may be faster on a machine busy with other jobs
+                               # per thread, at most THREADS; same results); 1 may be faster on a busy machine
 RUNS_DIR = "runs"              # where run folders are created
 RESUME = ""                    # a run folder to continue (its own constants are used)
 SCORE_TEST = True              # False: never score the test split (a settings search must not see it)
@@ -95,12 +95,19 @@ def constants():
     return {name.lower(): value for name, value in globals().items() if name.isupper()}
 
 
+def older_run_values():
+    """Constants added after run folders already existed, with the values that an older run resumes with: the
+    ones that keep what it did (one loop per batch, no data cache; the EdNet options cannot concern it)."""
+    ednet = dict((name, value) for name, value in constants().items() if name.startswith("ednet_"))
+    return dict(ednet, batch_parts=1, data_cache=False)
+
+
 def run(config, log=print):
     """Loads the data, trains, tests the best-validation checkpoint once; returns (run_dir, summary)."""
     resuming = bool(config["resume"])
     if resuming:
         run_dir = config["resume"]
-        config = run_files.resumable_config(run_dir)
+        config = dict(older_run_values(), **run_files.resumable_config(run_dir))
         missing = sorted(set(constants()) - set(config))
         if missing:
             raise RunFolderError("%s/config.json lacks the constant(s) %s: it was made by another version of "

@@ -111,6 +111,49 @@ def test_a_killed_run_resumes_to_the_same_end(tmp_path, monkeypatch):
     assert resumed["test_auc"] == pytest.approx(uninterrupted["test_auc"], abs=1e-3)
 
 
+def test_a_run_made_before_the_newest_constants_resumes_with_its_old_behaviour(tmp_path, monkeypatch):
+    """A config.json without BATCH_PARTS, DATA_CACHE and the EdNet options (added later) resumes with one loop
+    per batch and no cache; one without a constant that always existed is refused, not guessed."""
+    real_step = Trainer._train_step
+    built = []
+
+    def dies_in_epoch_2(self, batch, learning_rate):
+        if self.session.run(self.model.global_step) >= steps_per_epoch:
+            raise KeyboardInterrupt
+        return real_step(self, batch, learning_rate)
+
+    steps_per_epoch = 1 + (int(round(SMALL["synthetic_students"] * 0.6)) - 1) // SMALL["batch_size"]
+    monkeypatch.setattr(Trainer, "_train_step", dies_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        main.run(small_config(tmp_path, epochs=2), log=quiet)
+    killed = os.path.join(str(tmp_path / "runs"), os.listdir(str(tmp_path / "runs"))[0])
+    config_path = os.path.join(killed, run_files.CONFIG)
+    saved = run_files.read_json(config_path)
+    newer = [name for name in saved["constants"] if name in main.older_run_values()]
+    assert sorted(newer) == sorted(main.older_run_values())
+    for name in newer:
+        del saved["constants"][name]
+    run_files.write_json(config_path, saved)
+
+    monkeypatch.setattr(Trainer, "_train_step", real_step)
+    real_build = Trainer.__init__
+
+    def recording_build(self, config, *args, **kwargs):
+        built.append(dict(config))
+        real_build(self, config, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "__init__", recording_build)
+    run_dir, summary = main.run(dict(main.constants(), resume=killed), log=quiet)
+    assert run_dir == killed and summary["epochs_run"] == 2
+    assert built[-1]["batch_parts"] == 1 and built[-1]["data_cache"] is False
+
+    del saved["constants"]["seed"]
+    os.remove(os.path.join(killed, run_files.SUMMARY))
+    run_files.write_json(config_path, saved)
+    with pytest.raises(run_files.RunFolderError, match="lacks the constant"):
+        main.run(dict(main.constants(), resume=killed), log=quiet)
+
+
 def test_a_finished_run_is_not_resumed_and_a_run_folder_never_reused(tmp_path):
     run_dir, _ = main.run(small_config(tmp_path, epochs=1), log=quiet)
     assert main.main(["--resume", run_dir]) == 2
