@@ -1,4 +1,7 @@
-"""utils.trained_model.EvaluationBatches: a split scored shortest first, predictions back in split order."""
+"""utils.trained_model: EvaluationBatches (a split scored shortest first, predictions back in split order)
+and loops_per_batch."""
+import os
+
 import numpy as np
 
 from data import Sequence, make_batches
@@ -40,3 +43,11 @@ def test_repeated_student_ids_keep_the_split_order():
         np.testing.assert_array_equal(a.skills, b.skills)
     predictions = flatten_predictions(scored, _fake_outputs(scored))
     np.testing.assert_array_equal(scored.in_split_order(predictions)["p"], predictions["p"])
+
+
+def test_a_batch_runs_in_no_more_loops_than_threads():
+    from utils.trained_model import loops_per_batch
+    assert loops_per_batch({"batch_parts": 2, "threads": 2}) == 2
+    assert loops_per_batch({"batch_parts": 2, "threads": 1}) == 1   # a Ray run of one CPU: one loop
+    assert loops_per_batch({"batch_parts": 4, "threads": 0}) == min(4, os.cpu_count())   # 0: the cores
+    assert loops_per_batch({"threads": 2}) == 1                     # a run made before BATCH_PARTS

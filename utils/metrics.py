@@ -46,16 +46,24 @@ def flatten_predictions(batches, outputs):
     Returns a dict: student, position (in the student's whole sequence), chunk_position (in the trained
     chunk, where 0 is predicted from the initial state alone), skill, answer, p.
     """
-    columns = {name: [] for name in ("student", "position", "chunk_position", "skill", "answer", "p")}
-    for batch, p in zip(batches, outputs):
-        rows, steps = np.nonzero(batch.mask)
-        columns["student"].append(np.asarray(batch.students, dtype=object)[rows])
-        columns["position"].append(np.asarray(batch.offsets)[rows] + steps)
-        columns["chunk_position"].append(steps)
-        columns["skill"].append(batch.skills[rows, steps])
-        columns["answer"].append(batch.answers[rows, steps])
-        columns["p"].append(p[rows, steps])
-    return {name: np.concatenate(parts) if parts else np.array([]) for name, parts in columns.items()}
+    return concatenated([scored_positions(batch, p) for batch, p in zip(batches, outputs)])
+
+
+PREDICTION_COLUMNS = ("student", "position", "chunk_position", "skill", "answer", "p")
+
+
+def scored_positions(batch, p):
+    """flatten_predictions of one batch and its p [B, T]."""
+    rows, steps = np.nonzero(batch.mask)
+    return {"student": np.asarray(batch.students, dtype=object)[rows],
+            "position": np.asarray(batch.offsets)[rows] + steps, "chunk_position": steps,
+            "skill": batch.skills[rows, steps], "answer": batch.answers[rows, steps], "p": p[rows, steps]}
+
+
+def concatenated(parts):
+    """The columns of several `scored_positions` results, one after the other."""
+    return dict((name, np.concatenate([part[name] for part in parts]) if parts else np.array([]))
+                for name in PREDICTION_COLUMNS)
 
 
 def oracle_auc(predictions, sequences):

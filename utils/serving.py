@@ -27,7 +27,7 @@ import tensorflow.compat.v1 as tf
 
 import models
 from utils import run_files
-from utils.metrics import flatten_predictions
+from utils.metrics import concatenated, scored_positions
 from utils.trained_model import EvaluationBatches, SessionOwner
 
 # The signatures of the serving graph and SavedModel: name -> (inputs, outputs), each name: what it is.
@@ -278,9 +278,10 @@ class ServingModel(SessionOwner):
         history (no SEQ_LEN cut), in utils.metrics.flatten_predictions' columns, rows ordered by student
         (input order) then position, as the chunked predictions are."""
         batches = EvaluationBatches(sequences, max(len(seq.skills) for seq in sequences), batch_size)
-        outputs = [self.run("predict_history", skills=b.skills, answers=b.answers,
-                            lengths=b.mask.sum(axis=1).astype(np.int32))["p"] for b in batches]
-        return batches.in_split_order(flatten_predictions(batches, outputs))
+        parts = [scored_positions(b, self.run("predict_history", skills=b.skills, answers=b.answers,
+                                              lengths=b.mask.sum(axis=1).astype(np.int32))["p"])
+                 for b in batches]
+        return batches.in_split_order(concatenated(parts))
 
 
 def write_saved_model(session, signatures, path):

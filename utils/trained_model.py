@@ -21,24 +21,34 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
-from utils.metrics import flatten_predictions, in_sequence_order
+from utils.metrics import concatenated, in_sequence_order, scored_positions
 
 # Largest number of floats the knowledge-state graph may hold for one batch (~160 MB of float32).
 KNOWLEDGE_STATE_FLOATS = 4 * 10 ** 7
+
+
+def loops_per_batch(config):
+    """How many loops run the recurrence of a batch (models.build_graph's batch_parts): BATCH_PARTS, but no
+    more than the threads that run them (THREADS; 0 = the machine's cores), since two loops on one thread
+    only add the cost of the split. A run made before BATCH_PARTS existed has one."""
+    threads = int(config["threads"]) or os.cpu_count() or 1
+    return max(1, min(int(config.get("batch_parts", 1)), threads))
 
 
 def session_config(threads):
     return tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
 
 
-class EvaluationBatches(list):
+class EvaluationBatches(object):
     """The batches that score a split: its sequences shortest first, and how to put predictions back.
 
     make_batches cuts each batch to its longest chunk, so batching sequences of similar lengths pads little:
     at batch 32 on assist2009_updated fold 1 the validation and test splits take 1,978 + 3,844 loop steps
     over 58k + 118k slots instead of 4,335 + 7,599 steps over 138k + 239k (most students answer far fewer
     than SEQ_LEN questions). The scored positions and their predictions are the same; `in_split_order`
-    restores the order of make_batches on the split (students in split order, positions ascending).
+    restores the order of make_batches on the split (students in split order, positions ascending). Each
+    batch is padded when it is reached (data.sequences.Batches), so a run does not hold its scored splits
+    padded from one epoch to the next.
     """
 
     def __init__(self, sequences, seq_len, batch_size):
@@ -47,7 +57,13 @@ class EvaluationBatches(list):
         self.reordered = len(set(seq.student for seq in sequences)) == len(sequences)
         if self.reordered:
             sequences = sorted(sequences, key=lambda seq: len(seq.skills))   # stable: ties keep their order
-        list.__init__(self, make_batches(sequences, seq_len, batch_size))
+        self.batches = make_batches(sequences, seq_len, batch_size)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        return iter(self.batches)
 
     def in_split_order(self, predictions):
         """`predictions` (flatten_predictions of these batches) sorted by (student's place in the split,
@@ -59,13 +75,13 @@ def predict_batches(session, kt, batches, bar=None):
     """p of every scored position of `batches` (dropout off), with where it comes from (see
     utils.metrics.flatten_predictions); for EvaluationBatches in the split's order. `bar` (a data.progress
     bar), when given, advances by one per batch."""
-    outputs = []
+    parts = []
     for b in batches:
-        outputs.append(session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers,
-                                                    kt.mask: b.mask}))
+        p = session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers, kt.mask: b.mask})
+        parts.append(scored_positions(b, p))   # now: a batch made when reached is padded once, then dropped
         if bar is not None:
             bar.update(1)
-    predictions = flatten_predictions(batches, outputs)
+    predictions = concatenated(parts)
     return batches.in_split_order(predictions) if isinstance(batches, EvaluationBatches) else predictions
 
 
@@ -112,7 +128,7 @@ class TrainedModel(SessionOwner):
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.kt = models.build_graph(self.config["model"], self.n_skills, self.config,
-                                         batch_parts=self.config.get("batch_parts", 1))  # older runs: none
+                                         batch_parts=loops_per_batch(self.config))
             self.session = tf.Session(config=session_config(self.config["threads"]))
             tf.train.Saver().restore(self.session, os.path.join(run_dir, self.checkpoint))
         self._knowledge_state = None

@@ -25,7 +25,7 @@ from data.progress import progress
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
-from utils.trained_model import EvaluationBatches, predict_batches, session_config
+from utils.trained_model import EvaluationBatches, loops_per_batch, predict_batches, session_config
 
 
 # TensorFlow makes a variable's initial value as one tensor proto, limited to 2 GB: 2**29 float32 values.
@@ -109,9 +109,8 @@ class Trainer(object):
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
-            # A run folder written before BATCH_PARTS existed resumes with one part.
             self.model = models.build_graph(config["model"], dataset.n_skills, config,
-                                            batch_parts=config.get("batch_parts", 1))
+                                            batch_parts=loops_per_batch(config))
             _check_buildable(tf.global_variables())
             self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
                 [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
