@@ -216,6 +216,10 @@ def list_user_files(kt1_dir, max_students):
         raise DataError("%s: no u<user id>.csv files (the folder holds %s)\n  %s, and set EDNET_KT1_DIR to "
                         "the folder of the u<user id>.csv files" % (kt1_dir, holds, DOWNLOAD))
     users.sort()
+    for (user, name), (next_user, next_name) in zip(users, users[1:]):
+        if user == next_user:  # u7.csv and u07.csv: one student or two? Neither guess is safe
+            raise DataError("%s: %s and %s are both user %d; keep the one that holds this user's answers"
+                            % (kt1_dir, name, next_name, user))
     return (users[:max_students] if max_students else users), len(others)
 
 

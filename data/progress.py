@@ -5,7 +5,8 @@
 
 A bar shows done / total, the rate and the time left (tqdm), on stderr, and only when stderr is a terminal:
 logs that are files or pipes (CI, nohup, Ray workers, pytest's capture) stay free of carriage-return noise.
-Every long loop of the project gets its bar here, so that rule has one home.
+Every bar of the project (training steps, each epoch's scoring, reading EdNet) comes from here, so that rule
+has one home.
 """
 import sys
 

@@ -52,7 +52,8 @@ def _split_size(fraction, n_students):
 
 
 def chunk_sequences(sequences, seq_len):
-    """List of (sequence, offset) for every consecutive chunk of at most seq_len interactions."""
+    """List of (sequence, offset) for every consecutive chunk of at most seq_len interactions: the readable
+    definition of the chunks (and their order) that make_batches computes with arrays; the tests compare."""
     return [(seq, offset) for seq in sequences for offset in range(0, len(seq.skills), seq_len)]
 
 

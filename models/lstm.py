@@ -101,8 +101,9 @@ def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=1):
 
     3. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
        with its own forward and backward loop, which TF's inter-op threads run at the same time. On a
-       quiet 2-core machine two loops (one per core) are faster: DKT's training step took 0.063 s in two
-       parts against 0.095 s in one (benchmarks/speed.py). On a machine busy with other jobs (load 5-8)
+       quiet 2-core machine two loops (one per core) are faster: the recurrence alone (forward +
+       backward) took 0.060 s in two parts against 0.093-0.094 s in one (benchmarks/speed.py, the README's
+       two runs). On a machine busy with other jobs (load 5-8)
        one loop was faster (0.18-0.23 s against 0.21-0.26 s): two loops stall on each other's preempted
        threads. The model takes main.py's BATCH_PARTS (2); this function's own default stays 1.
     """

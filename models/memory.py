@@ -122,9 +122,10 @@ def value_memory_reads(w, e, a, initial_value_memory, batch_parts=1):
        with its own forward and backward loop, which TF's inter-op threads run at the same time. A step
        of one loop is a handful of elementwise ops on [B, N, d_v] (512 KB at the paper's d_v 200), too
        small for two threads to share well, so two loops, one per core, are faster on a quiet 2-core
-       machine: DKVMN's training step at d_k = d_v = 200 took 0.094 s in two parts against 0.167 s in
-       one (benchmarks/speed.py). On a machine busy with other jobs (load 5-8) it was the other way
-       round (0.36-0.65 s against 0.23-0.25 s): two loops stall on each other's preempted threads.
+       machine: the recurrence alone (forward + backward, paper shapes) took 0.081 s in two parts
+       against 0.170-0.174 s in one (benchmarks/speed.py, the README's two runs). On a machine busy
+       with other jobs (load 5-8) it was the other way round (0.36-0.65 s against 0.23-0.25 s for the
+       training step at d 200): two loops stall on each other's preempted threads.
        The model takes main.py's BATCH_PARTS (2); this function's own default stays 1 (one loop).
 
     Everything that does not depend on the memory (k_t, w_t, e_t, a_t before, the output layers after)

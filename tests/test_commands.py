@@ -10,6 +10,8 @@ def test_a_body_that_returns_nothing_is_status_0_and_its_own_status_passes_throu
     assert exit_status(lambda: None) == 0
     assert exit_status(lambda: 1) == 1   # e.g. reproduce.py when some of its runs failed
     assert exit_status(lambda: 0) == 0
+    with pytest.raises(TypeError, match="returns None or its exit status"):
+        exit_status(lambda: "runs/some-run")   # a bug in the program, not an exit status
 
 
 def test_expected_errors_are_one_error_line_and_their_status(capsys):

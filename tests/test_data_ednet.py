@@ -191,6 +191,11 @@ def test_bad_folders_and_answer_keys_say_how_to_fix_them(tmp_path):
     write_questions(tmp_path, lines=["q1,b1,e1,a,1,1,0", "q1,b1,e1,a,1,1,0"])
     with pytest.raises(DataError, match=r"questions.csv:3:1: repeated question_id 'q1'"):
         load(tmp_path)
+    write_questions(tmp_path)
+    write_user(tmp_path, 7, [(1, "q1", "a")], name="u07.csv")
+    write_user(tmp_path, 7, [(2, "q2", "b")])
+    with pytest.raises(DataError, match=r"u07.csv and u7.csv are both user 7"):
+        load(tmp_path)
 
 
 def test_the_data_cache_keys_on_every_student_file(tmp_path):

@@ -31,7 +31,11 @@ def exit_status(body, writing=None):
         if writing is None:
             raise
         return _fail("cannot write %s: %s" % (writing, error), USER_ERROR_STATUS)
-    return 0 if status is None else int(status)
+    if status is None:
+        return 0
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    raise TypeError("a program's body returns None or its exit status, got %r" % (status,))
 
 
 def run_folder_program(argv, usage, body, writing):

@@ -108,7 +108,7 @@ SMOKE = {"memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden
 
 # Options of a run that are not settings: where it runs and reads, not what it trains.
 NOT_SETTINGS = ("dataset", "model", "fold", "seed", "dataset_dir", "runs_dir", "threads", "batch_parts",
-                "resume")
+                "data_cache", "resume")
 
 
 # --- settings -----------------------------------------------------------------------------------------------
