@@ -152,6 +152,13 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_seconds():
+    """User + system CPU time of this process so far: with other jobs on the machine, wall time / CPU time
+    says how much of the cores the load had."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_main(argv):
     """Runs main.py with `argv` in this (fresh) process, then prints its peak RSS as a JSON line."""
     sys.argv = [os.path.join(REPO, "main.py")] + list(argv)
@@ -167,14 +174,14 @@ def child_main(argv):
 def child_load(source, dataset_dir, cache_dir):
     """Loads `source` with main.py's constants (cache_dir "-": no cache); prints the report, then one JSON
     line with the seconds and the report's counts."""
-    start = time.time()
+    start, cpu_start = time.time(), cpu_seconds()
     dataset = load_from_config(dict(main_constants(), dataset=source, dataset_dir=dataset_dir,
                                     data_cache=cache_dir != "-"),
                                cache_dir=None if cache_dir == "-" else cache_dir)
-    seconds = time.time() - start
+    seconds, cpu = time.time() - start, cpu_seconds() - cpu_start
     print("\n".join(dataset.report))
-    print(json.dumps({"seconds": seconds, "stats": dataset.stats, "fingerprint": dataset.fingerprint,
-                      "peak_rss_mb": peak_rss_mb()}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "stats": dataset.stats,
+                      "fingerprint": dataset.fingerprint, "peak_rss_mb": peak_rss_mb()}))
     return 0
 
 
@@ -298,16 +305,17 @@ def csv_figures(n_rows, size, folder, cache_dir):
     timed_load("csv", folder, cache_dir)  # preprocesses and writes the cache
     cached, cached_mb = timed_load("csv", folder, cache_dir)
     result = {"rows": n_rows, "file_bytes": size, "seconds": round(cold["seconds"], 2),
-              "rows_per_second": int(n_rows / cold["seconds"]), "peak_rss_mb": round(cold_mb),
+              "rows_per_second": int(n_rows / cold["seconds"]), "cpu_seconds": round(cold["cpu_seconds"], 2),
+              "load_average": round(os.getloadavg()[0], 2), "peak_rss_mb": round(cold_mb),
               "bytes_per_answer": round(cold_mb * 2 ** 20 / n_rows, 1),
               "cached_seconds": round(cached["seconds"], 2), "cached_peak_rss_mb": round(cached_mb),
               "students": cold["stats"]["students"], "interactions": cold["stats"]["interactions"],
               "skills": cold["stats"]["n_skills"], "measured": time.strftime("%Y-%m-%d %H:%M")}
     result.update(versions())
-    print("load_dataset('csv'): %s rows (%.0f MB) in %.2f s = %s rows/s, peak RSS %d MB; from the cache "
-          "%.2f s, peak RSS %d MB" % ("{:,}".format(n_rows), size / 1e6, cold["seconds"],
-                                      "{:,}".format(result["rows_per_second"]), cold_mb, cached["seconds"],
-                                      cached_mb))
+    print("load_dataset('csv'): %s rows (%.0f MB) in %.2f s (CPU %.2f s) = %s rows/s, peak RSS %d MB; from "
+          "the cache %.2f s, peak RSS %d MB" % ("{:,}".format(n_rows), size / 1e6, cold["seconds"],
+                                                cold["cpu_seconds"], "{:,}".format(result["rows_per_second"]),
+                                                cold_mb, cached["seconds"], cached_mb))
     return result
 
 
