@@ -80,7 +80,7 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
     students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
     if len(students) == 0:
         raise DataError(_too_few_interactions(path, min_interactions))
-    index_of_skill, skill_ids = _skill_index(skills, rows.skill_texts)
+    index_of_skill, skill_ids = _skill_index(skills, rows.skills, rows.skill_texts)
     # int32 flat arrays: every Sequence is a view into them, no copy per student
     sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
                                     student_names=rows.student_texts)
@@ -92,13 +92,14 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
                               finish_fingerprint(rows.scan.digest.copy(), options))
 
 
-def _skill_index(skills, skill_texts):
-    """(index of each skill code (-1 where absent), skill ids in index order): natural order of the texts,
-    ties ("3" and "3.0") in order of first appearance in the rows, as data.interactions.index_keys."""
+def _skill_index(skills, all_skills, skill_texts):
+    """(index of each skill code (-1 where absent), skill ids in index order) of the skills in `skills`:
+    natural order of the texts, ties ("3" and "3.0") in order of first appearance in `all_skills` (the rows
+    before short students are dropped), as the reference's index_keys orders them."""
     present = np.flatnonzero(np.bincount(skills, minlength=len(skill_texts))).tolist()
     keys = dict((code, natural_key(skill_texts[code])) for code in present)
     tied = collections.Counter(keys.values())
-    first_row = dict((code, int(np.argmax(skills == code))) for code in present if tied[keys[code]] > 1)
+    first_row = dict((code, int(np.argmax(all_skills == code))) for code in present if tied[keys[code]] > 1)
     ordered = sorted(present, key=lambda code: (keys[code], first_row.get(code, 0)))
     index_of_skill = np.full(len(skill_texts), -1, dtype=np.int32)
     index_of_skill[ordered] = np.arange(len(ordered), dtype=np.int32)

@@ -170,3 +170,13 @@ def test_the_pandas_reader_says_once_that_pyarrow_is_missing(tmp_path, monkeypat
     with pytest.warns(UserWarning, match="pyarrow is not installed"):
         load_data("csv", str(tmp_path), **_options())
     assert response_log._READER_SAID == [True]
+
+
+def test_equal_skill_numbers_keep_the_references_order_when_short_students_go(tmp_path):
+    # "3" and "3.0" sort equal: the reference orders them by first appearance before short students are
+    # dropped (student a, dropped, has "3.0" first)
+    (tmp_path / "log.csv").write_text("student,skill,correct,order\na,3.0,1,1\nb,3,0,1\nb,3.0,1,2\nb,x,1,3\n")
+    options = _options(min_interactions=2, valid_fraction=0.0, test_fraction=0.0)
+    fast = load_data("csv", str(tmp_path), **options)
+    assert fast.skill_ids == ["3.0", "3", "x"]
+    _assert_same_dataset(fast, response_log.load_response_log_reference(str(tmp_path), **options))
