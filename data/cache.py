@@ -2,11 +2,12 @@
 
     dataset = cached_load(cache_dir, name, input_files, options, load)
 
-`load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <key>.npz (numpy arrays,
-read with allow_pickle=False) and <key>.json (the texts: skill ids and names, student ids, report, stats,
-fingerprint). The key is a sha1 of CACHE_FORMAT, the source's name, every data option it reads, and the
-path, size and modification time (ns) of each input file: a touched or replaced file, another option or a
-new format never reuses an entry. No pickle anywhere.
+`load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <stem>.npz (numpy arrays,
+read with allow_pickle=False) and <stem>.json (the texts: skill ids and names, student ids, report, stats,
+fingerprint, and the key). The key is a sha1 of CACHE_FORMAT, the source's name, every data option it reads,
+and the path, size and modification time (ns) of each input file: a touched or replaced file, another option
+or a new format never reuses an entry. The stem (see entry_stem) leaves out the sizes, times and format, so
+such an entry is replaced, not kept beside the new one. No pickle anywhere.
 
 An entry is written atomically (a temporary file renamed into place, the .json after the .npz), so a killed
 run leaves no half entry; one that is damaged anyway (a truncated or edited file, a disk error) is found when
@@ -36,9 +37,19 @@ def cache_key(name, input_files, options):
     for path in input_files:
         status = os.stat(path)
         files.append([os.path.abspath(path), status.st_size, status.st_mtime_ns])
-    text = json.dumps({"format": CACHE_FORMAT, "source": name, "options": options, "files": files},
-                      sort_keys=True, default=str)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return _sha1({"format": CACHE_FORMAT, "source": name, "options": options, "files": files})
+
+
+def entry_stem(cache_dir, name, input_files, options):
+    """cache_dir/<source>-<sha1 of the options and the files' paths>: a file changed in place (or a new
+    format) replaces its entry instead of adding one, so the folder does not fill with dead entries."""
+    paths = [os.path.abspath(path) for path in input_files]
+    return os.path.join(cache_dir, "%s-%s" % (name, _sha1({"source": name, "options": options,
+                                                          "files": paths})[:20]))
+
+
+def _sha1(value):
+    return hashlib.sha1(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def cached_load(cache_dir, name, input_files, options, load):
@@ -47,7 +58,7 @@ def cached_load(cache_dir, name, input_files, options, load):
     The report's last line says whether it came from the cache or was saved to it (or why not).
     """
     key = cache_key(name, input_files, options)
-    stem = os.path.join(cache_dir, "%s-%s" % (name, key[:20]))
+    stem = entry_stem(cache_dir, name, input_files, options)
     dataset = _read_entry(stem, key)
     if dataset is not None:
         dataset.report.append("  from the cache %s.npz (preprocessed before; delete it or pass --data_cache "

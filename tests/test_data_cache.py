@@ -56,6 +56,7 @@ def test_a_touched_file_or_another_option_is_preprocessed_again(log_dir, tmp_pat
     status = os.stat(path)
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
     assert "saved to the cache" in _load(log_dir, tmp_path / "cache").report[-1]
+    assert len(os.listdir(str(tmp_path / "cache"))) == 2  # the entry was replaced: one .npz, one .json
     changed = _load(log_dir, tmp_path / "cache", seed=1)
     assert "saved to the cache" in changed.report[-1]
     assert "from the cache" in _load(log_dir, tmp_path / "cache", seed=1).report[-1]
