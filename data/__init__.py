@@ -16,7 +16,8 @@ import os
 from data.assistments import OPTIONS as ASSISTMENTS_OPTIONS
 from data.assistments import find_file as find_assistments_file
 from data.assistments import load_assistments
-from data.cache import DEFAULT_CACHE_DIR, cached_load
+from data import cache as data_cache
+from data.cache import cached_load
 from data.ednet import OPTIONS as EDNET_OPTIONS
 from data.ednet import input_files as ednet_input_files
 from data.ednet import load_ednet
@@ -105,9 +106,13 @@ INPUT_FILES = {
 }
 
 
-def load_from_config(config, cache_dir=DEFAULT_CACHE_DIR):
+def load_from_config(config, cache_dir=None):
     """load_dataset with the data constants of `config` (a dict of main.py's constants, lower case); the
-    cache in cache_dir when its constant data_cache is on (a run made before that constant: off)."""
+    cache in cache_dir (None: data.cache.DEFAULT_CACHE_DIR, .cache/data) when its constant data_cache is on
+    (a run made before that constant: off)."""
     options = dict((name, config[name]) for name in DATA_OPTIONS if name not in ("dataset", "dataset_dir"))
-    return load_dataset(config["dataset"], config["dataset_dir"],
-                        cache_dir=cache_dir if config.get("data_cache") else None, **options)
+    if config.get("data_cache"):
+        cache_dir = cache_dir or data_cache.DEFAULT_CACHE_DIR  # read now: the tests point it elsewhere
+    else:
+        cache_dir = None
+    return load_dataset(config["dataset"], config["dataset_dir"], cache_dir=cache_dir, **options)

@@ -11,6 +11,14 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 tf.disable_v2_behavior()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _data_cache_in_tmp(tmp_path_factory):
+    """Runs that the tests start (main.run, export_splits) keep their data cache (DATA_CACHE) in a temporary
+    folder, not in the repository's .cache/data."""
+    from data import cache
+    cache.DEFAULT_CACHE_DIR = str(tmp_path_factory.mktemp("data_cache"))
+
+
 @pytest.fixture(scope="module")
 def trained_runs(tmp_path_factory):
     """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per model."""
