@@ -93,11 +93,18 @@ def _write_atomically(path, write):
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(partial, 0o666 & ~_umask())  # mkstemp makes it private; a cache file is like any other
         os.replace(partial, path)
     except BaseException:
         if os.path.exists(partial):
             os.remove(partial)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _flatten(dataset):
