@@ -4,7 +4,8 @@
 `make_batches` cuts each student's sequence into consecutive chunks of `seq_len` (each chunk is trained as
 an independent sequence, as the DKVMN paper does), pads each row at its END (skill 0, answer 0, mask 0) and
 groups the rows into batches; T is the longest chunk of a batch (at most seq_len), and the last batch may
-have fewer rows.
+have fewer rows. It returns a `Batches`, which pads each batch only when it is reached (iterated or
+indexed): an epoch over a large log holds one padded batch, not the whole split padded a second time.
 """
 import collections
 
