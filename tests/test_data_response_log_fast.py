@@ -27,6 +27,9 @@ def _log(rng, n_rows, separator=",", skill_separator="", order="numbers", encodi
             when = str(rng.randint(20))  # many ties: file order breaks them
         elif order == "rising":  # a platform's log: the file in time order already, with ties
             when = str(row // 3)
+        elif order == "per student":  # each student's rows in time order, students interleaved, ties
+            same = [line for line in lines[1:] if line.split(separator)[0].strip() == student.strip()]
+            when = str(len(same) // 2)
         elif order == "decimals":
             when = "%.1f" % (rng.randint(40) / 2.0)
         else:
@@ -89,7 +92,7 @@ def test_multi_skill_cells_ties_and_min_interactions(tmp_path, reader, multi_ski
     assert (dataset.stats["short_students"] > 0) == (min_interactions > 1)
 
 
-@pytest.mark.parametrize("order", ["date-times", "decimals", "rising", "file order"])
+@pytest.mark.parametrize("order", ["date-times", "decimals", "rising", "per student", "file order"])
 def test_date_times_decimals_and_file_order(tmp_path, reader, order):
     rng = np.random.RandomState(7)
     (tmp_path / "log.tsv").write_bytes(_log(rng, 300, separator="\t", order=order))
