@@ -2,42 +2,62 @@
 
     dataset = cached_load(cache_dir, name, input_files, options, load)
 
-`load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <stem>.npz (numpy arrays,
-read with allow_pickle=False) and <stem>.json (the texts: skill ids and names, student ids, report, stats,
-fingerprint, and the key). The key is a sha1 of CACHE_FORMAT, the source's name, every data option it reads,
-and the path, size and modification time (ns) of each input file: a touched or replaced file, another option
-or a new format never reuses an entry. The stem (see entry_stem) leaves out the sizes, times and format, so
-such an entry is replaced, not kept beside the new one. No pickle anywhere.
+`load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <stem>.npz (numpy arrays, read
+with allow_pickle=False) and <stem>.json (the texts: skill ids and names, student ids, report, stats,
+fingerprint, and the key). The key is a sha1 of CACHE_FORMAT, the data package's code, the source's name,
+every data option it reads, and the path, size and modification time (ns) of each input file: a touched or
+replaced file, another option, other preprocessing code or a new format never reuses an entry. The stem (see
+entry_stem) leaves out the sizes, times and format, so such an entry is replaced, not kept beside the new one.
+No pickle anywhere.
 
 An entry is written atomically (a temporary file renamed into place, the .json after the .npz), so a killed
-run leaves no half entry; one that is damaged anyway (a truncated or edited file, a disk error) is found when
-read (zip CRCs, sizes, the key inside) and preprocessed again, never trusted. The folder (main.py's
-DATA_CACHE turns it on; `--data_cache false` off) can be deleted at any time.
+run leaves no half entry (its temporary file is deleted by a later write, a day on); one that is damaged
+anyway (a truncated or edited file, a disk error) is found when read (zip CRCs, sizes, the key inside) and
+preprocessed again, never trusted. The folder (main.py's DATA_CACHE turns it on; `--data_cache false` off) can
+be deleted at any time.
 """
+import functools
+import glob
 import hashlib
 import json
 import os
 import tempfile
+import time
 import zipfile
 
 import numpy as np
 
 from data.dataset import Dataset, Sequence
 
-# Bump when the preprocessing or this format changes what a load returns: older entries are then ignored.
+# Bump when this format changes (the preprocessing code is in the key by itself: `code_digest`).
 CACHE_FORMAT = 1
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CACHE_DIR = os.path.join(REPO, ".cache", "data")  # git-ignored (/.cache/)
 SPLITS = ("train", "valid", "test")
+DATA_CODE = tuple(sorted(glob.glob(os.path.join(REPO, "data", "*.py"))))  # what makes a Dataset from files
+ABANDONED_SECONDS = 24 * 3600  # a temporary file this old belongs to a write that was killed
+
+
+@functools.lru_cache(maxsize=None)
+def code_digest(paths=DATA_CODE):
+    """Hex sha1 of the files `paths` (the data package's code): an entry made by other preprocessing code,
+    an older or newer version of the repository, is never reused, whether or not CACHE_FORMAT was bumped."""
+    digest = hashlib.sha1()
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest.update(os.path.basename(path).encode("utf-8") + b"\0" + handle.read() + b"\0")
+    return digest.hexdigest()
 
 
 def cache_key(name, input_files, options):
-    """Hex sha1 of the format, the source, its options and each input file's path, size and mtime."""
+    """Hex sha1 of the format, the preprocessing code, the source, its options and each input file's path,
+    size and mtime."""
     files = []
     for path in input_files:
         status = os.stat(path)
         files.append([os.path.abspath(path), status.st_size, status.st_mtime_ns])
-    return _sha1({"format": CACHE_FORMAT, "source": name, "options": options, "files": files})
+    return _sha1({"format": CACHE_FORMAT, "code": code_digest(), "source": name, "options": options,
+                  "files": files})
 
 
 def entry_stem(cache_dir, name, input_files, options):
@@ -77,11 +97,23 @@ def cached_load(cache_dir, name, input_files, options, load):
 def _write_entry(stem, key, dataset):
     arrays, texts = _flatten(dataset)
     texts["key"] = key
-    if not os.path.isdir(os.path.dirname(stem)):
-        os.makedirs(os.path.dirname(stem))
+    os.makedirs(os.path.dirname(stem), exist_ok=True)   # two runs may make it at once
+    remove_abandoned_writes(os.path.dirname(stem))
     _write_atomically(stem + ".npz", lambda handle: np.savez(handle, **arrays))
     texts["npz_bytes"] = os.path.getsize(stem + ".npz")
     _write_atomically(stem + ".json", lambda handle: handle.write(json.dumps(texts).encode("utf-8")))
+
+
+def remove_abandoned_writes(cache_dir, now=None):
+    """Deletes the temporary files of writes that were killed (older than ABANDONED_SECONDS; a younger one may
+    be another run's write in progress)."""
+    now = time.time() if now is None else now
+    for partial in glob.glob(os.path.join(cache_dir, ".partial-*")):
+        try:
+            if now - os.path.getmtime(partial) > ABANDONED_SECONDS:
+                os.remove(partial)
+        except OSError:  # gone already (another run cleaned it), or not ours to delete
+            pass
 
 
 def _write_atomically(path, write):

@@ -118,3 +118,27 @@ def test_a_new_cache_format_ignores_the_old_entries(log_dir, tmp_path, monkeypat
     _load(log_dir, tmp_path / "cache")
     monkeypatch.setattr(cache, "CACHE_FORMAT", cache.CACHE_FORMAT + 1)
     assert "saved to the cache" in _load(log_dir, tmp_path / "cache").report[-1]
+
+
+def test_other_preprocessing_code_never_reuses_an_entry(log_dir, tmp_path, monkeypatch):
+    code = [tmp_path / "response_log.py", tmp_path / "interactions.py"]
+    for path in code:
+        path.write_text("def load(): pass\n")
+    before = cache.code_digest(tuple(str(path) for path in code))
+    code[1].write_text("def load(): return 1\n")   # one line of one file changed
+    assert cache.code_digest.__wrapped__(tuple(str(path) for path in code)) != before
+    assert set(cache.DATA_CODE) >= set(str(p) for p in [os.path.join(cache.REPO, "data", "response_log.py"),
+                                                         os.path.join(cache.REPO, "data", "cache.py")])
+    _load(log_dir, tmp_path / "cache")
+    monkeypatch.setattr(cache, "code_digest", lambda: "another version of data/")
+    assert "saved to the cache" in _load(log_dir, tmp_path / "cache").report[-1]
+
+
+def test_only_the_temporary_files_of_killed_writes_are_deleted(tmp_path):
+    old, young = tmp_path / ".partial-old", tmp_path / ".partial-young"
+    for path in (old, young):
+        path.write_bytes(b"half an entry")
+    day_ago = os.path.getmtime(str(young)) - cache.ABANDONED_SECONDS - 1
+    os.utime(str(old), (day_ago, day_ago))
+    cache.remove_abandoned_writes(str(tmp_path))
+    assert not old.exists() and young.exists()   # young: maybe another run's write in progress
