@@ -22,6 +22,11 @@ def shows_progress(stream):
         return False
 
 
+def no_progress():
+    """A bar that shows nothing: for a function that updates a bar when its caller has none to give."""
+    return tqdm(disable=True)
+
+
 def progress(iterable=None, description="", total=None, unit="it", stream=None):
     """A tqdm over `iterable` (or a manual one of `total` units), silent unless `stream` is a terminal.
 

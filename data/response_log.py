@@ -48,6 +48,7 @@ from data.dataset import DataError, finish_fingerprint, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, multi_skill_note,
                                natural_key, note, sequences_from_rows, split_into_dataset)
+from data.progress import no_progress, progress
 
 OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
            "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions")
@@ -74,8 +75,22 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
     """Read DATASET_DIR/csv_file and split it by student into a Dataset (see module docstring)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
-    rows = _read(path, csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
-                 csv_delimiter, csv_skill_separator, multi_skill)
+    # A large log takes a minute: a bar of its stages (on a terminal only) says which one runs, for how long.
+    with progress(None, "reading %s" % csv_file, total=len(LOAD_STAGES), unit="stage") as bar:
+        rows = _read(path, csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
+                     csv_delimiter, csv_skill_separator, multi_skill, bar)
+        bar.set_postfix_str(LOAD_STAGES[-1])
+        dataset = _split_rows(path, rows, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                              csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                              csv_skill_separator, multi_skill, min_interactions)
+        bar.update(1)
+    return dataset
+
+
+def _split_rows(path, rows, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter, csv_skill_separator,
+                multi_skill, min_interactions):
+    """The Dataset of the rows `_read` returned: short students dropped, skills indexed, students split."""
     report, stats = rows.report, rows.stats
     students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
     if len(students) == 0:
@@ -153,11 +168,16 @@ _Rows = collections.namedtuple("_Rows", ["students", "student_texts", "skills", 
 
 
 def _read(path, student_column, skill_column, correct_column, order_column, delimiter, skill_separator,
-          multi_skill):
-    """_Rows of the log: the same rows, report and errors as _read_reference, from integer codes."""
+          multi_skill, bar=None):
+    """_Rows of the log: the same rows, report and errors as _read_reference, from integer codes. `bar` (a
+    data.progress bar of LOAD_STAGES), when given, names each stage as it starts and counts it when done."""
+    bar = bar or no_progress()
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
     _check_file(path)
+    bar.set_postfix_str(LOAD_STAGES[0])
     scan = scan_file(path)
+    bar.update(1)
+    bar.set_postfix_str(LOAD_STAGES[1])
     separator = resolve_delimiter(path, delimiter)
     mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
         [("order", order_column)] if order_column else [])
@@ -168,6 +188,8 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError("%s: cannot parse the file: %s" % (path, str(error).strip()))
     _say_reader_once(reader)
+    bar.update(1)
+    bar.set_postfix_str(LOAD_STAGES[2])
     log = _Lines(path, scan.encoding, separator)
     n_rows = len(columns[student_column].codes)
     report = _first_lines(path, separator, scan.encoding, student_column, skill_column, correct_column,
@@ -199,6 +221,7 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     del order
     report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),
                                                       "{:,}".format(n_kept)))
+    bar.update(1)
     return _Rows(rank[by_time], student_texts, skills[by_time], skill_texts,
                  kept(correct)[by_time], report, stats, scan)
 
@@ -223,6 +246,11 @@ def _time_order(rank, n_students, order):
     by_order = np.argsort(order, kind="stable")
     return by_order[stable_group_order(rank[by_order], n_students)]
 
+
+# What a load of a large log does, in order (the bar's stages): the file's bytes hashed and scanned once; the
+# columns parsed as integer codes (pyarrow or pandas: most of the time); cells checked, skills split, rows
+# ordered by student and time; short students dropped, skills indexed, students split.
+LOAD_STAGES = ("scanning the bytes", "parsing the columns", "ordering the rows", "splitting the students")
 
 _READER_SAID = []
 

@@ -67,3 +67,21 @@ def test_training_on_a_terminal_shows_bars_and_gives_the_same_results(tmp_path, 
     pd.testing.assert_frame_equal(with_bars[columns], without[columns], atol=1e-6, rtol=0)
     for name in ("valid_auc", "test_auc", "test_loss", "best_epoch"):
         assert abs(summary_with_bars[name] - summary_without[name]) <= 1e-6
+
+
+def test_reading_a_response_log_shows_its_stages_on_a_terminal(tmp_path, monkeypatch):
+    from data.response_log import LOAD_STAGES
+    from tiny_runs import load_data
+    rows = ["%d,%d,%d,%d" % (student, step % 3, (student + step) % 2, step)
+            for student in range(12) for step in range(5)]
+    (tmp_path / "responses.csv").write_text("student,skill,correct,order\n" + "\n".join(rows) + "\n")
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    shown_on_terminal = load_data("csv", str(tmp_path))
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    quiet_load = load_data("csv", str(tmp_path))
+    shown = terminal.getvalue()
+    assert "reading responses.csv" in shown and "/%d" % len(LOAD_STAGES) in shown
+    assert all(stage in shown for stage in LOAD_STAGES), shown   # each stage named as it starts
+    assert sys.stderr.getvalue() == ""
+    assert [seq.student for seq in shown_on_terminal.train] == [seq.student for seq in quiet_load.train]
