@@ -80,31 +80,22 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
         rows = _read(path, csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
                      csv_delimiter, csv_skill_separator, multi_skill, bar)
         bar.set_postfix_str(LOAD_STAGES[-1])
-        dataset = _split_rows(path, rows, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                              csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
-                              csv_skill_separator, multi_skill, min_interactions)
+        report, stats = rows.report, rows.stats
+        students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
+        if len(students) == 0:
+            raise DataError(_too_few_interactions(path, min_interactions))
+        index_of_skill, skill_ids = _skill_index(skills, rows.skills, rows.skill_texts)
+        # int32 flat arrays: every Sequence is a view into them, no copy per student
+        sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
+                                        student_names=rows.student_texts)
+        options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
+                                       csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+                                       csv_skill_separator, multi_skill, min_interactions)
+        dataset = split_into_dataset("csv", sequences, skill_ids, list(skill_ids),
+                                     "column %s" % csv_skill_column, seed, valid_fraction, test_fraction,
+                                     report, stats, finish_fingerprint(rows.scan.digest.copy(), options))
         bar.update(1)
     return dataset
-
-
-def _split_rows(path, rows, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter, csv_skill_separator,
-                multi_skill, min_interactions):
-    """The Dataset of the rows `_read` returned: short students dropped, skills indexed, students split."""
-    report, stats = rows.report, rows.stats
-    students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
-    if len(students) == 0:
-        raise DataError(_too_few_interactions(path, min_interactions))
-    index_of_skill, skill_ids = _skill_index(skills, rows.skills, rows.skill_texts)
-    # int32 flat arrays: every Sequence is a view into them, no copy per student
-    sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
-                                    student_names=rows.student_texts)
-    options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                                   csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
-                                   csv_skill_separator, multi_skill, min_interactions)
-    return split_into_dataset("csv", sequences, skill_ids, list(skill_ids), "column %s" % csv_skill_column,
-                              seed, valid_fraction, test_fraction, report, stats,
-                              finish_fingerprint(rows.scan.digest.copy(), options))
 
 
 def _skill_index(skills, all_skills, skill_texts):
