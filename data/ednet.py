@@ -51,6 +51,7 @@ QUESTION_COLUMNS = ("question_id", "correct_answer", "tags")
 ANSWERS = ("a", "b", "c", "d")
 USER_FILE = re.compile(r"^u(\d+)\.csv$")
 INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)  # timestamps' type
 CHUNK_BYTES = 32 * 2 ** 20  # large enough that pandas' cost per call vanishes, small enough to stay cheap
 READ_THREADS = 8  # files read at once: threads that wait on the disk, not on the CPU
 DOWNLOAD = ("download EdNet-KT1 (bit.ly/ednet-kt1) and the Contents (bit.ly/ednet-content), both linked from "
@@ -355,9 +356,9 @@ def first_problem(chunk, questions, error=None):
             if len(fields) != len(KT1_COLUMNS):
                 return DataError("%s: %d fields, expected 5 (%s)" % (where.at(0), len(fields),
                                                                      ",".join(KT1_COLUMNS)))
-            if not INTEGER.match(fields[0]):
-                return DataError("%s: timestamp %r is not an integer (milliseconds since 1970, e.g. "
-                                 "1565096190868)" % (where.at(0), fields[0]))
+            if not INTEGER.match(fields[0]) or not INT64_MIN <= int(fields[0]) <= INT64_MAX:
+                return DataError("%s: timestamp %r is not an integer of at most 64 bits (milliseconds since "
+                                 "1970, e.g. 1565096190868)" % (where.at(0), fields[0]))
             if fields[2] not in questions.code_of_id:
                 return DataError("%s: question_id %r is not in the questions file (%d questions, e.g. %s): "
                                  "use the contents/questions.csv of the same EdNet release"

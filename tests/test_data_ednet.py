@@ -152,6 +152,8 @@ def test_crlf_blank_lines_empty_files_and_other_entries_are_tolerated(tmp_path):
     (["1565096190868,1,q1,e,100"], "u5.csv:2:20", "user_answer 'e' is not one of a, b, c, d"),
     (["1565096190868,1,q1,,100"], "u5.csv:2:20", "user_answer '' is not one of a, b, c, d"),
     (["2019-08-06 12:00,1,q1,a,100"], "u5.csv:2:1", "timestamp '2019-08-06 12:00' is not an integer"),
+    (["99999999999999999999,1,q1,a,100"], "u5.csv:2:1", "timestamp '99999999999999999999' is not an integer "
+                                                         "of at most 64 bits"),
     (["1565096190868,1,q1,a"], "u5.csv:2:1", "4 fields, expected 5"),
     (["1565096190868,1,q1,a,100,7"], "u5.csv:2:1", "6 fields, expected 5"),
 ])
