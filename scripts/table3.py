@@ -294,7 +294,12 @@ def run_ci_text(row, c):
 def reaches_text(c):
     if c["reaches_paper"] is None:
         return "-"
-    return "%s (%s)" % ("yes" if c["reaches_paper"] else "no", fmt(c["gap_to_paper"], sign=True))
+    return "%s (%s)" % ("yes" if c["reaches_paper"] else "no", gap_text(c["gap_to_paper"]))
+
+
+def gap_text(gap):
+    """A difference to the paper's figure, e.g. "+0.0016"; one more digit where 4 would print a gap of 0."""
+    return fmt(gap, 4 if gap is None or abs(gap) >= 5e-5 else 5, sign=True)
 
 
 def main_table(rows):
@@ -358,7 +363,7 @@ def notes(rows, args):
             lines.append("  Left out (other settings or a smoke run): %s." % ", ".join(row["left_out"]))
     reached = ["%s %s" % (row["label"], m.upper()) for row in rows for m in (MODEL_A, MODEL_B)
                if row["cells"][m]["reaches_paper"]]
-    short = ["%s %s (%s)" % (row["label"], m.upper(), fmt(row["cells"][m]["gap_to_paper"], sign=True))
+    short = ["%s %s (%s)" % (row["label"], m.upper(), gap_text(row["cells"][m]["gap_to_paper"]))
              for row in rows for m in (MODEL_A, MODEL_B) if row["cells"][m]["reaches_paper"] is False]
     lines.append("- Reach the paper's figure (mean >= paper): %s. Below it: %s." % (
         ", ".join(reached) or "none", ", ".join(short) or "none"))

@@ -207,3 +207,9 @@ def test_no_records_is_one_error_line_and_nothing_written(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: no run records") and "reproduce.py" in err[0]
     assert not (tmp_path / "empty").exists() and not (tmp_path / "docs").exists()
+
+
+def test_a_gap_to_the_paper_below_half_a_unit_of_the_4th_digit_keeps_its_sign_and_size():
+    assert table3.gap_text(0.0016) == "+0.0016"
+    assert table3.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
+    assert table3.gap_text(None) == "-"
