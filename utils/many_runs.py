@@ -82,8 +82,8 @@ SETTINGS = {
         "dataset_dir": "dataset/STATICS",
         "paper": {"dkvmn": 0.8284, "dkt": 0.8020},
         "chosen": ("on fold 1's validation split, a grid per model (results/search/STATICS-<model>.json, "
-                   "results/NOTES.md): DKVMN N 10 (the authors' 50 overfits by epoch 3-5), d_v 100, Adam 1e-3; "
-                   "DKT hidden 100, dropout 0.5, Adam 3e-3"),
+                   "results/NOTES.md): DKVMN N 10 (the authors' 50 overfits by epoch 3-5), d_v 100, "
+                   "Adam 1e-3; DKT hidden 100, dropout 0.5, Adam 3e-3"),
         "all": dict(TRAINING, seq_len=200, batch_size=10, learning_rate=1e-3, epochs=50,
                     early_stop_patience=8),
         # DKVMN: N 10 rather than the authors' 50 (best validation AUC 0.8219 at epoch 29 of a 30-epoch trial,
