@@ -4,11 +4,11 @@ Each trial is `python main.py --score_test false` with the data set's settings (
 utils/many_runs.py, or main.py's own values for a data set without one), then --set, then the trial's values
 from the search space, in its own process. The trial reports its validation AUC after every epoch (read from
 the run's epochs.csv); ASHA stops the poor trials early. The objective is the best validation AUC of a trial.
-The search record <out>/<name>.json holds the space, every trial (settings, epochs run, best validation AUC
-and its epoch, how it stopped, run folder), the chosen settings (the best validation AUC) and the command;
-`scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test split. The same
-command again continues a stopped search (<runs_dir>/tune/<name>/ keeps Tune's state and the trials' run
-folders); another search under the same name is refused.
+The search record <out>/<name>.json holds the space, every trial (settings, epochs run, validation AUC of
+every epoch, the best and its epoch, how it stopped, run folder), the chosen settings (the best validation
+AUC) and the command; `scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test
+split. The same command again continues a stopped search (<runs_dir>/tune/<name>/ keeps Tune's state and
+the trials' run folders); another search under the same name is refused.
 
 Usage (from the repo root):
     python scripts/tune.py assist2015 --model dkvmn --dataset_dir ../shared/data/dkvmn/assist2015 \
@@ -255,6 +255,7 @@ def trial_entry(result, args, workdir):
     home = os.path.join(args.runs_dir, "tune", args.name, trial_id)
     entry = {"trial_id": trial_id, "values": dict((k, plain(v)) for k, v in result.config.items()),
              "epochs_run": len(epochs), "best_valid_auc": None, "best_epoch": None,
+             "valid_auc_by_epoch": [auc for _, auc in sorted(epochs)],  # the curve: was it still rising?
              "run_dir": result.metrics.get("run_dir"), "home": home}
     if epochs:
         best_epoch, best = max(epochs, key=lambda pair: (pair[1], -pair[0]))

@@ -48,6 +48,7 @@ def test_the_chosen_settings_have_the_best_validation_auc_of_the_trials(search):
         assert 1 <= trial["epochs_run"] <= 3
         assert trial["best_valid_auc"] == pytest.approx(max(aucs), abs=1e-12)
         assert trial["best_epoch"] == aucs.index(max(aucs)) + 1
+        assert trial["valid_auc_by_epoch"] == pytest.approx(aucs, abs=1e-12)
     best = max(trials, key=lambda t: t["best_valid_auc"])
     chosen = record["chosen"]
     assert chosen["trial_id"] == best["trial_id"] and chosen["best_valid_auc"] == best["best_valid_auc"]
