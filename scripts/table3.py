@@ -417,6 +417,11 @@ def markdown(table):
         + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
 
 
+def pair_name(row, pair):
+    """e.g. "fold 2 seed 0"; a row counted in seeds has the seed in its unit already ("seed 1")."""
+    return pair["unit"] + ("" if row["unit"] == "seed" else " seed %d" % pair["seed"])
+
+
 def plot_entries(rows):
     """The differences as plots/plot_comparison.py's entries: per row the paired t over its units, and per
     fold the paired bootstrap (not per version: 20 rows; they are in table3.md). Intervals that are undefined
@@ -434,7 +439,7 @@ def plot_entries(rows):
             if r:
                 entries.append({"dataset": row["label"], "difference": r["difference"], "low": r["low"],
                                 "high": r["high"], "p_value": r["p_value"], "n": r["n_students"],
-                                "kind": "paired bootstrap, %s seed %d" % (pair["unit"], pair["seed"])})
+                                "kind": "paired bootstrap, %s" % pair_name(row, pair)})
     drawable = lambda e: (e["low"] is not None and e["high"] is not None and e["difference"] is not None
                           and e["low"] <= e["difference"] <= e["high"])
     return [e for e in entries if drawable(e)]

@@ -213,3 +213,8 @@ def test_a_gap_to_the_paper_below_half_a_unit_of_the_4th_digit_keeps_its_sign_an
     assert table3.gap_text(0.0016) == "+0.0016"
     assert table3.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
     assert table3.gap_text(None) == "-"
+
+
+def test_a_pair_is_named_by_its_unit_and_by_its_seed_once():
+    assert table3.pair_name({"unit": "fold"}, {"unit": "fold 2", "seed": 0}) == "fold 2 seed 0"
+    assert table3.pair_name({"unit": "seed"}, {"unit": "seed 1", "seed": 1}) == "seed 1"
