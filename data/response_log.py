@@ -205,9 +205,10 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
 
     def kept(values):
         return values if kept_rows is None else values[kept_rows]
-    student_rank, student_texts = _natural_ranks(students, kept(students.codes))
-    rank = student_rank[kept(students.codes)]
-    del students
+    kept_students = kept(students.codes)
+    student_rank, student_texts = _natural_ranks(students, kept_students)
+    rank = student_rank[kept_students]
+    del students, kept_students
     by_time = _time_order(rank, len(student_texts), None if order is None else kept(order))
     del order
     report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),

@@ -84,7 +84,7 @@ def make_batches(sequences, seq_len, batch_size, shuffle=False, seed=0):
 class Batches(object):
     """The batches of make_batches, each padded when it is reached (iterated or indexed), not all at once:
     an epoch holds its sequences (views of the data) and one padded batch, not the whole split padded
-    again. len() is the number of batches; list(batches) pads them all (EvaluationBatches keeps them so)."""
+    again. len() is the number of batches; list(batches) pads them all at once."""
 
     def __init__(self, sequences, chunk_sequence, chunk_offset, seq_len, batch_size):
         self.sequences, self.seq_len, self.batch_size = sequences, seq_len, batch_size
