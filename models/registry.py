@@ -1,0 +1,40 @@
+"""Which models exist: the one list that main.py, the scripts, the tables, the plots and the tests read.
+
+It imports no TensorFlow, so that the programs that never build a graph (the many-runs layer, the tables,
+the plots) can read it. A model is one module in this package, with the interface written down in
+models/__init__.py, plus one line in ENTRIES below.
+"""
+import collections
+
+ModelEntry = collections.namedtuple("ModelEntry", [
+    "name",         # what MODEL / --model / --models take; also the model's variable scope
+    "module",       # the module that builds it (the interface of models/__init__.py)
+    "label",        # how tables, plots and logs name it
+    "description",  # one line, with the paper
+])
+
+ENTRIES = (
+    ModelEntry("dkvmn", "models.dkvmn", "DKVMN", "Dynamic Key-Value Memory Network (Zhang et al. 2017)"),
+    ModelEntry("dkt", "models.dkt", "DKT", "Deep Knowledge Tracing, an LSTM (Piech et al. 2015)"),
+)
+
+MODELS = collections.OrderedDict((entry.name, entry) for entry in ENTRIES)
+
+
+def names():
+    """The model names, in the order the tables list them."""
+    return tuple(MODELS)
+
+
+def label(name):
+    """The display name of a model (an unknown name, e.g. from an old run folder, as it is spelled)."""
+    entry = MODELS.get(str(name).lower())
+    return entry.label if entry else str(name)
+
+
+def check_name(name):
+    """`name` if it is a registered model, else a ValueError that lists the models."""
+    if name not in MODELS:
+        raise ValueError("unknown model %r: choose one of %s (models/registry.py lists them)"
+                         % (name, ", ".join(names())))
+    return name
