@@ -1,7 +1,7 @@
 """Which models exist: the one list that main.py, the scripts, the tables, the plots and the tests read.
 
-It imports no TensorFlow, so that the programs that never build a graph (the many-runs layer, the tables,
-the plots) can read it. A model is one module in this package, with the interface written down in
+It lives outside models/ (whose package imports TensorFlow) and imports none, so that the programs that never build a graph (the many-runs layer, the tables,
+the plots) can read it. A model is one module in models/, with the interface written down in
 models/__init__.py, plus one line in ENTRIES below.
 """
 import collections
@@ -35,6 +35,6 @@ def label(name):
 def check_name(name):
     """`name` if it is a registered model, else a ValueError that lists the models."""
     if name not in MODELS:
-        raise ValueError("unknown model %r: choose one of %s (models/registry.py lists them)"
+        raise ValueError("unknown model %r: choose one of %s (utils/model_registry.py lists them)"
                          % (name, ", ".join(names())))
     return name
