@@ -1,8 +1,8 @@
 """Which models exist: the one list that main.py, the scripts, the tables, the plots and the tests read.
 
-It lives outside models/ (whose package imports TensorFlow) and imports none, so that the programs that never build a graph (the many-runs layer, the tables,
-the plots) can read it. A model is one module in models/, with the interface written down in
-models/__init__.py, plus one line in ENTRIES below.
+It lives outside models/ (whose package imports TensorFlow) and imports nothing, so that the programs
+that never build a graph (the many-runs layer, the tables, the plots) can read it. A model is one module in
+models/, with the interface written down in models/__init__.py, plus one line in ENTRIES below.
 """
 import collections
 
