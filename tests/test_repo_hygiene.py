@@ -164,6 +164,52 @@ def test_legacy_requirements_pin_what_tf114_needs():
         assert name in pins, "requirements-tf1.14.txt must pin %s" % name
 
 
+# What only the tests, the linter and the many-runs scripts use: the main command must not wait for it.
+TEST_ONLY_PACKAGES = {"pytest", "ruff", "ray", "packaging"}
+
+
+def test_the_main_requirements_hold_no_test_tools_or_ray():
+    found = sorted(req.name for req in requirements("requirements.txt")
+                   if req.name.lower() in TEST_ONLY_PACKAGES)
+    assert not found, "requirements.txt installs %s: they belong in requirements-test.txt" % found
+    extras = set(req.name.lower() for req in requirements("requirements-test.txt"))
+    assert {"pytest", "ruff", "ray"} <= extras, "requirements-test.txt must bring pytest, ruff and Ray"
+
+
+def requirement_files_for(command, **env):
+    """The requirement files scripts/venv.sh would install for `command` (it stops before any venv)."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    environ = dict((k, v) for k, v in os.environ.items() if not k.startswith("KT_"))
+    environ.update(env, KT_SHOW_REQUIREMENTS="1")
+    result = subprocess.run(["bash", os.path.join("scripts", "venv.sh")] + command, cwd=ROOT, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("command, files", [
+    (["python", "main.py"], ["requirements.txt"]),
+    (["python", "plots/plot_results.py", "runs/x"], ["requirements.txt"]),
+    ([], ["requirements.txt"]),
+    (["python", "-m", "pytest", "-q", "tests"], ["requirements.txt", "requirements-test.txt"]),
+    (["ruff", "check", "."], ["requirements.txt", "requirements-test.txt"]),
+    (["python", "scripts/reproduce.py", "synthetic"], ["requirements.txt", "requirements-test.txt"]),
+    (["python", "scripts/tune.py", "synthetic"], ["requirements.txt", "requirements-test.txt"]),
+])
+def test_venv_installs_the_extras_only_for_commands_that_need_them(command, files):
+    assert requirement_files_for(command) == files
+
+
+def test_venv_extras_setting_and_the_legacy_file_list():
+    assert requirement_files_for(["python", "main.py"], KT_EXTRAS="test") == [
+        "requirements.txt", "requirements-test.txt"]
+    assert requirement_files_for(["python", "-m", "pytest"], KT_EXTRAS="none") == ["requirements.txt"]
+    # The legacy leg names its one file, which pins its own pytest: nothing is added to it.
+    assert requirement_files_for(["python", "-m", "pytest", "-q", "tests"],
+                                 KT_REQUIREMENTS="requirements-tf1.14.txt") == ["requirements-tf1.14.txt"]
+
+
 def test_marker_evaluation_itself_works():
     # Guards the platform test above against a packaging version that ignores the environment.
     assert Marker('platform_system == "Linux"').evaluate({"platform_system": "Linux"})
