@@ -37,7 +37,7 @@ from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, map_skills, 
 from utils import run_files  # noqa: E402
 from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
-from plots.calibration import draw_reliability_diagram  # noqa: E402
+from plots.lib.calibration import draw_reliability_diagram  # noqa: E402
 from utils.metrics import (auc_by_position, auc_by_skill, auc_interval, brier_score,  # noqa: E402
                            expected_calibration_error, reliability_bins, split_metrics)
 from utils.serving import ServingModel  # noqa: E402

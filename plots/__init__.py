@@ -1,1 +1,1 @@
-"""Scripts that turn run folders into figures (no TensorFlow); see plots/run_logs.py."""
+"""Programs that turn run folders into figures (plot_*.py, no TensorFlow); what they share is plots/lib/."""

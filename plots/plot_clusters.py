@@ -28,18 +28,13 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
-MAX_LABEL = 28
 SEED = 0
-
-
-def truncate(text, limit=MAX_LABEL):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
 
 
 def tsne_2d(weights, seed=SEED):

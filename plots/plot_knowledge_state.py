@@ -33,7 +33,7 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.plot_clusters import truncate  # noqa: E402
+from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402

@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.run_logs import group_members, group_runs, load_run  # noqa: E402
+from plots.lib.run_logs import group_members, group_runs, load_run  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")

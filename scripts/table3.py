@@ -28,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from plots import plot_comparison  # noqa: E402
+from plots.lib import forest as plot_comparison  # noqa: E402
 from utils import many_runs, paired, run_files, stats  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import ConfigError, RunFolderError  # noqa: E402

@@ -1,5 +1,5 @@
 """Calibration and breakdown metrics (utils/metrics.py) on constructed predictions, and the reliability
-diagram (plots/calibration.py)."""
+diagram (plots/lib/calibration.py)."""
 import math
 
 import matplotlib.image
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from plots.calibration import draw_reliability_diagram
+from plots.lib.calibration import draw_reliability_diagram
 from utils import metrics
 
 

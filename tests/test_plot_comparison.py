@@ -1,4 +1,5 @@
-"""plots/plot_comparison.py: the forest plot of DKVMN - DKT per data set, from tiny JSON files."""
+"""plots/plot_comparison.py and plots/lib/forest.py: the forest plot of DKVMN - DKT per data set, from tiny
+JSON files."""
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from plots import plot_comparison  # noqa: E402
+from plots.lib import forest  # noqa: E402
 
 ACROSS_FOLDS = [
     {"dataset": "assist2009_updated", "difference": -0.004, "low": -0.0052, "high": -0.0028,
@@ -50,13 +52,13 @@ def test_forest_plot_groups_rows_by_data_set_and_prints_each_interval(tmp_path, 
 
 
 def test_rows_top_to_bottom_and_the_intervals_that_exclude_zero(tmp_path):
-    entries = plot_comparison.read_entries([write(tmp_path, "all.json", ACROSS_FOLDS + SECOND_FOLD)])
-    rows = plot_comparison.draw_forest(entries, str(tmp_path / "forest.svg"))
+    entries = forest.read_entries([write(tmp_path, "all.json", ACROSS_FOLDS + SECOND_FOLD)])
+    rows = forest.draw_forest(entries, str(tmp_path / "forest.svg"))
     assert [y for y, _ in rows] == [3, 2, 1]
     assert [(e["dataset"], e["kind"]) for _, e in rows] == [
         ("assist2009_updated", "paired t over folds"), ("assist2009_updated", "paired bootstrap, fold 2"),
         ("STATICS", "paired t over folds")]
-    assert [plot_comparison.excludes_zero(e) for _, e in rows] == [True, True, False]
+    assert [forest.excludes_zero(e) for _, e in rows] == [True, True, False]
     with open(str(tmp_path / "forest.svg")) as f:
         assert "<svg" in f.read()
 

@@ -16,7 +16,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from plots import plot_clusters, plot_results  # noqa: E402
-from plots.run_logs import group_members, load_run  # noqa: E402
+from plots.lib.run_logs import group_members, load_run  # noqa: E402
 
 EPOCH_HEADER = ["epoch", "learning_rate", "train_loss", "valid_loss", "valid_acc", "valid_auc",
                 "valid_auc_from2", "test_loss", "test_acc", "test_auc", "test_auc_from2", "train_seconds",

@@ -306,25 +306,57 @@ def test_data_plots_and_the_run_folder_import_no_tensorflow():
         ", ".join(TF_FREE_UTILS), "\n  ".join(bad))
 
 
+def is_plot_program(relpath):
+    """plots/plot_*.py: the figure programs; the rest of plots/ (plots/lib/) is their library."""
+    folder, name = os.path.split(relpath)
+    return folder == "plots" and name.startswith("plot_") and name.endswith(".py")
+
+
 def program_names():
-    """Module names of the programs: the .py files at the top level and in scripts/ and benchmarks/."""
-    names = set(os.path.splitext(path)[0] for path in python_files() if os.sep not in path)
-    names.update(os.path.splitext(os.path.basename(path))[0] for path in python_files(*PROGRAM_DIRS))
+    """Module names of the programs, as an import may spell them: the .py files at the top level and in
+    scripts/ and benchmarks/ (run with their folder on sys.path: `tune`, `scripts.tune`), and plots/plot_*.py
+    (`plots.plot_clusters`, or `plot_clusters` from inside plots/)."""
+    paths = python_files()
+    names = set(os.path.splitext(path)[0] for path in paths if os.sep not in path)
+    for path in python_files(*PROGRAM_DIRS):
+        module = os.path.splitext(path)[0]
+        names.update([os.path.basename(module), module.replace(os.sep, ".")])
+    for path in filter(is_plot_program, paths):
+        module = os.path.splitext(path)[0]
+        names.update([os.path.basename(module), module.replace(os.sep, ".")])
     return names | set(PROGRAM_DIRS)
+
+
+def names_a_program(name, programs):
+    """True when the imported module `name` (a.b.c) is a program or inside one: a, a.b or a.b.c is one."""
+    parts = name.split(".")
+    return any(".".join(parts[:k]) in programs for k in range(1, len(parts) + 1))
 
 
 def imports_of_programs(paths):
     """'path imports name' for each import of a program by one of `paths`."""
     programs = program_names()
     return ["%s imports %s" % (path, name) for path in paths for name in imported_modules(parse(path))
-            if name.split(".")[0] in programs]
+            if names_a_program(name, programs)]
 
 
 def test_programs_import_the_library_never_each_other():
-    # Programs (main.py, evaluate.py, predict.py, scripts/, benchmarks/) import data/, models/, utils/,
-    # plots/; a program that needs another one runs it. Tests may import programs to drive them.
+    # Programs (main.py, evaluate.py, predict.py, export.py, scripts/, benchmarks/, plots/plot_*.py) import
+    # data/, models/, utils/, plots/lib/; a program that needs another one runs it. Tests may import programs
+    # to drive them.
     bad = imports_of_programs([path for path in python_files() if path.split(os.sep)[0] != "tests"])
     assert not bad, "programs must import the library only:\n  " + "\n  ".join(bad)
+
+
+def test_plots_holds_its_programs_apart_from_their_library():
+    # plots/ = the figure programs (plot_*.py); what they share lives in plots/lib/, which has no program.
+    stray = [path for path in python_files("plots")
+             if os.path.dirname(path) == "plots" and not is_plot_program(path)
+             and os.path.basename(path) != "__init__.py"]
+    assert not stray, "plots/ holds programs plot_*.py only; move library code to plots/lib/: %s" % stray
+    in_lib = [path for path in python_files(os.path.join("plots", "lib"))
+              if os.path.basename(path).startswith("plot_")]
+    assert not in_lib, "plots/lib/ is library: a plot_*.py program belongs in plots/: %s" % in_lib
 
 
 def test_program_import_check_catches_an_example(tmp_path, monkeypatch):
@@ -333,11 +365,23 @@ def test_program_import_check_catches_an_example(tmp_path, monkeypatch):
     (tmp_path / "scripts" / "tool.py").write_text("import main\nfrom utils import run_files\n")
     (tmp_path / "utils").mkdir()
     (tmp_path / "utils" / "helper.py").write_text("from tool import thing\n")
+    (tmp_path / "plots" / "lib").mkdir(parents=True)
+    (tmp_path / "plots" / "plot_a.py").write_text("from plots.plot_b import shared\n"
+                                                  "from plots.lib import x\n")
+    (tmp_path / "plots" / "plot_b.py").write_text("from plots import plot_a\n")
+    (tmp_path / "plots" / "lib" / "x.py").write_text("import plot_a\n")
+    (tmp_path / "scripts" / "table.py").write_text("from plots import plot_b\nfrom plots.lib import x\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", str(tmp_path))
     found = imports_of_programs(python_files())
-    assert sorted(found) == [os.path.join("scripts", "tool.py") + " imports main",
-                             os.path.join("utils", "helper.py") + " imports tool",
-                             os.path.join("utils", "helper.py") + " imports tool.thing"], found
+    assert sorted(found) == sorted([
+        os.path.join("plots", "lib", "x.py") + " imports plot_a",
+        os.path.join("plots", "plot_a.py") + " imports plots.plot_b",
+        os.path.join("plots", "plot_a.py") + " imports plots.plot_b.shared",
+        os.path.join("plots", "plot_b.py") + " imports plots.plot_a",
+        os.path.join("scripts", "table.py") + " imports plots.plot_b",
+        os.path.join("scripts", "tool.py") + " imports main",
+        os.path.join("utils", "helper.py") + " imports tool",
+        os.path.join("utils", "helper.py") + " imports tool.thing"]), found
 
 
 def test_only_entry_points_disable_v2_behavior():
