@@ -1,6 +1,6 @@
 """export.py, utils/serving.py and evaluate.py --carry_state: a SavedModel that plain TensorFlow loads without
 this repository, that agrees with predict.py, whose answer-by-answer `step` equals its whole-history
-`predict_history` past SEQ_LEN (no cut), and the README's client, run as written."""
+`predict_history` past SEQ_LEN (no cut), and the client of docs/serving.md, run as written."""
 import json
 import os
 import re
@@ -242,10 +242,10 @@ def test_default_export_folder_is_a_new_version_number(trained_runs, tmp_path):
 
 
 def readme_client():
-    """The first ```python block of the README section "Use a trained model in an application"."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    section = readme.split("\n## Use a trained model in an application\n", 1)[1].split("\n## ", 1)[0]
+    """The first ```python block of the section "Use a trained model in an application" of docs/serving.md."""
+    with open(os.path.join(ROOT, "docs", "serving.md"), encoding="utf-8") as f:
+        page = f.read()
+    section = page.split("\n## Use a trained model in an application\n", 1)[1].split("\n## ", 1)[0]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 

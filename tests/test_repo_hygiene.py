@@ -165,7 +165,7 @@ def test_legacy_requirements_pin_what_tf114_needs():
 
 
 # What only the tests, the linter and the many-runs scripts use: the main command must not wait for it.
-TEST_ONLY_PACKAGES = {"pytest", "ruff", "ray", "packaging"}
+TEST_ONLY_PACKAGES = {"pytest", "ruff", "ray"}
 
 
 def test_the_main_requirements_hold_no_test_tools_or_ray():
