@@ -30,7 +30,12 @@ and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all thr
   training loop's time less data and logging, shown beside steps x the step time measured above (another
   process at another moment: on a loaded machine the two differ by the load).
 - peer: pyKT's DKVMN and DKT (--peer-script, run by --peer-python in its own venv), before and after ours,
-  with OMP_WAIT_POLICY=PASSIVE unless set (see run_peer). Missing: one line, and the rest runs.
+  with OMP_WAIT_POLICY=PASSIVE unless set (see peer_environment). Missing: one line, and the rest runs.
+- builds: what each side was built with and runs with, since the ratios depend on it: the peer's torch
+  (version, how pip installed it, BLAS, oneDNN, the CPU capability ATen dispatches to, OpenMP, threads and
+  inter-op threads) and our TensorFlow (version, oneDNN on or off, threads), the environment variables that
+  change either (SPEED_ENVIRONMENT), the CPU's vector features, and the load average at the start, after our
+  timing and at the end (figures taken at a load above ~0.3 on 2 cores are not those of a quiet machine).
 
 Paths (relative ones are relative to the repository):
   --data-dir     $KT_DATA_DIR, else ../shared/data/dkvmn (holds assist2009_updated/)
@@ -260,7 +265,7 @@ def timing_worker(args):
     times = timed_rounds(jobs, args.warmup, args.repeats)
     for sess in sessions.values():
         sess.close()
-    return {"times_s": times, "build_s": build_s}
+    return {"times_s": times, "build_s": build_s, "tensorflow_build": tensorflow_build(args.threads)}
 
 
 def matmul_worker(args):
@@ -365,22 +370,141 @@ def data_and_logging_seconds(folder, steps):
     return data_s, logging_s
 
 
+def peer_environment():
+    """The environment the peer runs in: OMP_WAIT_POLICY=PASSIVE unless set.
+
+    PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
+    thread that lost its core stalls every op (pyKT's step took 5.5 s instead of 0.6 s at load 4 here).
+    Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
+    """
+    return dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+
+
 def run_peer(args, model):
     """pyKT's step time for `model` (a subprocess in its own venv)."""
     cmd = [repo_path(args.peer_python), repo_path(args.peer_script), "--model", model, "--dim_s", "200",
            "--size_m", "20", "--hidden", "200", "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats)]
-    # PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
-    # thread that lost its core stalls every op (pyKT's step took 5.5 s instead of 0.6 s at load 4 here).
-    # Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
-    env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    env = peer_environment()
+    load_before = os.getloadavg()[0]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                          env=env)
     if out.returncode != 0:
         return {"error": out.stderr[-2000:]}
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["OMP_WAIT_POLICY"] = env["OMP_WAIT_POLICY"]
+    result["load_average_1min"] = [load_before, os.getloadavg()[0]]
     return result
+
+
+# Environment variables that change how fast either side runs: threads, OpenMP waiting, BLAS and oneDNN
+# kernel choice (ATen's and oneDNN's CPU dispatch, OpenBLAS's core type), TensorFlow's oneDNN switch.
+SPEED_ENVIRONMENT = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME",
+                     "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                     "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def speed_environment(env=None):
+    env = os.environ if env is None else env
+    return {name: env[name] for name in SPEED_ENVIRONMENT if name in env}
+
+
+def torch_build(threads, speed_environment_names):
+    """How the peer's torch was installed and built, and how it runs (threads as the peer script sets them).
+
+    Runs inside the peer's Python (its source is sent with -c): the standard library and torch only.
+    """
+    import importlib.metadata
+    import json
+    import os
+    import platform
+    import sysconfig
+    import torch
+    torch.set_num_threads(threads)   # as the peer script does; the inter-op threads stay torch's default
+    config = torch.__config__.show()
+    parallel = torch.__config__.parallel_info()
+
+    def first_line(text, marker):
+        lines = [line.strip(" -\t") for line in text.splitlines() if marker in line]
+        return lines[0] if lines else None
+
+    def build_setting(name):
+        settings = (first_line(config, "Build settings:") or "").partition(":")[2]
+        for item in settings.split(","):
+            key, _, value = item.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    dist = importlib.metadata.distribution("torch")
+    direct_url = dist.read_text("direct_url.json")
+    packages = sorted("%s==%s" % (d.metadata["Name"], d.version) for d in importlib.metadata.distributions())
+    print(json.dumps({
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "blas": build_setting("BLAS_INFO"),
+        "mkl": first_line(config, "Math Kernel Library"),
+        "onednn": first_line(config, "MKL-DNN") or first_line(config, "oneDNN"),
+        "openmp": first_line(config, "OpenMP"),
+        "parallel_backend": first_line(parallel, "ATen parallel backend"),
+        "compiled_cpu_capability": first_line(config, "CPU capability usage"),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkl_available": torch.backends.mkl.is_available(),
+        "mkldnn_available": torch.backends.mkldnn.is_available(),
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        # where the wheel came from: the installer, a direct URL's file name, and what it requires
+        # (a CUDA build requires nvidia-* packages; `pip install --no-deps` leaves them out)
+        "torch_installer": (dist.read_text("INSTALLER") or "").strip(),
+        "torch_direct_url": os.path.basename(json.loads(direct_url)["url"]) if direct_url else None,
+        "torch_requires": dist.requires or [],
+        "packages": packages,
+        "python": platform.python_version(),
+        "python_compiler": platform.python_compiler(),
+        "python_optimized": [flag for flag in (sysconfig.get_config_var("CONFIG_ARGS") or "").split()
+                             if "optimizations" in flag or "lto" in flag],
+        "environment": {name: os.environ[name] for name in speed_environment_names if name in os.environ},
+    }))
+
+
+def peer_build(args):
+    """torch_build run by the peer's Python, in the environment the peer runs in (a dict; "error" if it
+    failed)."""
+    import inspect
+    code = "%s\ntorch_build(%d, %r)\n" % (inspect.getsource(torch_build), args.threads, SPEED_ENVIRONMENT)
+    out = subprocess.run([repo_path(args.peer_python), "-c", code], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True, env=peer_environment())
+    if out.returncode != 0:
+        return {"error": out.stderr[-2000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tensorflow_build(threads):
+    """What our TensorFlow was built with and how the benchmark runs it (in the process that times it)."""
+    import tensorflow as tf
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+        onednn = bool(_pywrap_util_port.IsMklEnabled())   # on by default only on some CPUs
+    except (ImportError, AttributeError):
+        onednn = None
+    build_info = getattr(getattr(tf, "sysconfig", None), "get_build_info", dict)()
+    return {"tensorflow": tf.__version__, "onednn_enabled": onednn,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "build_info": {k: v for k, v in build_info.items() if isinstance(v, (str, bool, int))},
+            "intra_op_threads": threads, "inter_op_threads": threads,
+            "python": platform.python_version(), "python_compiler": platform.python_compiler(),
+            "environment": speed_environment()}
+
+
+def cpu_features(cpuinfo="/proc/cpuinfo"):
+    """The CPU_FEATURES this CPU has (the kernels both sides dispatch to depend on them)."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return None
+    return [name for name in CPU_FEATURES if name in flags]
 
 
 def peer_missing(args):
@@ -423,25 +547,31 @@ def main():
         return
 
     import tensorflow as tf_version
+    from utils import run_files
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
               "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
               "tensorflow": tf_version.__version__, "python": platform.python_version(),
-              "cpu": cpu_model(), "cores": os.cpu_count(),
+              "cpu": cpu_model(), "cores": os.cpu_count(), "cpu_features": cpu_features(),
               "shapes": {"batch": BATCH, "seq_len": SEQ_LEN, "n_skills": N_SKILLS},
               "configs": {k: dict(hparams_of(k)[1], model=hparams_of(k)[0])
                           for k in list(CONFIGS) + list(SCAN_CONFIGS)},
-              "peer": {}, "epochs": {}}
-    print("TF %s, %s, %d cores, %d threads; median of %d repeats after %d warm-up" % (
-        result["tensorflow"], result["cpu"], result["cores"], args.threads, args.repeats, args.warmup))
+              "load_average": {"start": os.getloadavg()}, "peer": {}, "epochs": {}}
+    print("TF %s, %s (%s), %d cores, %d threads; median of %d repeats after %d warm-up" % (
+        result["tensorflow"], result["cpu"], " ".join(result["cpu_features"] or []), result["cores"],
+        args.threads, args.repeats, args.warmup))
     missing = peer_missing(args)
     if missing:
         print("pyKT: not run (%s)" % missing)
     else:
+        result["peer_python"] = args.peer_python
+        result["peer_build"] = peer_build(args)
         for model in ("dkvmn", "dkt"):
             result["peer"][model + "/before"] = run_peer(args, model)
     result["matmul"] = run_worker(args, "matmul")
     timing = run_worker(args, "timing")
     result["timing"], result["build_s"] = timing["times_s"], timing["build_s"]
+    result["tensorflow_build"] = timing["tensorflow_build"]
+    result["load_average"]["after_timing"] = os.getloadavg()
     if not missing:
         for model in ("dkvmn", "dkt"):
             result["peer"][model + "/after"] = run_peer(args, model)
@@ -450,11 +580,36 @@ def main():
         print("epoch: not run (%s)" % why_not)
     else:
         result["epochs"] = {name: run_epoch(args, name, folder) for name in CONFIGS}
+    result["load_average"]["end"] = os.getloadavg()
+    summarize_builds(result)
     summarize(result)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
+    run_files.write_json(args.out, result)
     print("wrote", os.path.relpath(args.out, ROOT))
+
+
+def summarize_builds(result):
+    """One line per side: what it was built with, its threads and its environment; the machine's load."""
+    ours = result["tensorflow_build"]
+    onednn = {True: "on", False: "off", None: "unknown"}[ours["onednn_enabled"]]
+    print("\nours: TensorFlow %s, oneDNN %s (TF_ENABLE_ONEDNN_OPTS %s), %d intra-op and %d inter-op threads, "
+          "Python %s" % (ours["tensorflow"], onednn, ours["TF_ENABLE_ONEDNN_OPTS"] or "unset",
+                         ours["intra_op_threads"], ours["inter_op_threads"], ours["python"]))
+    peer = result.get("peer_build")
+    if peer is not None and "error" in peer:
+        print("peer: its torch build could not be read: %s" % peer["error"].strip().splitlines()[-1])
+    elif peer is not None:
+        print("peer: torch %s (BLAS %s, %s, CPU capability %s, %s), %d threads and %d inter-op threads, "
+              "Python %s; installed by %s%s" % (
+                  peer["torch"], peer["blas"], peer["onednn"], peer["cpu_capability"],
+                  peer["parallel_backend"], peer["threads"], peer["interop_threads"], peer["python"],
+                  peer["torch_installer"] or "?",
+                  " from " + peer["torch_direct_url"] if peer["torch_direct_url"] else ""))
+        print("peer environment: %s" % (" ".join("%s=%s" % kv for kv in sorted(peer["environment"].items()))
+                                        or "none of %s set" % ", ".join(SPEED_ENVIRONMENT)))
+    loads = result["load_average"]
+    print("load average (1 min) at the start %.2f, after our timing %.2f, at the end %.2f (%d cores: "
+          "above ~0.3 others share the cores and the figures are not those of a quiet machine)" % (
+              loads["start"][0], loads["after_timing"][0], loads["end"][0], result["cores"]))
 
 
 def cpu_model():
