@@ -8,8 +8,8 @@ without this repository's code) with three signatures, `step` (a batch of states
 P(correct) before the answer, the new states and the knowledge state out), `initial_state` and
 `predict_history` (whole histories in, the state carried from the first answer to the last: no SEQ_LEN cut),
 plus skills.csv (the run's skill table: signatures take the `skill` index) and export.json (model, state size
-and layout, the signatures, versions). utils/serving.py builds it; README "Use a trained model in an
-application" shows a client.
+and layout, the signatures, versions). utils/serving.py builds it; docs/serving.md ("Use a trained model in
+an application") shows a client.
 
 The default folder name is a number, as TensorFlow Serving expects of a model version under
 --model_base_path=RUN_DIR/export. Nothing is overwritten: the export is written beside its folder and renamed

@@ -231,7 +231,7 @@ def pyarrow_version():
     return pyarrow.__version__
 
 
-# -- generated csv logs of 1M-100M answers (issue 19) -------------------------------------------------------
+# -- generated csv logs of 1M-100M answers ------------------------------------------------------------------
 
 CSV_ROWS = (1000000, 10000000)  # the default sizes; add 100000000 for the EdNet scale (~1.7 GB of CSV)
 EPOCH_ROWS = 10000000

@@ -7,8 +7,8 @@ batch of students, DKVMN and DKT at the DKVMN paper's assist2009 sizes.
 Prints a table and writes every timing to benchmarks/out/serving_speed.json. For each model it builds the
 serving graph of utils/serving.py (the graph export.py writes) with random weights (seeded; the time of a step
 does not depend on the values), 110 skills, and writes it as a SavedModel to a temporary folder; then, in a
-fresh graph, loads that SavedModel with the TF1 loader as the README's client does and times session.run of
-the `step` signature:
+fresh graph, loads that SavedModel with the TF1 loader as the client of docs/serving.md does, and times
+session.run of the `step` signature:
 
 - one student: state [1, S], median and 90th percentile of --calls calls (after 50 warm-up calls);
 - a batch of --batch students: --batch-calls calls, updates per second = batch / median seconds per call;

@@ -12,7 +12,7 @@ and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all thr
   median of --repeats after --warmup. All configurations are built in one process and timed in rounds (one
   step of each per round), so that load from other processes hits them alike and ratios are fair.
 - eval positions/s: B*T positions over the time of one forward pass (p) on that batch.
-- the before: "dkvmn-scan" and "dkt-scan" are the same models with the plain tf.scan recurrences
+- the baseline: "dkvmn-scan" and "dkt-scan" are the same models with the plain tf.scan recurrences
   (models.memory.value_memory_reads_reference, models.lstm.lstm_hidden_states_reference) differentiated by
   TensorFlow, assembled here from the library's own pieces (parameters, input tables, read-out, loss,
   training op) - nothing in the library is patched.
@@ -72,7 +72,7 @@ CONFIGS = {  # name -> (model, hparams over main.py's constants)
     # pyKT's DKVMN shapes: key = value = summary size = dim_s.
     "dkvmn-d200": ("dkvmn", {"memory_size": 20, "key_dim": 200, "value_dim": 200, "final_dim": 200}),
 }
-SCAN_CONFIGS = {"dkvmn-scan": "dkvmn", "dkt-scan": "dkt"}   # the before: plain tf.scan recurrences
+SCAN_CONFIGS = {"dkvmn-scan": "dkvmn", "dkt-scan": "dkt"}   # the baseline: plain tf.scan recurrences
 EPOCH_DATA = "assist2009_updated"
 
 
@@ -121,7 +121,7 @@ def step_flops(model, hp):
 
 
 class ScanModel(object):
-    """The inputs and training op of a model assembled with its plain tf.scan recurrence (the before)."""
+    """The inputs and training op of a model assembled with its plain tf.scan recurrence (the baseline)."""
 
     def __init__(self, tf, model, hp):
         import models
@@ -164,7 +164,7 @@ class ScanModel(object):
 
 
 def build(tf, name, seed=0):
-    """(graph, model, build seconds): models.build_graph's KTGraph, or a ScanModel for the before."""
+    """(graph, model, build seconds): models.build_graph's KTGraph, or a ScanModel for the baseline."""
     import models
     model, hp = hparams_of(name)
     graph = tf.Graph()
@@ -374,7 +374,7 @@ def peer_environment():
     """The environment the peer runs in: OMP_WAIT_POLICY=PASSIVE unless set.
 
     PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
-    thread that lost its core stalls every op (pyKT's step took 5.5 s instead of 0.6 s at load 4 here).
+    thread that lost its core stalls every op (measured in docs/speed.md).
     Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
     """
     return dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))

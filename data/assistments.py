@@ -79,8 +79,8 @@ def load_assistments(dataset_dir, seed, valid_fraction, test_fraction, skill_key
     sequences = build_sequences(codes, skill_index)
     options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
                "skill_key": skill_key, "multi_skill": multi_skill}
-    # The two filters came later: they enter the fingerprint only when they drop something, so the runs made
-    # before them keep theirs (and can be resumed).
+    # The two filters enter the fingerprint only when they are on, so that a run without them keeps the
+    # fingerprint it had before they existed (and can still be resumed).
     if main_problems_only:
         options["main_problems_only"] = True
     if min_interactions > 1:

@@ -101,11 +101,9 @@ def lstm_hidden_states(input_gates, recurrent_kernel, batch_parts=1):
 
     3. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
        with its own forward and backward loop, which TF's inter-op threads run at the same time. On a
-       quiet 2-core machine two loops (one per core) are faster: the recurrence alone (forward +
-       backward) took 0.060 s in two parts against 0.093-0.094 s in one (benchmarks/speed.py, the README's
-       two runs). On a machine busy with other jobs (load 5-8)
-       one loop was faster (0.18-0.23 s against 0.21-0.26 s): two loops stall on each other's preempted
-       threads. The model takes main.py's BATCH_PARTS (2); this function's own default stays 1.
+       quiet 2-core machine two loops (one per core) are faster; on a machine busy with other jobs one
+       loop is, as two loops stall on each other's preempted threads (timings: docs/speed.md). The model
+       takes main.py's BATCH_PARTS (2); this function's own default stays 1.
     """
     input_gates = tf.convert_to_tensor(input_gates)
     states = [_lstm_loops(part, recurrent_kernel, tf.shape(part)[1], _gates_at_step, _gates_gradient)
@@ -167,8 +165,8 @@ def _table_rows(rows_by_time):
         return tf.gather(gate_table, rows_by_time[t])
 
     def input_gradient(gate_table, dz_by_time):
-        # dL/d(row r) = the sum of dz over the positions that read row r. Summed as a sorted segment_sum:
-        # tf.unsorted_segment_sum (what tf.gather's gradient does) took ~3x as long at [6400, 800] -> 220.
+        # dL/d(row r) = the sum of dz over the positions that read row r. Summed as a sorted segment_sum,
+        # several times faster than tf.unsorted_segment_sum (what tf.gather's gradient does; docs/speed.md).
         gate_size = tf.dimension_value(gate_table.shape[1])
         rows = tf.reshape(rows_by_time, [-1])
         order = tf.argsort(rows)

@@ -11,8 +11,7 @@ Two formulations of the same equations live here:
 
 - `value_memory_reads_reference`: the plain one, a `tf.scan` over time differentiated by TensorFlow. It is
   the readable definition and what the tests compare against. It is slow to train: autodiff through the
-  scan keeps every intermediate of every step and replays them one small op at a time (~0.4 s per
-  training step at the paper's shapes on 2 CPU cores).
+  scan keeps every intermediate of every step and replays them one small op at a time (docs/speed.md).
 - `value_memory_reads`: the fast one that the model uses. Same inputs, same outputs, same gradients (up
   to float rounding); see its docstring for how and why it is restructured.
 """
@@ -114,18 +113,16 @@ def value_memory_reads(w, e, a, initial_value_memory, batch_parts=1):
     3. Every per-step contraction over the N slots or the d_v units is a broadcast multiply and a
        reduce_sum, not a batched matmul ([B, 1, N] x [B, N, d_v] and the like): with TF 2.x's default
        oneDNN kernels a batched matmul of such tiny matrices costs several times a multiply-and-sum over
-       the same [B, N, d_v] elements (measured ~60-85 us against ~10-20 us at B 16, N 20, d_v 200 on 2
-       cores), and the loops run 4 of them per step. The inputs are sliced per step out of the batch-major
-       tensors (no transposes to time-major, no TensorArray copies of w, e, a, g).
+       the same [B, N, d_v] elements (docs/speed.md), and the loops run 4 of them per step. The inputs
+       are sliced per step out of the batch-major tensors (no transposes to time-major, no TensorArray
+       copies of w, e, a, g).
 
     4. The sequences of a batch are independent, so the batch can be cut into `batch_parts` parts, each
        with its own forward and backward loop, which TF's inter-op threads run at the same time. A step
        of one loop is a handful of elementwise ops on [B, N, d_v] (512 KB at the paper's d_v 200), too
        small for two threads to share well, so two loops, one per core, are faster on a quiet 2-core
-       machine: the recurrence alone (forward + backward, paper shapes) took 0.081 s in two parts
-       against 0.170-0.174 s in one (benchmarks/speed.py, the README's two runs). On a machine busy
-       with other jobs (load 5-8) it was the other way round (0.36-0.65 s against 0.23-0.25 s for the
-       training step at d 200): two loops stall on each other's preempted threads.
+       machine; on a machine busy with other jobs one loop is, as two loops stall on each other's
+       preempted threads (timings: docs/speed.md).
        The model takes main.py's BATCH_PARTS (2); this function's own default stays 1 (one loop).
 
     Everything that does not depend on the memory (k_t, w_t, e_t, a_t before, the output layers after)

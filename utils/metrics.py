@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from utils import stats
 
 PROBABILITY_FLOOR = 1e-7  # keeps log() finite for a saturated sigmoid, as the graph's logit-based loss is
-# The protocol of every run's AUC interval (issue 14: >= 1,000 student resamples, 95%), fixed so that
+# The protocol of every run's AUC interval (>= 1,000 student resamples, 95%), fixed so that
 # evaluate.py on a run's own test split reproduces the interval in its summary.json.
 AUC_CI_RESAMPLES = 1000
 AUC_CI_LEVEL = 0.95

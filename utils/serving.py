@@ -14,7 +14,7 @@ training, evaluate.py and predict.py, nothing here cuts a history into SEQ_LEN c
 carries the state over the whole history, and `step` continues from any stored state.
 
 The SavedModel is written with tf.compat.v1.saved_model (tag "serve"), which TF 1.14 and 2.x both load
-without this repository's code (README, "Use a trained model in an application").
+without this repository's code (docs/serving.md, "Use a trained model in an application").
 """
 import collections
 import datetime

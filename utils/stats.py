@@ -18,7 +18,7 @@ import scipy.stats
 from sklearn.metrics import roc_auc_score
 
 # Resamples computed together: bounds memory to a few [rank blocks, chunk] float arrays, and small chunks
-# keep them in cache (16 to 32 were the fastest on 200,000 predictions).
+# keep them in cache (the fastest chunk sizes: docs/speed.md).
 RESAMPLES_PER_CHUNK = 16
 
 

@@ -1,4 +1,4 @@
-"""The training run: train, select on validation, test the selected checkpoint once (README, "The protocol").
+"""The training run: train, select on validation, test the selected checkpoint once (docs/results.md).
 
 Every epoch trains on shuffled chunks of the training students, then evaluates the whole validation and
 test splits from scratch (utils.metrics). Only the validation AUC selects: the checkpoint of the best
