@@ -45,10 +45,10 @@ def test_other_split_and_seed(trained_runs):
     run_dir, trained = trained_runs["dkvmn"]
     _, valid = evaluate.evaluate(run_dir, ["--split", "valid"], log=quiet, model=trained)
     assert valid["split"] == "valid" and valid["students"] == 24 and 0 <= valid["auc"] <= 1
-    _, other = evaluate.evaluate(run_dir, ["--seed", "5", "--synthetic_students", "60"], log=quiet,
+    _, other = evaluate.evaluate(run_dir, ["--split_seed", "5", "--synthetic_students", "60"], log=quiet,
                                  model=trained)
     assert other["students"] == 12 and not other["same_data_as_run"]
-    assert other["data_options"]["seed"] == 5
+    assert other["data_options"]["split_seed"] == 5
 
 
 def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(trained_runs):
