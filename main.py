@@ -38,6 +38,7 @@ SPLIT_DESIGN = "cross_validation"  # "cross_validation": fold FOLD of FOLDS test
 SPLIT_SEED = 0                 # shuffles the students into splits (and makes the synthetic data); not SEED
 FOLDS = 5                      # outer folds (cross_validation, >= 3) or validation folds (fixed_test, >= 2)
 FOLD = 1                       # the fold, 1..FOLDS; three-line sets: the pair <name>_train<FOLD>/_valid<FOLD>
+VALID_FOLD = 0                 # cross_validation: the fold that validates, not FOLD; 0 = the next, FOLD + 1
 VALID_FRACTION = 0.2           # holdout: share of students held out to validate
 TEST_FRACTION = 0.2            # fixed_test / holdout: share of students held out to test
 SKILL_KEY = "skill_id"         # assistments: a "skill" is "skill_id", "skill_name" or "problem_id" (items)

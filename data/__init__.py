@@ -7,7 +7,7 @@ name "synthetic" -> data/synthetic.py (no file); "assistments" -> data/assistmen
 data/response_log.py (any response log, CSV or TSV); "ednet" -> data/ednet.py (EdNet KT1, one file per
 student); anything else -> data/three_line.py
 (<name>_train<fold>.csv, _valid<fold>.csv, _test.csv). The four sources that are not three-line files split
-their students as the split options say (split_design, split_seed, folds, fold, valid_fraction,
+their students as the split options say (split_design, split_seed, folds, fold, valid_fold, valid_fraction,
 test_fraction: data/sequences.py), never with the model's seed; a three-line data set keeps the split of its
 files (fold picks the pair). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
@@ -38,7 +38,8 @@ __all__ = ["load_dataset", "load_from_config", "DATA_OPTIONS", "SPLITS", "DataEr
 
 SPLITS = ("test", "valid", "train")  # what evaluate.py and predict.py can score, the usual first
 # the options of the sources that split by student, in the order of StudentSplit's fields
-SPLIT_OPTIONS = ("split_design", "split_seed", "folds", "fold", "valid_fraction", "test_fraction")
+SPLIT_OPTIONS = ("split_design", "split_seed", "folds", "fold", "valid_fold", "valid_fraction",
+                 "test_fraction")
 SOURCES = {  # name -> (loader, the options it reads)
     "synthetic": (load_synthetic, SPLIT_OPTIONS + SYNTHETIC_OPTIONS),
     "assistments": (load_assistments, SPLIT_OPTIONS + ASSISTMENTS_OPTIONS),
@@ -93,7 +94,7 @@ def older_run_split(constants):
     """The split options that a run made before them (`constants`, its config.json's, lack them) is read
     with: one split by valid_fraction / test_fraction shuffled with the run's seed, as such runs were made,
     so that they resume and are scored on the students they were trained and selected on."""
-    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1}
+    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0}
 
 
 def _existing(*paths):

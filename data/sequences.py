@@ -6,8 +6,10 @@ the split's own seed, never on the seed of the model. Three designs, each a shuf
 the split seed:
 
 - "cross_validation": the shuffled students cut into `folds` outer folds of equal size (+-1); fold k is the
-  test split, fold k+1 (fold 1 after the last) the validation split, the other folds train. Over k = 1..K
-  every student is tested exactly once and validates exactly once. With 5 folds: 20% / 20% / 60%.
+  test split, fold `valid_fold` the validation split (0: fold k+1, fold 1 after the last), the other folds
+  train. Over k = 1..K every student is tested exactly once (and, with valid_fold 0, validates exactly
+  once). With 5 folds: 20% / 20% / 60%. A settings search for outer fold k that must not see its test
+  students averages over valid_fold j != k: each j is a train / validation cut of fold k's other students.
 - "fixed_test": the first round(test_fraction * students) shuffled students are the test split of every
   fold; the others are cut into `folds` validation folds: fold k validates, the rest train.
 - "holdout": one split by valid_fraction and test_fraction, `fold` and `folds` unused: the design of the
@@ -29,8 +31,8 @@ Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students"
 
 # How a source splits its students (the values of main.py's SPLIT_DESIGN, SPLIT_SEED, FOLDS, FOLD,
 # VALID_FRACTION and TEST_FRACTION); see the module docstring.
-StudentSplit = collections.namedtuple("StudentSplit", ["design", "seed", "folds", "fold", "valid_fraction",
-                                                       "test_fraction"])
+StudentSplit = collections.namedtuple("StudentSplit", ["design", "seed", "folds", "fold", "valid_fold",
+                                                       "valid_fraction", "test_fraction"])
 SPLIT_DESIGNS = ("cross_validation", "fixed_test", "holdout")
 TRAIN, VALID, TEST = 0, 1, 2
 FEWEST_FOLDS = {"cross_validation": (3, "a fold to test, one to validate, one to train on"),
@@ -39,7 +41,7 @@ FEWEST_FOLDS = {"cross_validation": (3, "a fold to test, one to validate, one to
 
 def holdout(seed, valid_fraction, test_fraction):
     """The StudentSplit of one split by fractions (the design of runs made before split designs)."""
-    return StudentSplit("holdout", seed, 1, 1, valid_fraction, test_fraction)
+    return StudentSplit("holdout", seed, 1, 1, 0, valid_fraction, test_fraction)
 
 
 def split_by_student(sequences, split):
@@ -63,7 +65,7 @@ def split_roles(n_students, split):
                                                  "fold)" % (split.folds, split.folds))
         folds = np.array_split(order, split.folds)
         roles[folds[split.fold - 1]] = TEST
-        roles[folds[split.fold % split.folds]] = VALID
+        roles[folds[split.valid_fold - 1]] = VALID
     elif split.design == "fixed_test":
         n_test = _split_size(split.test_fraction, n_students)
         _check_students(n_students, n_test + split.folds,
@@ -93,8 +95,9 @@ def checked_split(split):
     """`split` with whole numbers where they must be; DataError naming a bad value and what it must be."""
     if split.design not in SPLIT_DESIGNS:
         raise DataError("split_design must be one of %s, got %r" % (", ".join(SPLIT_DESIGNS), split.design))
-    seed, folds, fold = (_whole(name, value) for name, value in (
-        ("split_seed", split.seed), ("folds", split.folds), ("fold", split.fold)))
+    seed, folds, fold, valid_fold = (_whole(name, value) for name, value in (
+        ("split_seed", split.seed), ("folds", split.folds), ("fold", split.fold),
+        ("valid_fold", split.valid_fold)))
     if not 0 <= seed < 2 ** 32:
         raise DataError("split_seed must be a whole number in [0, 2**32), got %r" % split.seed)
     if split.design != "holdout":
@@ -103,8 +106,24 @@ def checked_split(split):
             raise DataError("%s needs folds >= %d (%s), got %d" % (split.design, lowest, why, folds))
         if not 1 <= fold <= folds:
             raise DataError("fold must be in 1..%d (folds), got %d" % (folds, fold))
+    valid_fold = _checked_valid_fold(split.design, valid_fold, fold, folds)
     _check_fractions(split.valid_fraction, split.test_fraction)
-    return split._replace(seed=seed, folds=folds, fold=fold)
+    return split._replace(seed=seed, folds=folds, fold=fold, valid_fold=valid_fold)
+
+
+def _checked_valid_fold(design, valid_fold, fold, folds):
+    """The validation fold of cross-validation (0 = the fold after `fold`); 0 for the other designs."""
+    if design != "cross_validation":
+        if valid_fold != 0:
+            raise DataError("valid_fold applies to cross_validation only, got %d with %s (fixed_test: --fold "
+                            "picks the validation fold); leave it 0" % (valid_fold, design))
+        return 0
+    if valid_fold == 0:
+        return fold % folds + 1
+    if not 1 <= valid_fold <= folds or valid_fold == fold:
+        raise DataError("valid_fold must be 0 (the fold after fold) or in 1..%d other than fold %d, got %d"
+                        % (folds, fold, valid_fold))
+    return valid_fold
 
 
 def _whole(name, value):
@@ -119,8 +138,11 @@ def split_fingerprint_options(split):
     if split.design == "holdout":
         return {"seed": split.seed, "valid_fraction": split.valid_fraction,
                 "test_fraction": split.test_fraction}
+    split = checked_split(split)  # valid_fold 0 and the fold it stands for are one split
     options = {"split_design": split.design, "split_seed": split.seed, "folds": split.folds,
                "fold": split.fold}
+    if split.design == "cross_validation":
+        options["valid_fold"] = split.valid_fold
     if split.design == "fixed_test":
         options["test_fraction"] = split.test_fraction
     return options
@@ -128,9 +150,10 @@ def split_fingerprint_options(split):
 
 def describe_split(split):
     """The report's line on how the students were split."""
+    split = checked_split(split)
     if split.design == "cross_validation":
         return ("  split by student (cross-validation, split seed %d): fold %d of %d tests, fold %d "
-                "validates:" % (split.seed, split.fold, split.folds, split.fold % split.folds + 1))
+                "validates:" % (split.seed, split.fold, split.folds, split.valid_fold))
     if split.design == "fixed_test":
         return ("  split by student (fixed test %s, split seed %d): validation fold %d of %d:"
                 % (split.test_fraction, split.seed, split.fold, split.folds))

@@ -43,7 +43,8 @@ def _options(**overrides):
     options = dict(csv_file="log.csv", csv_student_column="student", csv_skill_column="skill",
                    csv_correct_column="correct", csv_order_column="order", csv_delimiter="",
                    csv_skill_separator="", multi_skill="first", min_interactions=1, split_seed=3,
-                   split_design="holdout", folds=1, fold=1, valid_fraction=0.2, test_fraction=0.2)
+                   split_design="holdout", folds=1, fold=1, valid_fold=0, valid_fraction=0.2,
+                   test_fraction=0.2)
     options.update(overrides)
     return options
 

@@ -70,8 +70,8 @@ def test_holdout_is_disjoint_seeded_sized_and_the_split_of_runs_made_before():
     assert _names(other[2]) != _names(test)
 
 
-def _split(design, fold, folds=5, seed=0, test_fraction=0.2):
-    return StudentSplit(design, seed, folds, fold, 0.2, test_fraction)
+def _split(design, fold, folds=5, seed=0, test_fraction=0.2, valid_fold=0):
+    return StudentSplit(design, seed, folds, fold, valid_fold, 0.2, test_fraction)
 
 
 @pytest.mark.parametrize("n_students", [5, 23, 50])
@@ -86,6 +86,21 @@ def test_cross_validation_tests_and_validates_every_student_exactly_once(n_stude
         tested += _names(test)
         validated += _names(valid)
     assert sorted(tested) == sorted(validated) == sorted(_names(sequences))
+
+
+def test_cross_validation_choosing_the_validation_fold_never_validates_on_the_test_fold():
+    """For outer fold 2, validation folds 1, 3, 4, 5 are four train / validation cuts of the same non-test
+    students: a search may average over them without seeing fold 2's test students."""
+    sequences = _students(27)
+    default = split_by_student(sequences, _split("cross_validation", 2))
+    next_fold = split_by_student(sequences, _split("cross_validation", 2, valid_fold=3))
+    assert [_names(part) for part in next_fold] == [_names(part) for part in default]
+    validated = []
+    for valid_fold in (1, 3, 4, 5):
+        train, valid, test = split_by_student(sequences, _split("cross_validation", 2, valid_fold=valid_fold))
+        assert _names(test) == _names(default[2]) and not set(_names(valid)) & set(_names(test))
+        validated += _names(valid)
+    assert sorted(validated) == sorted(_names(default[0]) + _names(default[1]))
 
 
 def test_fixed_test_keeps_one_test_split_and_cuts_the_others_into_validation_folds():
@@ -114,6 +129,8 @@ def test_the_split_seed_decides_the_split():
     (_split("fixed_test", 1, folds=4), "only 4 students: a fixed test split of 1 and 4 validation folds need "
                                        "at least 5"),
     (_split("cross_validation", 6), "fold must be in 1..5"),
+    (_split("cross_validation", 2, valid_fold=2), "valid_fold must be 0 .* or in 1..5 other than fold 2"),
+    (_split("fixed_test", 2, valid_fold=3), "valid_fold applies to cross_validation only"),
     (_split("cross_validation", 1, folds=2), "cross_validation needs folds >= 3"),
     (_split("fixed_test", 1, folds=1), "fixed_test needs folds >= 2"),
     (_split("k_fold", 1), "split_design must be one of"),
