@@ -18,7 +18,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 import data  # noqa: E402
 import models  # noqa: E402
-from utils import run_files  # noqa: E402
+from utils import model_registry, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
@@ -62,7 +62,7 @@ SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
 SEQ_LEN = 200                  # sequences are cut into chunks of this length, each trained on its own
 
 # --- model -----------------------------------------------------------------------------------------------
-MODEL = "dkvmn"                # "dkvmn" or "dkt"
+MODEL = "dkvmn"                # a name of utils/model_registry.py: "dkvmn" or "dkt"
 MEMORY_SIZE = 20               # DKVMN: N, memory slots (latent concepts)
 KEY_DIM = 50                   # DKVMN: d_k, size of the key embedding and of M^k's rows
 VALUE_DIM = 200                # DKVMN: d_v, size of the value embedding and of M^v's rows
@@ -197,9 +197,11 @@ def record_filled_in(run_dir, filled_in, log):
 
 
 def check_settings(config):
-    """What can be checked before anything is written: the model and its hyperparameters (models.py), and
-    the numbers of the run; ConfigError saying what a bad one must be."""
+    """What can be checked before anything is written: the model (utils/model_registry.py) and its
+    hyperparameters (models/__init__.py), and the numbers of the run; ConfigError saying what a bad one must
+    be."""
     try:
+        model_registry.check_name(config["model"])
         models.checked_hparams(config["model"], config)
     except ValueError as error:
         raise ConfigError(str(error))
