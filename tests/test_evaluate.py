@@ -10,6 +10,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 import evaluate
 from data import DataError
+from utils import model_registry
 from utils.run_files import RunFolderError
 from tiny_runs import quiet
 
@@ -19,7 +20,7 @@ def read_summary(run_dir):
         return json.load(f)
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_own_test_split_reproduces_the_run(trained_runs, model):
     run_dir, trained = trained_runs[model]
     out_dir, metrics = evaluate.evaluate(run_dir, [], log=quiet, model=trained)

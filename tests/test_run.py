@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import main
-from utils import run_files, stats
+from utils import model_registry, run_files, stats
 from utils.run_files import EPOCH_COLUMNS, STEP_COLUMNS
 from data import load_from_config
 from utils.errors import TrainingDiverged
@@ -30,7 +30,7 @@ def quiet(*args):
     pass
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_short_training_learns_and_writes_a_complete_run_folder(tmp_path, model):
     run_dir, summary = main.run(small_config(tmp_path, model=model, epochs=4), log=quiet)
 
@@ -199,7 +199,7 @@ def test_command_line_errors_are_short_and_exit_2(capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--model", "lstm", "unknown model 'lstm': valid names are dkt, dkvmn"),
+    ("--model", "lstm", "unknown model 'lstm': choose one of dkvmn, dkt (utils/model_registry.py"),
     ("--optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
     ("--loss_scale", "sum", "unknown loss_scale 'sum': use 'mean' or 'sequence_sum'"),
     ("--dropout", "1.5", "dropout must be in [0, 1)"),

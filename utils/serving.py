@@ -257,8 +257,8 @@ class ServingModel(SessionOwner):
             "format": "TensorFlow SavedModel (tf.compat.v1.saved_model), tag %r" % SERVING_TAG,
             "model": self.model_name, "n_skills": self.n_skills, "state_size": self.state_size,
             "state_layout": model.state_layout(self.hparams),
-            "initial_state": "run the initial_state signature (the state before any answer; %s)"
-                             % ("the trained M^v_0" if self.model_name == "dkvmn" else "zeros"),
+            "initial_state": "run the initial_state signature: the state before any answer (models/%s.py's "
+                             "initial_state)" % self.model_name,
             "skills": "skills.csv: `skill` is the index the signatures take, `skill_id` the data set's id",
             "signatures": dict((name, {"inputs": dict(inputs), "outputs": dict(outputs)})
                                for name, (inputs, outputs) in SIGNATURES.items()),
