@@ -58,7 +58,8 @@ and, for serving one student's state answer by answer (utils/serving.py, export.
 --carry_state): a state is float32 [S], the model's recurrent state flattened; every variable is build's,
 reused:
 
-    state_size(hparams)      -> int S.
+    state_size(n_skills, hparams)
+                             -> int S.
     state_layout(hparams)    -> str: how a state vector is laid out, in words (export.json).
     state_tables(n_skills, hparams)
                              -> dict name -> tensor computed from the variables alone, that a serving graph

@@ -124,7 +124,8 @@ def test_plain_tensorflow_loads_the_export_agrees_with_predict_and_steps_equal_t
     with open(os.path.join(folder, "export.json")) as f:
         described = json.load(f)
     state_size = {"dkvmn": TINY["memory_size"] * TINY["value_dim"],   # M^v; (h, c)
-                  "dkt": 2 * TINY["hidden_size"]}.get(model, models.MODELS[model].state_size(TINY))
+                  "dkt": 2 * TINY["hidden_size"]}.get(model)
+    state_size = state_size or models.MODELS[model].state_size(trained.n_skills, TINY)
     assert (described["model"], described["n_skills"], described["state_size"]) == (
         model, trained.n_skills, state_size)
     assert set(described["signatures"]) == {"step", "initial_state", "predict_history"}
