@@ -8,10 +8,10 @@
 
 The graph is built from the run's config.json and the checkpoint is the one the run selected on validation
 (state.json best_checkpoint, the one summary.json's test figures come from). The data options are the run's
-own unless overridden: every data constant of main.py (data.DATA_OPTIONS: dataset, dataset_dir, fold, seed,
-valid_fraction, test_fraction, skill_key, multi_skill, synthetic_*, csv_*, ...) can be given as --name
-value. Sequences are chunked and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so on
-the run's own test split the figures reproduce summary.json. With --carry_state true there is no cut: each
+own unless overridden: every data constant of main.py (data.DATA_OPTIONS: dataset, dataset_dir, fold, folds,
+split_design, split_seed, valid_fraction, test_fraction, skill_key, synthetic_*, csv_*, ...) can be given as
+--name value. Sequences are chunked and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so
+on the run's own test split the figures reproduce summary.json. With --carry_state true there is no cut: each
 history runs from its first answer to its last with the model's state carried across the SEQ_LEN chunk
 boundaries (utils/serving.py, the graph of export.py's predict_history), and metrics.json says so.
 
@@ -33,7 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow load
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-from data import DATA_OPTIONS, SPLITS, DataError, load_from_config, map_skills, remap_sequences  # noqa: E402
+from data import (DATA_OPTIONS, SPLITS, DataError, load_from_config, map_skills, older_run_split,  # noqa: E402
+                  remap_sequences)
 from utils import run_files  # noqa: E402
 from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
@@ -58,7 +59,8 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     dataset = load_from_config(config)
     for line in dataset.report:
         log(line)
-    same_data = all(config[name] == run_constants[name] for name in DATA_OPTIONS)
+    as_trained = dict(older_run_split(run_constants), **run_constants)  # a run made before split options
+    same_data = all(config[name] == as_trained[name] for name in DATA_OPTIONS)
     if same_data and dataset.fingerprint != saved.get("data_fingerprint"):
         log("warning: the run's data changed since it was trained (fingerprint differs)")
 

@@ -18,7 +18,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 import data  # noqa: E402
 import models  # noqa: E402
-from utils import run_files  # noqa: E402
+from utils import model_registry, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
@@ -30,9 +30,17 @@ from utils.training import Trainer, check_scorable, library_versions, out_of_mem
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv", "ednet" or a three-line prefix
 DATASET_DIR = "dataset"        # folder of the data set files (not used by "synthetic")
 DATA_CACHE = True              # csv/assistments/ednet: keep the preprocessed data in .cache/data/
-FOLD = 1                       # three-line data sets: which <name>_train<FOLD>/_valid<FOLD> pair to use
-VALID_FRACTION = 0.2           # synthetic/assistments/csv/ednet: share of students held out to validate
-TEST_FRACTION = 0.2            # synthetic/assistments/csv/ednet: share of students held out to test
+# how synthetic/assistments/csv/ednet split the students (data/sequences.py); three-line sets: by their files
+SPLIT_DESIGN = "cross_validation"  # "cross_validation": fold FOLD of FOLDS tests, the next fold validates
+                               # (every student tested once over the folds); "fixed_test": one TEST_FRACTION
+                               # test split for all folds, the others cut into FOLDS validation folds;
+                               # "holdout": one split by VALID_FRACTION / TEST_FRACTION, FOLD unused
+SPLIT_SEED = 0                 # shuffles the students into splits (and makes the synthetic data); not SEED
+FOLDS = 5                      # outer folds (cross_validation, >= 3) or validation folds (fixed_test, >= 2)
+FOLD = 1                       # the fold, 1..FOLDS; three-line sets: the pair <name>_train<FOLD>/_valid<FOLD>
+VALID_FOLD = 0                 # cross_validation: the fold that validates, not FOLD; 0 = the next, FOLD + 1
+VALID_FRACTION = 0.2           # holdout: share of students held out to validate
+TEST_FRACTION = 0.2            # fixed_test / holdout: share of students held out to test
 SKILL_KEY = "skill_id"         # assistments: a "skill" is "skill_id", "skill_name" or "problem_id" (items)
 MULTI_SKILL = "first"          # assistments/csv/ednet: answer with several skills: "first", "drop", "expand"
 MAIN_PROBLEMS_ONLY = False     # assistments: keep only main problems (original == 1), drop scaffolding rows
@@ -54,7 +62,7 @@ SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
 SEQ_LEN = 200                  # sequences are cut into chunks of this length, each trained on its own
 
 # --- model -----------------------------------------------------------------------------------------------
-MODEL = "dkvmn"                # "dkvmn" or "dkt"
+MODEL = "dkvmn"                # a name of utils/model_registry.py: "dkvmn" or "dkt"
 MEMORY_SIZE = 20               # DKVMN: N, memory slots (latent concepts)
 KEY_DIM = 50                   # DKVMN: d_k, size of the key embedding and of M^k's rows
 VALUE_DIM = 200                # DKVMN: d_v, size of the value embedding and of M^v's rows
@@ -79,7 +87,7 @@ EPOCHS = 15                    # most epochs to train
 EARLY_STOP_PATIENCE = 5        # stop after this many epochs without a better validation AUC; 0 = never
 
 # --- the run ---------------------------------------------------------------------------------------------
-SEED = 0                       # seeds the data split, the batch order and the initial weights
+SEED = 0                       # seeds the initial weights and the batch order (the split: SPLIT_SEED)
 THREADS = 2                    # TensorFlow intra- and inter-op threads; 0 lets TensorFlow choose
 BATCH_PARTS = 2                # run the recurrence as this many loops over parts of the batch at once (one
                                # per thread, at most THREADS; same results); 1 may be faster on a busy machine
@@ -95,11 +103,12 @@ def constants():
     return {name.lower(): value for name, value in globals().items() if name.isupper()}
 
 
-def older_run_values():
-    """Constants added after run folders already existed, with the values that an older run resumes with: the
-    ones that keep what it did (one loop per batch, no data cache; the EdNet options cannot concern it)."""
+def older_run_values(saved):
+    """Constants added after run folders already existed, with the values that an older run (its saved
+    constants `saved`) resumes with: the ones that keep what it did (one loop per batch, no data cache, its
+    students split by its SEED as they were: data.older_run_split; the EdNet options cannot concern it)."""
     ednet = dict((name, value) for name, value in constants().items() if name.startswith("ednet_"))
-    return dict(ednet, batch_parts=1, data_cache=False)
+    return dict(ednet, batch_parts=1, data_cache=False, **data.older_run_split(saved))
 
 
 def run(config, log=print):
@@ -107,7 +116,10 @@ def run(config, log=print):
     resuming = bool(config["resume"])
     if resuming:
         run_dir = config["resume"]
-        config = dict(older_run_values(), **run_files.resumable_config(run_dir))
+        saved = run_files.resumable_config(run_dir)
+        filled_in = dict((name, value) for name, value in older_run_values(saved).items()
+                         if name not in saved)
+        config = dict(filled_in, **saved)
         missing = sorted(set(constants()) - set(config))
         if missing:
             raise RunFolderError("%s/config.json lacks the constant(s) %s: it was made by another version of "
@@ -134,6 +146,7 @@ def run(config, log=print):
                 trainer.restore(state["best_checkpoint"])  # so that the final restore cannot fail
                 trainer.restore(state["last_checkpoint"])
                 run_files.truncate_logs(run_dir, state["epoch"])
+                record_filled_in(run_dir, filled_in, log)
                 log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
             else:
                 state = run_files.fresh_state()
@@ -170,10 +183,25 @@ def run(config, log=print):
     return run_dir, summary
 
 
+def record_filled_in(run_dir, filled_in, log):
+    """Says, in the log and in config.json ("older_run_values"), which constants a run made before them
+    resumes with: its config.json's constants stay as they were written."""
+    if not filled_in:
+        return
+    log("this run was made before the constant(s) %s: it resumes with %s, as it was made"
+        % (", ".join(sorted(filled_in)), ", ".join("%s=%r" % item for item in sorted(filled_in.items()))))
+    path = os.path.join(run_dir, run_files.CONFIG)
+    saved = run_files.read_json(path)
+    saved["older_run_values"] = filled_in
+    run_files.write_json(path, saved)
+
+
 def check_settings(config):
-    """What can be checked before anything is written: the model and its hyperparameters (models.py), and
-    the numbers of the run; ConfigError saying what a bad one must be."""
+    """What can be checked before anything is written: the model (utils/model_registry.py) and its
+    hyperparameters (models/__init__.py), and the numbers of the run; ConfigError saying what a bad one must
+    be."""
     try:
+        model_registry.check_name(config["model"])
         models.checked_hparams(config["model"], config)
     except ValueError as error:
         raise ConfigError(str(error))

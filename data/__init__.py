@@ -6,7 +6,10 @@
 name "synthetic" -> data/synthetic.py (no file); "assistments" -> data/assistments.py (raw CSV); "csv" ->
 data/response_log.py (any response log, CSV or TSV); "ednet" -> data/ednet.py (EdNet KT1, one file per
 student); anything else -> data/three_line.py
-(<name>_train<fold>.csv, _valid<fold>.csv, _test.csv). Every option a source reads must be given: their
+(<name>_train<fold>.csv, _valid<fold>.csv, _test.csv). The four sources that are not three-line files split
+their students as the split options say (split_design, split_seed, folds, fold, valid_fold, valid_fraction,
+test_fraction: data/sequences.py), never with the model's seed; a three-line data set keeps the split of its
+files (fold picks the pair). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
 another source are ignored, so a caller may pass all of them; an unknown option name raises DataError.
 With a cache folder (main.py's DATA_CACHE), a source read from files is preprocessed once (data/cache.py).
@@ -24,17 +27,19 @@ from data.ednet import load_ednet
 from data.dataset import DataError, Dataset, Sequence, make_sequence, map_skills, remap_sequences
 from data.response_log import OPTIONS as RESPONSE_LOG_OPTIONS
 from data.response_log import load_response_log, read_response_log
-from data.sequences import Batch, make_batches, split_by_student
+from data.sequences import Batch, StudentSplit, checked_split, make_batches, split_by_student
 from data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
 from data.synthetic import load_synthetic
 from data.three_line import load_three_line
 
 __all__ = ["load_dataset", "load_from_config", "DATA_OPTIONS", "SPLITS", "DataError", "Dataset", "Sequence",
            "make_sequence", "map_skills", "remap_sequences", "Batch", "make_batches", "split_by_student",
-           "read_response_log"]
+           "StudentSplit", "read_response_log", "older_run_split"]
 
 SPLITS = ("test", "valid", "train")  # what evaluate.py and predict.py can score, the usual first
-SPLIT_OPTIONS = ("seed", "valid_fraction", "test_fraction")  # the sources that split by student
+# the options of the sources that split by student, in the order of StudentSplit's fields
+SPLIT_OPTIONS = ("split_design", "split_seed", "folds", "fold", "valid_fold", "valid_fraction",
+                 "test_fraction")
 SOURCES = {  # name -> (loader, the options it reads)
     "synthetic": (load_synthetic, SPLIT_OPTIONS + SYNTHETIC_OPTIONS),
     "assistments": (load_assistments, SPLIT_OPTIONS + ASSISTMENTS_OPTIONS),
@@ -63,6 +68,8 @@ def load_dataset(name, dataset_dir, cache_dir=None, **options):
     if missing:
         raise TypeError("load_dataset(%r) needs the option(s) %s" % (name, ", ".join(missing)))
     chosen = dict((option, options[option]) for option in names)
+    if loader is not None:  # a bad fold or design is told before a large log is read
+        checked_split(_student_split(chosen))
     files = INPUT_FILES[name](dataset_dir, chosen) if cache_dir and name in INPUT_FILES else None
     if files:
         return cached_load(cache_dir, name, files, chosen, lambda: _load(loader, name, dataset_dir, chosen))
@@ -72,9 +79,22 @@ def load_dataset(name, dataset_dir, cache_dir=None, **options):
 def _load(loader, name, dataset_dir, chosen):
     if loader is None:
         return load_three_line(name, dataset_dir, fold=int(chosen["fold"]))
+    split = _student_split(chosen)
+    options = dict((option, value) for option, value in chosen.items() if option not in SPLIT_OPTIONS)
     if name == "synthetic":
-        return loader(**chosen)
-    return loader(dataset_dir, **chosen)
+        return loader(split, **options)
+    return loader(dataset_dir, split, **options)
+
+
+def _student_split(options):
+    return StudentSplit(*(options[name] for name in SPLIT_OPTIONS))
+
+
+def older_run_split(constants):
+    """The split options that a run made before them (`constants`, its config.json's, lack them) is read
+    with: one split by valid_fraction / test_fraction shuffled with the run's seed, as such runs were made,
+    so that they resume and are scored on the students they were trained and selected on."""
+    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0}
 
 
 def _existing(*paths):

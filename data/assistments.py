@@ -24,8 +24,8 @@ Steps, in this order (the report counts each):
    "first" and "drop" never let a row of an attempt see that attempt's answer.
 4. with min_interactions > 1 (1 keeps all), students with fewer interactions (after step 3) are
    dropped.
-5. each user's rows are ordered by order_id (ties keep file order); students are split (seeded) by
-   valid_fraction / test_fraction.
+5. each user's rows are ordered by order_id (ties keep file order); students are split as the split
+   options say (data/sequences.py).
 
 Option `skill_key`: "skill_id", "skill_name" (one skill per name: merges the two ids of
 "Absolute Value"; rows with an empty name use their id) or "problem_id" (one "skill" per problem, i.e.
@@ -47,6 +47,7 @@ from data.dataset import DataError, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, note,
                                sequences_from_rows, split_into_dataset)
+from data.sequences import split_fingerprint_options
 
 FILE_NAMES = ("skill_builder_data.csv", "skill_builder_data_corrected.csv",
               "skill_builder_data_collapsed.csv", "skill_builder_data_corrected_collapsed.csv")
@@ -55,8 +56,7 @@ SKILL_KEY_CHOICES = ("skill_id", "skill_name", "problem_id")
 OPTIONS = ("skill_key", "multi_skill", "main_problems_only", "min_interactions")
 
 
-def load_assistments(dataset_dir, seed, valid_fraction, test_fraction, skill_key, multi_skill,
-                     main_problems_only, min_interactions):
+def load_assistments(dataset_dir, split, skill_key, multi_skill, main_problems_only, min_interactions):
     """Read, clean and split the raw CSV (see module docstring)."""
     check_choice("skill_key", skill_key, SKILL_KEY_CHOICES)
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
@@ -77,16 +77,15 @@ def load_assistments(dataset_dir, seed, valid_fraction, test_fraction, skill_key
     skill_ids, skill_names, skill_index = index_skills(codes, key_texts, name_texts,
                                                        use_names=skill_key != "problem_id")
     sequences = build_sequences(codes, skill_index)
-    options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
-               "skill_key": skill_key, "multi_skill": multi_skill}
+    options = dict(split_fingerprint_options(split), skill_key=skill_key, multi_skill=multi_skill)
     # The two filters enter the fingerprint only when they are on, so that a run without them keeps the
     # fingerprint it had before they existed (and can still be resumed).
     if main_problems_only:
         options["main_problems_only"] = True
     if min_interactions > 1:
         options["min_interactions"] = min_interactions
-    return split_into_dataset("assistments", sequences, skill_ids, skill_names, skill_key, seed,
-                              valid_fraction, test_fraction, report, stats, fingerprint([raw_bytes], options))
+    return split_into_dataset("assistments", sequences, skill_ids, skill_names, skill_key, split, report,
+                              stats, fingerprint([raw_bytes], options))
 
 
 def find_file(dataset_dir):

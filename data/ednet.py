@@ -16,7 +16,7 @@ follows multi_skill, as for ASSISTments: "first" = its first tag as listed, "dro
 "expand" = one step per tag, LEAKY; answers to a question without a tag are dropped). Students are the
 files in increasing user id; ednet_max_students > 0 keeps the first N of them (to try a subset; 0 = all).
 Each student's answers are ordered by timestamp (ties keep file order), students with fewer than
-min_interactions answers are dropped, and students are split with seed / valid_fraction / test_fraction.
+min_interactions answers are dropped, and students are split as the split options say (data/sequences.py).
 
 Speed: pandas costs ~1 ms per read_csv call, so the files are not parsed one by one: their bytes are read,
 checked (header, line count), joined into chunks of CHUNK_BYTES and each chunk parsed once. When a chunk
@@ -41,6 +41,7 @@ from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_inte
                                drop_short_students, handle_multi_skill, index_keys, note,
                                sequences_from_rows, split_into_dataset)
 from data.progress import progress
+from data.sequences import split_fingerprint_options
 
 OPTIONS = ("ednet_kt1_dir", "ednet_questions_file", "ednet_skill", "ednet_max_students", "multi_skill",
            "min_interactions")
@@ -64,8 +65,8 @@ Questions = collections.namedtuple("Questions", ["ids", "code_of_id", "correct",
                                                  "tag_texts", "raw_bytes"])
 
 
-def load_ednet(dataset_dir, seed, valid_fraction, test_fraction, ednet_kt1_dir, ednet_questions_file,
-               ednet_skill, ednet_max_students, multi_skill, min_interactions):
+def load_ednet(dataset_dir, split, ednet_kt1_dir, ednet_questions_file, ednet_skill, ednet_max_students,
+               multi_skill, min_interactions):
     """Read, clean and split EdNet KT1 (see the module docstring)."""
     check_choice("ednet_skill", ednet_skill, SKILL_CHOICES)
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
@@ -88,13 +89,13 @@ def load_ednet(dataset_dir, seed, valid_fraction, test_fraction, ednet_kt1_dir, 
                         "min_interactions, and per ednet_skill=%r / multi_skill=%r)"
                         % (kt1_dir, min_interactions, ednet_skill, multi_skill))
     sequences, skill_ids = student_sequences(codes, key_texts, users)
-    options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
-               "ednet_kt1_dir": ednet_kt1_dir, "ednet_questions_file": ednet_questions_file,
-               "ednet_skill": ednet_skill, "ednet_max_students": max_students, "multi_skill": multi_skill,
-               "min_interactions": min_interactions}
+    options = dict(split_fingerprint_options(split), ednet_kt1_dir=ednet_kt1_dir,
+                   ednet_questions_file=ednet_questions_file, ednet_skill=ednet_skill,
+                   ednet_max_students=max_students, multi_skill=multi_skill,
+                   min_interactions=min_interactions)
     return split_into_dataset("ednet", sequences, skill_ids, list(skill_ids),
-                              "question_id" if ednet_skill == "question" else "the questions' tags", seed,
-                              valid_fraction, test_fraction, report, stats,
+                              "question_id" if ednet_skill == "question" else "the questions' tags", split,
+                              report, stats,
                               fingerprint([digest, questions.raw_bytes], options))
 
 

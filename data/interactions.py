@@ -11,7 +11,7 @@ a student column, `correct`) and then run the same steps:
 import numpy as np
 
 from data.dataset import DataError, Dataset, Sequence, split_stats, split_summary_lines
-from data.sequences import split_by_student
+from data.sequences import describe_split, split_by_student
 
 MULTI_SKILL_CHOICES = ("first", "drop", "expand")
 
@@ -134,15 +134,16 @@ def sequences_from_rows(students, skill_index, answers, student_names=None):
             for first, start, end in zip(firsts, starts.tolist(), ends)]
 
 
-def split_into_dataset(name, sequences, skill_ids, skill_names, key_label, seed, valid_fraction,
-                       test_fraction, report, stats, data_fingerprint):
-    """Split the students (seeded), finish the report and stats, and return the Dataset."""
+def split_into_dataset(name, sequences, skill_ids, skill_names, key_label, split, report, stats,
+                       data_fingerprint):
+    """Split the students as `split` (a data.sequences.StudentSplit) says, finish the report and stats, and
+    return the Dataset."""
     n_interactions = int(sum(len(seq.skills) for seq in sequences))
     splits = list(zip(("train", "valid", "test"),
-                      split_by_student(sequences, seed, valid_fraction, test_fraction)))
+                      split_by_student(sequences, split)))
     report += ["  students: %s, interactions: %s, skills: %d (keyed by %s)"
                % ("{:,}".format(len(sequences)), "{:,}".format(n_interactions), len(skill_ids), key_label),
-               "  split by student (seed %d, valid %s, test %s):" % (seed, valid_fraction, test_fraction)]
+               describe_split(split)]
     report += split_summary_lines(splits)
     stats.update(split_stats(splits))
     stats.update({"students": len(sequences), "interactions": n_interactions, "n_skills": len(skill_ids)})

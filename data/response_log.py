@@ -49,6 +49,7 @@ from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_inte
                                drop_short_students, handle_multi_skill, index_keys, multi_skill_note,
                                natural_key, note, sequences_from_rows, split_into_dataset)
 from data.progress import no_progress, progress
+from data.sequences import split_fingerprint_options
 
 OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
            "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions")
@@ -69,9 +70,8 @@ def read_response_log(path, student_column, skill_column, correct_column, order_
     return table, rows.report
 
 
-def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                      csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
-                      csv_skill_separator, multi_skill, min_interactions):
+def load_response_log(dataset_dir, split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
+                      csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
     """Read DATASET_DIR/csv_file and split it by student into a Dataset (see module docstring)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
@@ -88,12 +88,12 @@ def load_response_log(dataset_dir, seed, valid_fraction, test_fraction, csv_file
         # int32 flat arrays: every Sequence is a view into them, no copy per student
         sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
                                         student_names=rows.student_texts)
-        options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                                       csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
+        options = _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column,
+                                       csv_correct_column, csv_order_column, csv_delimiter,
                                        csv_skill_separator, multi_skill, min_interactions)
         dataset = split_into_dataset("csv", sequences, skill_ids, list(skill_ids),
-                                     "column %s" % csv_skill_column, seed, valid_fraction, test_fraction,
-                                     report, stats, finish_fingerprint(rows.scan.digest.copy(), options))
+                                     "column %s" % csv_skill_column, split, report, stats,
+                                     finish_fingerprint(rows.scan.digest.copy(), options))
         bar.update(1)
     return dataset
 
@@ -112,16 +112,15 @@ def _skill_index(skills, all_skills, skill_texts):
     return index_of_skill, [skill_texts[code] for code in ordered]
 
 
-def _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                         csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
-                         csv_skill_separator, multi_skill, min_interactions):
+def _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
+                         csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
     """The options that enter the data fingerprint (with the file's bytes); runs record it."""
-    return {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
+    return dict(split_fingerprint_options(split), **{
             "csv_file": csv_file, "csv_student_column": csv_student_column,
             "csv_skill_column": csv_skill_column, "csv_correct_column": csv_correct_column,
             "csv_order_column": csv_order_column, "csv_delimiter": csv_delimiter,
             "csv_skill_separator": csv_skill_separator, "multi_skill": multi_skill,
-            "min_interactions": min_interactions}
+            "min_interactions": min_interactions})
 
 
 def _too_few_interactions(path, min_interactions):
@@ -395,9 +394,9 @@ def read_response_log_reference(path, student_column, skill_column, correct_colu
     return table, report
 
 
-def load_response_log_reference(dataset_dir, seed, valid_fraction, test_fraction, csv_file,
-                                csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
-                                csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
+def load_response_log_reference(dataset_dir, split, csv_file, csv_student_column, csv_skill_column,
+                                csv_correct_column, csv_order_column, csv_delimiter, csv_skill_separator,
+                                multi_skill, min_interactions):
     """load_response_log, row by row (the reference of the fast path)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
@@ -414,12 +413,11 @@ def load_response_log_reference(dataset_dir, seed, valid_fraction, test_fraction
     skill_ids = [str(key_texts[code]) for code in ordered]
     sequences = sequences_from_rows(codes["student"].values, index_of_key[codes["key"].values],
                                     codes["correct"].values, student_names=list(student_names))
-    options = _fingerprint_options(seed, valid_fraction, test_fraction, csv_file, csv_student_column,
-                                   csv_skill_column, csv_correct_column, csv_order_column, csv_delimiter,
-                                   csv_skill_separator, multi_skill, min_interactions)
+    options = _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
+                                   csv_order_column, csv_delimiter, csv_skill_separator, multi_skill,
+                                   min_interactions)
     return split_into_dataset("csv", sequences, skill_ids, list(skill_ids), "column %s" % csv_skill_column,
-                              seed, valid_fraction, test_fraction, report, stats,
-                              fingerprint([raw_bytes], options))
+                              split, report, stats, fingerprint([raw_bytes], options))
 
 
 def resolve_delimiter(path, delimiter):

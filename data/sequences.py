@@ -1,6 +1,20 @@
 """Student-level splits and fixed-length batches of (skill, answer) sequences. No TensorFlow.
 
-`split_by_student` splits whole students (never chunks) into train / valid / test with a seeded shuffle.
+`split_by_student` splits whole students (never chunks) into train / valid / test as a `StudentSplit`
+says: which students go where depends on the data (the students, in the order the source lists them) and
+the split's own seed, never on the seed of the model. Three designs, each a shuffle of the students with
+the split seed:
+
+- "cross_validation": the shuffled students cut into `folds` outer folds of equal size (+-1); fold k is the
+  test split, fold `valid_fold` the validation split (0: fold k+1, fold 1 after the last), the other folds
+  train. Over k = 1..K every student is tested exactly once (and, with valid_fold 0, validates exactly
+  once). With 5 folds: 20% / 20% / 60%. A settings search for outer fold k that must not see its test
+  students averages over valid_fold j != k: each j is a train / validation cut of fold k's other students.
+- "fixed_test": the first round(test_fraction * students) shuffled students are the test split of every
+  fold; the others are cut into `folds` validation folds: fold k validates, the rest train.
+- "holdout": one split by valid_fraction and test_fraction, `fold` and `folds` unused: the design of the
+  runs made before the other two (their split seed is the run's seed), kept so that they resume unchanged.
+
 `make_batches` cuts each student's sequence into consecutive chunks of `seq_len` (each chunk is trained as
 an independent sequence, as the DKVMN paper does), pads each row at its END (skill 0, answer 0, mask 0) and
 groups the rows into batches; T is the longest chunk of a batch (at most seq_len), and the last batch may
@@ -15,27 +29,136 @@ from data.dataset import DataError
 
 Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets"])
 
+# How a source splits its students (the values of main.py's SPLIT_DESIGN, SPLIT_SEED, FOLDS, FOLD,
+# VALID_FRACTION and TEST_FRACTION); see the module docstring.
+StudentSplit = collections.namedtuple("StudentSplit", ["design", "seed", "folds", "fold", "valid_fold",
+                                                       "valid_fraction", "test_fraction"])
+SPLIT_DESIGNS = ("cross_validation", "fixed_test", "holdout")
+TRAIN, VALID, TEST = 0, 1, 2
+FEWEST_FOLDS = {"cross_validation": (3, "a fold to test, one to validate, one to train on"),
+                "fixed_test": (2, "a fold to validate, one to train on")}
 
-def split_by_student(sequences, seed, valid_fraction, test_fraction):
-    """Shuffle the students with `seed` and cut them into (train, valid, test) lists of Sequence.
 
-    valid/test get round(fraction * students) students each (at least one when the fraction is > 0);
-    the order inside each split follows the input order, so the result does not depend on the shuffle
+def holdout(seed, valid_fraction, test_fraction):
+    """The StudentSplit of one split by fractions (the design of runs made before split designs)."""
+    return StudentSplit("holdout", seed, 1, 1, 0, valid_fraction, test_fraction)
+
+
+def split_by_student(sequences, split):
+    """(train, valid, test) lists of Sequence, as `split` (a StudentSplit) says (see the module docstring).
+
+    The order inside each split follows the input order, so the result does not depend on the shuffle
     beyond who goes where.
     """
-    _check_fractions(valid_fraction, test_fraction)
-    n_students = len(sequences)
-    n_valid = _split_size(valid_fraction, n_students)
-    n_test = _split_size(test_fraction, n_students)
-    if n_students - n_valid - n_test < 1:
-        raise DataError("only %d students: too few to split into train / valid / test with fractions "
-                        "%s / %s; use more data or smaller fractions" % (n_students, valid_fraction,
-                                                                        test_fraction))
-    order = np.random.RandomState(seed).permutation(n_students)
-    split_of = np.zeros(n_students, dtype=np.int64)  # 0 train, 1 valid, 2 test
-    split_of[order[:n_test]] = 2
-    split_of[order[n_test:n_test + n_valid]] = 1
-    return tuple([seq for seq, where in zip(sequences, split_of) if where == which] for which in (0, 1, 2))
+    roles = split_roles(len(sequences), split)
+    return tuple([seq for seq, role in zip(sequences, roles) if role == which]
+                 for which in (TRAIN, VALID, TEST))
+
+
+def split_roles(n_students, split):
+    """int array [n_students]: TRAIN, VALID or TEST for each student, in input order."""
+    split = checked_split(split)
+    order = np.random.RandomState(split.seed).permutation(n_students)
+    roles = np.full(n_students, TRAIN, dtype=np.int64)
+    if split.design == "cross_validation":
+        _check_students(n_students, split.folds, "cross-validation with %d folds needs at least %d (one per "
+                                                 "fold)" % (split.folds, split.folds))
+        folds = np.array_split(order, split.folds)
+        roles[folds[split.fold - 1]] = TEST
+        roles[folds[split.valid_fold - 1]] = VALID
+    elif split.design == "fixed_test":
+        n_test = _split_size(split.test_fraction, n_students)
+        _check_students(n_students, n_test + split.folds,
+                        "a fixed test split of %d and %d validation folds need at least %d (one per fold "
+                        "besides the test split)" % (n_test, split.folds, n_test + split.folds))
+        roles[order[:n_test]] = TEST
+        roles[np.array_split(order[n_test:], split.folds)[split.fold - 1]] = VALID
+    else:
+        n_valid = _split_size(split.valid_fraction, n_students)
+        n_test = _split_size(split.test_fraction, n_students)
+        if n_students - n_valid - n_test < 1:
+            raise DataError("only %d students: too few to split into train / valid / test with fractions "
+                            "%s / %s; use more data or smaller fractions"
+                            % (n_students, split.valid_fraction, split.test_fraction))
+        roles[order[:n_test]] = TEST
+        roles[order[n_test:n_test + n_valid]] = VALID
+    return roles
+
+
+def _check_students(n_students, needed, what):
+    if n_students < needed:
+        raise DataError("only %d students: %s; use more students or fewer folds (--folds)"
+                        % (n_students, what))
+
+
+def checked_split(split):
+    """`split` with whole numbers where they must be; DataError naming a bad value and what it must be."""
+    if split.design not in SPLIT_DESIGNS:
+        raise DataError("split_design must be one of %s, got %r" % (", ".join(SPLIT_DESIGNS), split.design))
+    seed, folds, fold, valid_fold = (_whole(name, value) for name, value in (
+        ("split_seed", split.seed), ("folds", split.folds), ("fold", split.fold),
+        ("valid_fold", split.valid_fold)))
+    if not 0 <= seed < 2 ** 32:
+        raise DataError("split_seed must be a whole number in [0, 2**32), got %r" % split.seed)
+    if split.design != "holdout":
+        lowest, why = FEWEST_FOLDS[split.design]
+        if folds < lowest:
+            raise DataError("%s needs folds >= %d (%s), got %d" % (split.design, lowest, why, folds))
+        if not 1 <= fold <= folds:
+            raise DataError("fold must be in 1..%d (folds), got %d" % (folds, fold))
+    valid_fold = _checked_valid_fold(split.design, valid_fold, fold, folds)
+    _check_fractions(split.valid_fraction, split.test_fraction)
+    return split._replace(seed=seed, folds=folds, fold=fold, valid_fold=valid_fold)
+
+
+def _checked_valid_fold(design, valid_fold, fold, folds):
+    """The validation fold of cross-validation (0 = the fold after `fold`); 0 for the other designs."""
+    if design != "cross_validation":
+        if valid_fold != 0:
+            raise DataError("valid_fold applies to cross_validation only, got %d with %s (fixed_test: --fold "
+                            "picks the validation fold); leave it 0" % (valid_fold, design))
+        return 0
+    if valid_fold == 0:
+        return fold % folds + 1
+    if not 1 <= valid_fold <= folds or valid_fold == fold:
+        raise DataError("valid_fold must be 0 (the fold after fold) or in 1..%d other than fold %d, got %d"
+                        % (folds, fold, valid_fold))
+    return valid_fold
+
+
+def _whole(name, value):
+    if isinstance(value, bool) or not float(value).is_integer():
+        raise DataError("%s must be a whole number, got %r" % (name, value))
+    return int(value)
+
+
+def split_fingerprint_options(split):
+    """The options of `split` that decide who goes where: they enter a data set's fingerprint. A holdout
+    split keeps the names of the runs made before split designs ("seed"), so that they resume."""
+    if split.design == "holdout":
+        return {"seed": split.seed, "valid_fraction": split.valid_fraction,
+                "test_fraction": split.test_fraction}
+    split = checked_split(split)  # valid_fold 0 and the fold it stands for are one split
+    options = {"split_design": split.design, "split_seed": split.seed, "folds": split.folds,
+               "fold": split.fold}
+    if split.design == "cross_validation":
+        options["valid_fold"] = split.valid_fold
+    if split.design == "fixed_test":
+        options["test_fraction"] = split.test_fraction
+    return options
+
+
+def describe_split(split):
+    """The report's line on how the students were split."""
+    split = checked_split(split)
+    if split.design == "cross_validation":
+        return ("  split by student (cross-validation, split seed %d): fold %d of %d tests, fold %d "
+                "validates:" % (split.seed, split.fold, split.folds, split.valid_fold))
+    if split.design == "fixed_test":
+        return ("  split by student (fixed test %s, split seed %d): validation fold %d of %d:"
+                % (split.test_fraction, split.seed, split.fold, split.folds))
+    return "  split by student (seed %d, valid %s, test %s):" % (split.seed, split.valid_fraction,
+                                                                 split.test_fraction)
 
 
 def _check_fractions(valid_fraction, test_fraction):

@@ -9,7 +9,8 @@ exercise i is correct with probability
 
 Learning: after each answer, the skill of the concept just practised grows by LEARNING_GAIN (0.1, whether
 the answer was right or not), so a student who meets a concept ten times ends about one unit (one
-standard deviation of alpha) stronger in it. The data and the student split both come from `seed`.
+standard deviation of alpha) stronger in it. The data and the student split both come from the split's
+seed (main.py's SPLIT_SEED, or the run's SEED for a run made before it), never from the model's seed.
 
 Returns the true concept of each exercise (Dataset.true_concepts) and the true P(correct) of each answer
 (Sequence.true_probs): their AUC is an oracle upper bound, since it uses the hidden skills.
@@ -19,28 +20,28 @@ Options: synthetic_students, synthetic_exercises, synthetic_concepts (values: ma
 import numpy as np
 
 from data.dataset import DataError, Dataset, fingerprint, make_sequence, split_stats, split_summary_lines
-from data.sequences import split_by_student
+from data.sequences import describe_split, split_by_student, split_fingerprint_options
 
 GUESS = 0.25
 LEARNING_GAIN = 0.1
 OPTIONS = ("synthetic_students", "synthetic_exercises", "synthetic_concepts")
 
 
-def load_synthetic(seed, valid_fraction, test_fraction, synthetic_students, synthetic_exercises,
-                   synthetic_concepts):
-    """Generate Synthetic-5 with `seed` and split it by student (see module docstring)."""
+def load_synthetic(split, synthetic_students, synthetic_exercises, synthetic_concepts):
+    """Generate Synthetic-5 with the seed of `split` (a data.sequences.StudentSplit) and split it by student
+    (see module docstring)."""
     n_students, n_exercises, n_concepts = _checked_sizes(synthetic_students, synthetic_exercises,
                                                          synthetic_concepts)
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(split.seed)
     concepts, answers, probs = generate(rng, n_students, n_exercises, n_concepts)
     skills = np.arange(n_exercises, dtype=np.int32)
     sequences = [make_sequence("s%d" % student, skills, answers[student], probs[student])
                  for student in range(n_students)]
-    train, valid, test = split_by_student(sequences, seed, valid_fraction, test_fraction)
-    options = {"seed": seed, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
-               "students": n_students, "exercises": n_exercises, "concepts": n_concepts}
+    train, valid, test = split_by_student(sequences, split)
+    options = dict(split_fingerprint_options(split), students=n_students, exercises=n_exercises,
+                   concepts=n_concepts)
     splits = [("train", train), ("valid", valid), ("test", test)]
-    report = _report_lines(n_students, n_exercises, n_concepts, seed, splits, answers, probs)
+    report = _report_lines(n_students, n_exercises, n_concepts, split, splits, answers, probs)
     return Dataset("synthetic", n_exercises, [str(i) for i in range(n_exercises)],
                    ["exercise %d" % i for i in range(n_exercises)], concepts, train, valid, test, report,
                    fingerprint(["synthetic"], options), split_stats(splits))
@@ -70,13 +71,13 @@ def generate(rng, n_students, n_exercises, n_concepts):
     return concepts.astype(np.int64), answers, probs
 
 
-def _report_lines(n_students, n_exercises, n_concepts, seed, splits, answers, probs):
-    lines = ["data: synthetic (Synthetic-5 process, seed %d): %s students x %d exercises in the same order, "
-             "%d hidden concepts, guess %.2f, skill +%.2f per practice of a concept"
-             % (seed, "{:,}".format(n_students), n_exercises, n_concepts, GUESS, LEARNING_GAIN),
+def _report_lines(n_students, n_exercises, n_concepts, split, splits, answers, probs):
+    lines = ["data: synthetic (Synthetic-5 process, split seed %d): %s students x %d exercises in the same "
+             "order, %d hidden concepts, guess %.2f, skill +%.2f per practice of a concept"
+             % (split.seed, "{:,}".format(n_students), n_exercises, n_concepts, GUESS, LEARNING_GAIN),
              "  correct answers: %.1f%%; oracle AUC of the true P(correct): %.4f (an upper bound)"
              % (100.0 * answers.mean(), rank_auc(answers.ravel(), probs.ravel())),
-             "  split by student (seed %d):" % seed]
+             describe_split(split)]
     return lines + split_summary_lines(splits)
 
 

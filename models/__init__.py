@@ -8,43 +8,85 @@
 Graphs only: no I/O. hparams are the lower-case names of main.py's constants (the one home of their
 defaults); every name a model or the training op reads must be given, others are ignored.
 
-A model is one module in this package with the same small interface:
+Which models exist is utils/model_registry.py's ENTRIES (TensorFlow-free, so that the programs that build no
+graph read it too); MODELS below maps each registered name to its module, imported from there.
 
-    HPARAMS                                                 the hparams it reads
+Adding a model is one file models/<name>.py with the interface below, plus one line in ENTRIES:
+
+    ModelEntry("<name>", "models.<name>", "<Label>", "<one line, with the paper>"),
+
+and, if the model reads hyperparameters of its own, one constant per name in main.py (a run records every
+constant in its config.json, and evaluate.py, predict.py, export.py and a resume rebuild the graph from it).
+
+The interface. Shapes: B students (rows), T positions, n_skills skills, S floats of one student's state.
+Inputs are int32 skills [B, T] (indices in [0, n_skills)) and answers [B, T] (0/1); a row shorter than T is
+padded at its END with skill 0, answer 0 (the mask is the loss's, not the model's), so a model that never
+looks ahead is never changed by the padding. Variables are made with tf.get_variable and initialisers with no
+seed of their own (the graph seed, main.py's SEED, makes a run repeatable; Keras layers ignore it and are not
+used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py checks).
+
+    HPARAMS                  tuple of the hparam names it reads (lower case, each a constant of main.py; may
+                             be empty). Names in HPARAM_RANGES are range-checked; "dropout", when read, is a
+                             float in [0, 1) (None counts as 0).
+    parameters(n_skills, hparams)
+                             -> dict of the model's variables. Creates every variable of the model (or, under
+                             a reusing scope, fetches them); the callers enter tf.variable_scope("<name>")
+                             first. The serving graph (utils/serving.py, export.py) calls it alone to make the
+                             variables a checkpoint is restored into, so `build` must create these and no
+                             other variables.
     build(skills, answers, n_skills, hparams, training, batch_parts)
-                                                            -> dict: logits [B, T] (P(answer t correct |
-                                                               positions < t)), skill_correlation_weights
-                                                               ([n_skills, N] or None)
-    knowledge_state(skills, answers, n_skills, hparams)     -> [B, T, n_skills], reusing build's variables
-    knowledge_state_floats(n_skills, hparams)               -> floats knowledge_state holds per step
+                             -> dict with
+                                  "logits": float32 [B, T], logit of P(answer t correct | positions < t): the
+                                      prediction at t must not read answers[:, t:] (tests/test_models.py);
+                                  "skill_correlation_weights" (optional): float32 [n_skills, N], each skill's
+                                      weights over N latent concepts: written to correlation_weights.csv and
+                                      drawn by plots/plot_clusters.py; absent or None = none;
+                                  "read_content" (optional): float32 [B, T, d], for the tests.
+                             Every variable is created under tf.variable_scope("<name>"), the registered
+                             name (build_graph counts the parameters there, and refuses a model that makes
+                             none). training: bool [] tensor, dropout on; batch_parts: int >= 1, how many
+                             loops may run the recurrence over parts of the batch (speed only; may be
+                             ignored).
+    knowledge_state(skills, answers, n_skills, hparams)
+                             -> float32 [B, T, n_skills]: P(correct) of every skill at the step after
+                             answer t, dropout off, reusing build's variables (tf.variable_scope("<name>",
+                             reuse=True)).
+    knowledge_state_floats(n_skills, hparams)
+                             -> int, floats knowledge_state holds per step (sizes predict.py's batches).
 
-and, for serving one student's state answer by answer (utils/serving.py, export.py; states are [B, S]
-float32, the model's recurrent state flattened, S = state_size; every variable is build's, reused):
+and, for serving one student's state answer by answer (utils/serving.py, export.py, evaluate.py
+--carry_state): a state is float32 [S], the model's recurrent state flattened; every variable is build's,
+reused:
 
-    state_size(hparams)                                     -> S, floats of one student's state
-    state_layout(hparams)                                   -> how a state vector is laid out, in words
-    state_tables(n_skills, hparams)                         -> dict of tensors from the variables alone, that
-                                                               a serving graph computes once (may be empty)
-    initial_state(n_skills, hparams)                        -> [S] the state before any answer
+    state_size(n_skills, hparams)
+                             -> int S.
+    state_layout(hparams)    -> str: how a state vector is laid out, in words (export.json).
+    state_tables(n_skills, hparams)
+                             -> dict name -> tensor computed from the variables alone, that a serving graph
+                                computes once after restoring them (may be {}).
+    initial_state(n_skills, hparams)
+                             -> float32 [S], the state before any answer (as build starts each row).
     predict_from_state(states, skills, tables, n_skills, hparams)
-                                                            -> [B, K] P(correct) on skills [B, K] next
+                             -> float32 [B, K] P(correct) on skills int32 [B, K] next, for states [B, S]
+                                (dropout off); tables: state_tables' dict (cached).
     update_state(states, skills, answers, tables, n_skills, hparams)
-                                                            -> [B, S] after answering skills [B], answers [B]
+                             -> float32 [B, S] after answering skills int32 [B] with answers int32 [B].
 
-Adding a model: its file, one line in MODELS, and its constants in main.py. The models:
-  dkvmn   Dynamic Key-Value Memory Network (Zhang et al. 2017), models/dkvmn.py
-  dkt     Deep Knowledge Tracing, an LSTM (Piech et al. 2015), models/dkt.py
+Fed the same history, build's p and the states' predictions agree (tests/test_export.py checks, for every
+registered model).
 """
 import collections
+import importlib
 import math
 import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from models import dkt, dkvmn
+from utils import model_registry
 
-MODELS = {"dkvmn": dkvmn, "dkt": dkt}
+MODELS = collections.OrderedDict((entry.name, importlib.import_module(entry.module))
+                                 for entry in model_registry.ENTRIES)
 
 # What the loss and the training op read, whatever the model.
 TRAINING_HPARAMS = ("optimizer", "learning_rate", "momentum", "max_grad_norm", "loss_scale")
@@ -67,8 +109,8 @@ KTGraph = collections.namedtuple("KTGraph", [
     "grad_norm",                  # [], global norm of the gradients before clipping
     "train_op",                   # one optimizer step; increments global_step
     "global_step",                # int64 variable
-    "skill_correlation_weights",  # DKVMN: [n_skills, N] correlation weight of every skill; DKT: None
-    "read_content",               # DKVMN: [B, T, d_v] read r_t; DKT: None
+    "skill_correlation_weights",  # [n_skills, N] correlation weight of every skill (DKVMN), or None
+    "read_content",               # [B, T, d_v] read r_t (DKVMN), or None
     "num_parameters",             # int, trainable parameters of the model
     "n_skills",                   # int, the n_skills the graph was built for
     "model_name",                 # a key of MODELS
@@ -183,19 +225,20 @@ def checked_hparams(model_name, hparams):
         its range (HPARAM_RANGES); the message says what is valid. Callers check before they write anything
         (main.py does, before its run folder).
     """
-    if model_name not in MODELS:
-        raise ValueError("unknown model %r: valid names are %s" % (model_name, ", ".join(sorted(MODELS))))
+    model_registry.check_name(model_name)
     given = {str(k).lower(): v for k, v in dict(hparams or {}).items()}
     names = MODELS[model_name].HPARAMS + TRAINING_HPARAMS
     missing = [name for name in names if name not in given]
     if missing:
         raise ValueError("hparams of %s lack %s" % (model_name, ", ".join(missing)))
     hp = dict((name, given[name]) for name in names)
-    hp["dropout"] = hp["dropout"] or 0.0
+    if "dropout" in hp:
+        hp["dropout"] = hp["dropout"] or 0.0
     for name in names:
         if name in HPARAM_RANGES and not HPARAM_RANGES[name][1](hp[name]):
             raise ValueError("%s must be %s, got %r" % (name, HPARAM_RANGES[name][0], hp[name]))
-    hp["dropout"] = float(hp["dropout"])
+    if "dropout" in hp:
+        hp["dropout"] = float(hp["dropout"])
     if str(hp["optimizer"]).lower() not in OPTIMIZERS:
         raise ValueError("unknown optimizer %r: use 'adam' or 'sgd'" % (hp["optimizer"],))
     if hp["loss_scale"] not in LOSS_SCALES:
@@ -208,7 +251,7 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     """Builds inputs, model, loss and training op in the default graph.
 
     Args:
-      model_name: a key of MODELS ("dkvmn" or "dkt").
+      model_name: a key of MODELS (a name of utils/model_registry.py).
       n_skills: number of skills; skill indices are 0 .. n_skills - 1.
       hparams: dict of lower-case hyperparameters (see `checked_hparams`); others are ignored.
       batch_parts: the model's recurrence runs as this many loops over contiguous parts of the batch, which
@@ -226,7 +269,11 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
 
     outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts)
-    n_params = num_parameters(tf.trainable_variables(model_name))
+    own = tf.trainable_variables(model_name + "/")
+    if not own:
+        raise ValueError("model %s made no trainable variable under tf.variable_scope(%r): its build and "
+                         "parameters must create them there (models/__init__.py)" % (model_name, model_name))
+    n_params = num_parameters(own)
     logits = outputs["logits"]
     p = tf.sigmoid(logits, name="p")
     loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
@@ -237,7 +284,7 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
         skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,
         logits=logits, p=p, loss=loss, objective=objective, grad_norm=grad_norm, train_op=train_op,
         global_step=global_step,
-        skill_correlation_weights=outputs["skill_correlation_weights"],
+        skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
         model_name=model_name, hparams=hp)
 

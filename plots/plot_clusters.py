@@ -31,7 +31,7 @@ if ROOT not in sys.path:
 from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
-from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402
+from utils.run_files import CORRELATION_WEIGHTS, read_config, read_correlation_weights, read_skills  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 SEED = 0
@@ -277,12 +277,11 @@ def draw_clusters(args):
     run_dir = args.run_dir
     config = read_config(run_dir)
     constants = config.get("constants") or {}
-    model = str(constants.get("model") or "")
-    has_weights = os.path.isfile(os.path.join(run_dir, "correlation_weights.csv"))
-    if model.lower() == "dkt" or not has_weights:
-        raise RunFolderError("%s has no correlation_weights.csv%s: the clustering figure needs a DKVMN run "
-                       "that finished (the weights are written from the selected checkpoint)"
-                       % (run_dir, " (it is a DKT run)" if model.lower() == "dkt" else ""))
+    model = str(constants.get("model") or "?")
+    if not os.path.isfile(os.path.join(run_dir, CORRELATION_WEIGHTS)):
+        raise RunFolderError("%s has no %s: the clustering figure needs a finished run of a model with "
+                             "correlation weights over latent concepts (DKVMN; this run's model: %s), "
+                             "written from the selected checkpoint" % (run_dir, CORRELATION_WEIGHTS, model))
     rows, weights = cluster_table(run_dir)
     out_dir = args.out or os.path.join(run_dir, "figures")
     if not os.path.isdir(out_dir):

@@ -36,7 +36,8 @@ if ROOT not in sys.path:
 from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
-from utils.run_files import read_config, read_correlation_weights, read_skills  # noqa: E402
+from utils import model_registry  # noqa: E402
+from utils.run_files import CORRELATION_WEIGHTS, read_config, read_correlation_weights, read_skills  # noqa: E402
 
 MAX_LABEL = 26
 COLORMAP = "RdYlGn"  # red = likely wrong, green = likely right
@@ -61,13 +62,14 @@ def read_mastery(path, student):
     return rows.reset_index(drop=True), [c[len("mastery_"):] for c in mastery_columns]
 
 
-def skill_rows(run_dir, skill_ids, touched, model):
-    """The heatmap's rows: list of (skill_id, label, cluster or None) in drawing order."""
+def skill_rows(run_dir, skill_ids, touched):
+    """The heatmap's rows: list of (skill_id, label, cluster or None) in drawing order; skills are grouped
+    by cluster when the run has correlation weights (a DKVMN run)."""
     info = read_skills(run_dir, n_skills=len(skill_ids))
     names = dict(zip(info["skill_id"].astype(str), info["name"].astype(str)))
     index = dict(zip(info["skill_id"].astype(str), info["skill"].astype(int)))
     clusters = {}
-    if model == "dkvmn" and os.path.isfile(os.path.join(run_dir, "correlation_weights.csv")):
+    if os.path.isfile(os.path.join(run_dir, CORRELATION_WEIGHTS)):
         skills, weights = read_correlation_weights(run_dir)
         clusters = dict((int(s), int(np.argmax(w))) for s, w in zip(skills, weights))
     shown = [s for s in skill_ids if touched is None or s in touched]
@@ -187,7 +189,7 @@ def parse_args(argv):
 def draw_knowledge_state(args):
     """Writes the knowledge-state figure of one student; prints its path."""
     config = read_config(args.run_dir)
-    model = str((config.get("constants") or {}).get("model") or "").lower()
+    model = str((config.get("constants") or {}).get("model") or "?")
     out_dir = args.out or os.path.join(args.run_dir, "figures")
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
@@ -201,9 +203,9 @@ def draw_knowledge_state(args):
         mastery_path = run_predict(args.run_dir, args.student, args.input, out_dir)
     steps, skill_ids = read_mastery(mastery_path, args.student)
     touched = None if args.skills == "all" else set(steps["skill_id"])
-    rows = skill_rows(args.run_dir, skill_ids, touched, model)
+    rows = skill_rows(args.run_dir, skill_ids, touched)
     title = "Knowledge state of student %s (%s, %s; %d steps, %d skills)" % (
-        args.student, model.upper() or "?", (config.get("constants") or {}).get("dataset", "?"),
+        args.student, model_registry.label(model), (config.get("constants") or {}).get("dataset", "?"),
         len(steps), len(rows))
     path = os.path.join(out_dir, "knowledge_state_%s.png" % safe_name(args.student))
     draw(steps, rows, title, path)

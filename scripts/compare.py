@@ -19,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from utils import paired, run_files  # noqa: E402
+from utils import model_registry, paired, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 
@@ -74,7 +74,7 @@ def report(result):
              % (result["n_answers"], result["n_students"])]
     for name in ("a", "b"):
         run = result["run_" + name]
-        model = (run["model"] or "").upper()
+        model = model_registry.label(run["model"]) if run["model"] else ""
         lines.append("%s: test AUC %.4f  %s" % (name.upper(), run["auc"], " ".join(
             part for part in (model, paired.data_label(run)) if part)))
     boot = result["paired_bootstrap"]

@@ -7,10 +7,10 @@ Usage (from the repo root; the data options are main.py's constants, written --n
 
 Writes into OUT: <name>_train<k>.csv and <name>_valid<k>.csv for k = 1..K, <name>_test.csv and
 <name>_sname_sid ("skill name<TAB>id" lines). Ids are written 1-based (id = skill index + 1).
-The split is by student and seeded by SEED: the test students are the source's test split (fixed); the other
-students (the source's train + valid) are shuffled with SEED and cut into K folds; fold k is valid<k>, the
-rest is train<k>. With --folds 1 the source's own train / valid split is written as fold 1, so a run on the
-export sees the very split main.py made. Existing files are never overwritten.
+The split is by student and seeded by SPLIT_SEED: the test students are the source's test split (fixed, as
+SPLIT_DESIGN / FOLD choose it); the other students (the source's train + valid) are shuffled with SPLIT_SEED
+and cut into K folds; fold k is valid<k>, the rest is train<k>. With --folds 1 the source's own train / valid
+split is written as fold 1, so a run on the export sees the very split main.py made. Existing files are never overwritten.
 """
 import argparse
 import os
@@ -116,9 +116,9 @@ def run(argv, log=print):
     dataset = load_from_config(config)
     for line in dataset.report:
         log(line)
-    written = export(dataset, args.out, name, args.folds, config["seed"])
-    log("wrote %d files (ids 1-based, %d skills, %d folds, seed %d):"
-        % (len(written), dataset.n_skills, args.folds, config["seed"]))
+    written = export(dataset, args.out, name, args.folds, config["split_seed"])
+    log("wrote %d files (ids 1-based, %d skills, %d folds, split seed %d):"
+        % (len(written), dataset.n_skills, args.folds, config["split_seed"]))
     for path, students in written:
         log("  %s%s" % (path, "" if students is None else "  (%s students)" % "{:,}".format(students)))
     log("train on it: python main.py --dataset %s --dataset_dir %s --fold 1" % (name, args.out))

@@ -23,10 +23,11 @@ def _data_cache_in_tmp(tmp_path_factory):
 def trained_runs(tmp_path_factory):
     """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per model."""
     from tiny_runs import tiny_run
+    from utils import model_registry
     from utils.trained_model import TrainedModel
     root = tmp_path_factory.mktemp("runs")
     opened = {}
-    for model in ("dkvmn", "dkt"):
+    for model in model_registry.names():
         run_dir = tiny_run(root, model)
         opened[model] = (run_dir, TrainedModel(run_dir))
     yield opened

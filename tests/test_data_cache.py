@@ -57,11 +57,11 @@ def test_a_touched_file_or_another_option_is_preprocessed_again(log_dir, tmp_pat
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns + 1000))
     assert "saved to the cache" in _load(log_dir, tmp_path / "cache").report[-1]
     assert len(os.listdir(str(tmp_path / "cache"))) == 2  # the entry was replaced: one .npz, one .json
-    changed = _load(log_dir, tmp_path / "cache", seed=1)
+    changed = _load(log_dir, tmp_path / "cache", split_seed=1)
     assert "saved to the cache" in changed.report[-1]
-    assert "from the cache" in _load(log_dir, tmp_path / "cache", seed=1).report[-1]
+    assert "from the cache" in _load(log_dir, tmp_path / "cache", split_seed=1).report[-1]
     (log_dir / "responses.csv").write_text(LOG.replace("s1,", "s99,"))  # new content (and size)
-    rebuilt = _load(log_dir, tmp_path / "cache", seed=1)
+    rebuilt = _load(log_dir, tmp_path / "cache", split_seed=1)
     assert "saved to the cache" in rebuilt.report[-1]
     assert "s99" in [s.student for part in (rebuilt.train, rebuilt.valid, rebuilt.test) for s in part]
 

@@ -67,10 +67,10 @@ def test_every_student_file_is_one_sequence_scored_by_the_answer_key(tmp_path):
         assert [dataset.skill_ids[s] for s in seq.skills] == [question for _, question, _ in history]
     assert set(dataset.skill_ids) <= set(QUESTIONS) and dataset.n_skills == len(dataset.skill_ids)
     assert dataset.stats["rows"] == sum(len(h) for h in histories.values())
-    # the split is the seeded student-level split, as for the other sources
+    # the split is the student-level split of the split seed, as for the other sources
     again = load(tmp_path)
     assert [seq.student for seq in again.test] == [seq.student for seq in dataset.test]
-    other_seed = load(tmp_path, seed=1)
+    other_seed = load(tmp_path, split_seed=1)
     assert [seq.student for seq in other_seed.test] != [seq.student for seq in dataset.test]
 
 
@@ -79,7 +79,7 @@ def test_answers_are_in_time_order_and_ties_keep_file_order(tmp_path):
     # file order: t=30 (q1 right), t=10 (q2 wrong), t=20 (q4 right), t=20 (q10 right), t=10 (q3 right)
     write_user(tmp_path, 7, [(30, "q1", "a"), (10, "q2", "a"), (20, "q4", "a"), (20, "q10", "c"),
                              (10, "q3", "d")])
-    dataset = load(tmp_path, valid_fraction=0.0, test_fraction=0.0)
+    dataset = load(tmp_path, split_design="holdout", valid_fraction=0.0, test_fraction=0.0)
     (seq,) = dataset.train
     assert [dataset.skill_ids[s] for s in seq.skills] == ["q2", "q3", "q4", "q10", "q1"]
     assert list(seq.answers) == [0, 1, 1, 1, 1]
@@ -90,7 +90,7 @@ def test_tags_as_skills_follow_multi_skill(tmp_path):
     write_questions(tmp_path)
     # q1 has tags 1;2, q3 none (-1), q2 tag 3
     write_user(tmp_path, 1, [(1, "q1", "a"), (2, "q3", "d"), (3, "q2", "b")])
-    split = dict(valid_fraction=0.0, test_fraction=0.0, ednet_skill="tags")
+    split = dict(split_design="holdout", valid_fraction=0.0, test_fraction=0.0, ednet_skill="tags")
 
     def steps(multi_skill):
         dataset = load(tmp_path, multi_skill=multi_skill, **split)
@@ -108,12 +108,13 @@ def test_tags_as_skills_follow_multi_skill(tmp_path):
 def test_min_interactions_and_the_student_cap(tmp_path):
     histories = make_ednet(tmp_path, n_users=12)
     sizes = dict(("u%d" % user, len(history)) for user, history in histories.items())
-    kept = load(tmp_path, min_interactions=8, valid_fraction=0.0, test_fraction=0.0)
+    kept = load(tmp_path, min_interactions=8, split_design="holdout", valid_fraction=0.0, test_fraction=0.0)
     assert sorted(seq.student for seq in kept.train) == sorted(s for s, n in sizes.items() if n >= 8)
     # the first N students by user id (u2 < u10 by number, not by text)
-    capped = load(tmp_path, ednet_max_students=3, valid_fraction=0.0, test_fraction=0.0)
+    everyone_trains = dict(split_design="holdout", valid_fraction=0.0, test_fraction=0.0)
+    capped = load(tmp_path, ednet_max_students=3, **everyone_trains)
     assert sorted(seq.student for seq in capped.train) == ["u1", "u2", "u3"]
-    assert capped.fingerprint != load(tmp_path, valid_fraction=0.0, test_fraction=0.0).fingerprint
+    assert capped.fingerprint != load(tmp_path, **everyone_trains).fingerprint
     with pytest.raises(DataError, match="ednet_max_students=-1 must be an integer >= 0"):
         load(tmp_path, ednet_max_students=-1)
     with pytest.raises(DataError, match="ednet_skill='problem'"):
@@ -140,7 +141,7 @@ def test_crlf_blank_lines_empty_files_and_other_entries_are_tolerated(tmp_path):
     write_user(tmp_path, 3, [])  # header only
     (folder / "u4.csv").write_text("")
     (folder / "README.txt").write_text("not a student")
-    dataset = load(tmp_path, valid_fraction=0.0, test_fraction=0.0)
+    dataset = load(tmp_path, split_design="holdout", valid_fraction=0.0, test_fraction=0.0)
     by_student = dict((seq.student, list(seq.answers)) for seq in dataset.train)
     assert by_student == {"u1": [1, 0], "u2": [0, 1]}
     assert dataset.stats["empty_files"] == 2 and dataset.stats["ignored_files"] == 1

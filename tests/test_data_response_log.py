@@ -36,7 +36,8 @@ def _read(path, order_column="seq", student_column="user", skill_column="item", 
 
 
 def _load(tmp_path, file_name="log.csv", **options):
-    settings = dict(COLUMNS, csv_file=file_name, valid_fraction=0.2, test_fraction=0.2)
+    settings = dict(COLUMNS, csv_file=file_name, split_design="holdout", valid_fraction=0.2,
+                    test_fraction=0.2)
     settings.update(options)
     return load_data("csv", str(tmp_path), **settings)
 
@@ -88,7 +89,7 @@ def test_tsv_with_timestamps_in_mixed_formats_and_zones(tmp_path):
     assert "tab-separated" in report[1] and "date-times" in "\n".join(report)
     dataset = load_data("csv", str(tmp_path), csv_file="log.tsv", csv_student_column="learner",
                            csv_skill_column="kc", csv_correct_column="outcome", csv_order_column="time",
-                           valid_fraction=0.0, test_fraction=0.5)
+                           split_design="holdout", valid_fraction=0.0, test_fraction=0.5)
     assert dataset.skill_ids == ["decimals", "fractions"]
 
 
@@ -227,7 +228,7 @@ def test_fingerprint_follows_bytes_and_every_option(tmp_path):
     _write(tmp_path, CSV_TEXT)
     base = _load(tmp_path).fingerprint
     assert _load(tmp_path).fingerprint == base
-    for option, value in (("seed", 1), ("min_interactions", 2), ("multi_skill", "drop"),
+    for option, value in (("split_seed", 1), ("min_interactions", 2), ("multi_skill", "drop"),
                           ("csv_skill_separator", "_"), ("csv_delimiter", ",")):
         assert _load(tmp_path, **{option: value}).fingerprint != base, option
     _write(tmp_path, CSV_TEXT + "s5,3,1,1,x\n")
@@ -250,7 +251,7 @@ ASSIST_ROWS = ("1,1,100,1,1,10,Add\n"
 
 def _assist(tmp_path, rows=ASSIST_ROWS, **options):
     (tmp_path / "skill_builder_data.csv").write_bytes((ASSIST_HEADER + rows).encode("latin-1"))
-    settings = dict(valid_fraction=0.2, test_fraction=0.2)
+    settings = dict(split_design="holdout", valid_fraction=0.2, test_fraction=0.2)
     settings.update(options)
     return load_data("assistments", str(tmp_path), **settings)
 
@@ -266,7 +267,7 @@ def test_assistments_problem_id_key(tmp_path):
 def test_assistments_problem_id_column_is_required_only_for_that_key(tmp_path):
     (tmp_path / "skill_builder_data.csv").write_bytes(b"order_id,user_id,correct,skill_id,skill_name\n"
                                                       b"1,1,1,10,Add\n2,2,0,10,Add\n3,3,1,10,Add\n")
-    assert load_data("assistments", str(tmp_path)).stats["students"] == 3
+    assert load_data("assistments", str(tmp_path), split_design="holdout").stats["students"] == 3
     with pytest.raises(DataError, match="missing column\\(s\\) problem_id; columns found: order_id"):
         load_data("assistments", str(tmp_path), skill_key="problem_id")
     with pytest.raises(DataError, match="missing column\\(s\\) original"):
@@ -292,7 +293,7 @@ def test_assistments_min_interactions(tmp_path):
         _assist(tmp_path, min_interactions=1.5)
 
 
-def test_assistments_defaults_keep_the_old_fingerprint(tmp_path):
+def test_assistments_holdout_keeps_the_fingerprint_of_runs_made_before_split_designs(tmp_path):
     from data.dataset import fingerprint
     dataset = _assist(tmp_path)
     raw = (tmp_path / "skill_builder_data.csv").read_bytes()

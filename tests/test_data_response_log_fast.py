@@ -3,7 +3,7 @@ skill indices, fingerprint and errors, on logs generated here with every option 
 import numpy as np
 import pytest
 
-from data import DataError, coded_columns, response_log
+from data import SPLIT_OPTIONS, DataError, StudentSplit, coded_columns, response_log
 from tiny_runs import load_data
 
 CSV_OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
@@ -42,10 +42,18 @@ def _log(rng, n_rows, separator=",", skill_separator="", order="numbers", encodi
 def _options(**overrides):
     options = dict(csv_file="log.csv", csv_student_column="student", csv_skill_column="skill",
                    csv_correct_column="correct", csv_order_column="order", csv_delimiter="",
-                   csv_skill_separator="", multi_skill="first", min_interactions=1, seed=3,
-                   valid_fraction=0.2, test_fraction=0.2)
+                   csv_skill_separator="", multi_skill="first", min_interactions=1, split_seed=3,
+                   split_design="holdout", folds=1, fold=1, valid_fold=0, valid_fraction=0.2,
+                   test_fraction=0.2)
     options.update(overrides)
     return options
+
+
+def _direct(load, dataset_dir, options):
+    """A loader of data/response_log.py called directly (as load_dataset calls it) with `options`."""
+    options = dict(options)
+    split = StudentSplit(*(options.pop(name) for name in SPLIT_OPTIONS))
+    return load(dataset_dir, split, **options)
 
 
 def _assert_same_dataset(fast, reference):
@@ -66,7 +74,7 @@ def _assert_same_dataset(fast, reference):
 def _both(tmp_path, **overrides):
     options = _options(**overrides)
     fast = load_data("csv", str(tmp_path), **options)
-    reference = response_log.load_response_log_reference(str(tmp_path), **options)
+    reference = _direct(response_log.load_response_log_reference, str(tmp_path), options)
     _assert_same_dataset(fast, reference)
     return fast
 
@@ -122,7 +130,7 @@ def test_cells_the_readers_could_read_otherwise(tmp_path, reader, text):
     outcomes = []
     for load in (response_log.load_response_log_reference, response_log.load_response_log):
         try:
-            dataset = load(str(tmp_path), **options)
+            dataset = _direct(load, str(tmp_path), options)
             sequences = [(seq.student, seq.skills.tolist(), seq.answers.tolist()) for seq in dataset.train]
             outcomes.append(sequences + dataset.report)
         except DataError as error:
@@ -159,7 +167,7 @@ def test_bad_input_gives_the_reference_error(tmp_path, reader, text):
     (tmp_path / "log.csv").write_text(text)
     options = _options(test_fraction=0.0, valid_fraction=0.0)
     with pytest.raises(DataError) as expected:
-        response_log.load_response_log_reference(str(tmp_path), **options)
+        _direct(response_log.load_response_log_reference, str(tmp_path), options)
     with pytest.raises(DataError) as error:
         load_data("csv", str(tmp_path), **options)
     assert str(error.value) == str(expected.value)
@@ -182,4 +190,4 @@ def test_equal_skill_numbers_keep_the_references_order_when_short_students_go(tm
     options = _options(min_interactions=2, valid_fraction=0.0, test_fraction=0.0)
     fast = load_data("csv", str(tmp_path), **options)
     assert fast.skill_ids == ["3.0", "3", "x"]
-    _assert_same_dataset(fast, response_log.load_response_log_reference(str(tmp_path), **options))
+    _assert_same_dataset(fast, _direct(response_log.load_response_log_reference, str(tmp_path), options))

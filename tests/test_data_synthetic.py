@@ -43,8 +43,8 @@ def test_learning_raises_success_on_later_practice():
     assert probs[:, 40:].mean() > probs[:, :10].mean() + 0.05
 
 
-def test_seed_reproduces_and_changes_the_data():
-    first, again, other = _small(seed=5), _small(seed=5), _small(seed=6)
+def test_split_seed_reproduces_and_changes_the_data():
+    first, again, other = _small(split_seed=5), _small(split_seed=5), _small(split_seed=6)
     np.testing.assert_array_equal(first.train[0].answers, again.train[0].answers)
     assert [s.student for s in first.test] == [s.student for s in again.test]
     assert first.fingerprint == again.fingerprint != other.fingerprint

@@ -10,6 +10,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 import evaluate
 from data import DataError
+from utils import model_registry
 from utils.run_files import RunFolderError
 from tiny_runs import quiet
 
@@ -19,7 +20,7 @@ def read_summary(run_dir):
         return json.load(f)
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_own_test_split_reproduces_the_run(trained_runs, model):
     run_dir, trained = trained_runs[model]
     out_dir, metrics = evaluate.evaluate(run_dir, [], log=quiet, model=trained)
@@ -45,10 +46,10 @@ def test_other_split_and_seed(trained_runs):
     run_dir, trained = trained_runs["dkvmn"]
     _, valid = evaluate.evaluate(run_dir, ["--split", "valid"], log=quiet, model=trained)
     assert valid["split"] == "valid" and valid["students"] == 24 and 0 <= valid["auc"] <= 1
-    _, other = evaluate.evaluate(run_dir, ["--seed", "5", "--synthetic_students", "60"], log=quiet,
+    _, other = evaluate.evaluate(run_dir, ["--split_seed", "5", "--synthetic_students", "60"], log=quiet,
                                  model=trained)
     assert other["students"] == 12 and not other["same_data_as_run"]
-    assert other["data_options"]["seed"] == 5
+    assert other["data_options"]["split_seed"] == 5
 
 
 def test_skills_are_mapped_by_id_and_unknown_ones_are_an_error_or_dropped(trained_runs):

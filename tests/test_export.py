@@ -16,7 +16,9 @@ import evaluate
 import export
 import predict
 from data import load_from_config
+import models
 from tiny_runs import TINY, quiet
+from utils import model_registry
 from utils.serving import SIGNATURES, ServingModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -114,14 +116,16 @@ def padded(histories):
             "lengths": [len(s) for s, _ in histories]}
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_plain_tensorflow_loads_the_export_agrees_with_predict_and_steps_equal_the_history(
         trained_runs, exports, model, tmp_path):
     run_dir, trained = trained_runs[model]
     folder = exports[model]
     with open(os.path.join(folder, "export.json")) as f:
         described = json.load(f)
-    state_size = (TINY["memory_size"] * TINY["value_dim"] if model == "dkvmn" else 2 * TINY["hidden_size"])
+    state_size = {"dkvmn": TINY["memory_size"] * TINY["value_dim"],   # M^v; (h, c)
+                  "dkt": 2 * TINY["hidden_size"]}.get(model)
+    state_size = state_size or models.MODELS[model].state_size(trained.n_skills, TINY)
     assert (described["model"], described["n_skills"], described["state_size"]) == (
         model, trained.n_skills, state_size)
     assert set(described["signatures"]) == {"step", "initial_state", "predict_history"}
@@ -279,7 +283,7 @@ def test_the_readme_client_runs_as_written(trained_runs, exports, tmp_path):
     assert "P(correct)" not in result.stdout   # refused before the model ran
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_evaluate_carry_state_scores_whole_histories(trained_runs, model):
     run_dir, trained = trained_runs[model]
     out_dir, report = evaluate.evaluate(run_dir, ["--carry_state", "true"], log=quiet, model=trained)
@@ -310,7 +314,7 @@ def test_evaluate_carry_state_scores_whole_histories(trained_runs, model):
     assert default["carry_state"] is False and "reset" in default["state"]
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_serving_graph_refuses_bad_indices_and_ignores_the_padding(trained_runs, model):
     import tensorflow.compat.v1 as tf
     _, trained = trained_runs[model]

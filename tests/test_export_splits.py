@@ -44,10 +44,10 @@ def test_round_trip_gives_the_source_sequences(tmp_path, source_argv):
     if "csv" in source_argv:
         source_argv = source_argv + ["--dataset_dir", str(tmp_path)]
     out = str(tmp_path / "out")
-    _export(source_argv + ["--folds", "3", "--out", out, "--name", "mine", "--seed", "4"])
+    _export(source_argv + ["--folds", "3", "--out", out, "--name", "mine", "--split_seed", "4"])
     from data import load_from_config
     from utils.config import main_constants, parse_overrides
-    source = load_from_config(parse_overrides(source_argv + ["--seed", "4"], main_constants()))
+    source = load_from_config(parse_overrides(source_argv + ["--split_seed", "4"], main_constants()))
     everyone = source.train + source.valid + source.test
     valid_students = []
     for fold in (1, 2, 3):

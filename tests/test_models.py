@@ -6,6 +6,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import models
+from utils import model_registry
 from utils.config import main_constants
 
 N_SKILLS = 7
@@ -133,7 +134,7 @@ def test_dkt_matches_numpy_lstm(embedding_size):
     np.testing.assert_allclose(p_first, p[:, :1], atol=1e-6)
 
 
-@pytest.mark.parametrize("model_name", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model_name", model_registry.names())
 def test_no_leakage_from_current_or_later_answers_or_padding(model_name):
     kt, sess, _ = tiny(model_name)
     length, valid = 8, 5
@@ -180,7 +181,7 @@ SMALL = {
 }
 
 
-@pytest.mark.parametrize("model_name", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model_name", model_registry.names())
 def test_training_lowers_the_loss(model_name):
     skills, answers, mask = synthetic_problem(n_students=200)
     kt, sess, _ = build(model_name, n_skills=15, optimizer="adam", learning_rate=0.03, dropout=0.1,
@@ -195,7 +196,7 @@ def test_training_lowers_the_loss(model_name):
     assert after < before - 0.03, (before, after)
 
 
-@pytest.mark.parametrize("model_name", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model_name", model_registry.names())
 def test_batch_parts_change_neither_predictions_nor_gradients(model_name):
     """BATCH_PARTS is speed only: a batch of 5 cut into 3 uneven parts gives the one-loop predictions and
     gradients (same seed, so the same initial weights)."""
@@ -276,7 +277,7 @@ def test_skill_correlation_weights_and_parameters():
     assert dkt_graph.num_parameters == sum(v.size for v in dkt_weights.values())
 
 
-@pytest.mark.parametrize("model_name", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model_name", model_registry.names())
 def test_initial_weights_come_from_the_graph_seed(model_name):
     # A new session re-runs every initialiser: only seeded ones give the same values again.
     kt, sess, first = tiny(model_name)

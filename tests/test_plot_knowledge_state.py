@@ -1,4 +1,4 @@
-"""plots/plot_knowledge_state.py: the heatmap from predict.py's mastery file, for both models."""
+"""plots/plot_knowledge_state.py: the heatmap from predict.py's mastery file, for every model."""
 import os
 
 import pytest
@@ -6,6 +6,7 @@ import pytest
 import predict
 from plots import plot_knowledge_state
 from tiny_runs import quiet, tiny_run
+from utils import model_registry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -16,7 +17,7 @@ def runs(tmp_path_factory):
     """model -> (run folder, mastery CSV of its test students, one test student)."""
     root = tmp_path_factory.mktemp("runs")
     made = {}
-    for model in ("dkvmn", "dkt"):
+    for model in model_registry.names():
         run_dir = tiny_run(root, model)
         path, result = predict.predict(run_dir, ["--split", "test", "--out", str(root / (model + ".csv"))],
                                        log=quiet)
@@ -24,7 +25,7 @@ def runs(tmp_path_factory):
     return made
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 @pytest.mark.parametrize("skills", ["touched", "all"])
 def test_writes_a_png(runs, model, skills, tmp_path):
     run_dir, mastery, student = runs[model]
@@ -39,11 +40,11 @@ def test_writes_a_png(runs, model, skills, tmp_path):
 def test_rows_are_grouped_by_dkvmn_cluster(runs):
     run_dir, mastery, student = runs["dkvmn"]
     steps, skill_ids = plot_knowledge_state.read_mastery(mastery, student)
-    rows = plot_knowledge_state.skill_rows(run_dir, skill_ids, set(steps["skill_id"]), "dkvmn")
+    rows = plot_knowledge_state.skill_rows(run_dir, skill_ids, set(steps["skill_id"]))
     clusters = [cluster for _, _, cluster in rows]
     assert None not in clusters and clusters == sorted(clusters)
     assert set(skill_id for skill_id, _, _ in rows) == set(steps["skill_id"])
-    dkt_rows = plot_knowledge_state.skill_rows(runs["dkt"][0], skill_ids, None, "dkt")
+    dkt_rows = plot_knowledge_state.skill_rows(runs["dkt"][0], skill_ids, None)  # no weights
     assert [row[0] for row in dkt_rows] == skill_ids and dkt_rows[0][2] is None
 
 

@@ -232,7 +232,8 @@ def test_bad_inputs(tmp_path, capsys):
     os.remove(os.path.join(empty, "epochs.csv"))
     check_error(capsys, plot_results.main([empty]), "no finished epoch")
     dkt = make_run(tmp_path / "dkt", "dkt")
-    check_error(capsys, plot_clusters.main([dkt]), "no correlation_weights.csv.*DKT run.*needs a DKVMN run")
+    check_error(capsys, plot_clusters.main([dkt]), "no correlation_weights.csv: the clustering figure needs "
+                "a finished run of a model with correlation weights .*this run's model: dkt")
     with open(os.path.join(str(not_a_run), "config.json"), "w") as f:
         f.write("{not json")
     check_error(capsys, plot_results.main([str(not_a_run)]), "not valid JSON")

@@ -8,9 +8,10 @@ import pytest
 import predict
 from data import DataError, load_from_config
 from tiny_runs import TINY, quiet
+from utils import model_registry
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_agrees_with_the_run_and_mastery_is_the_next_prediction(trained_runs, model, tmp_path):
     run_dir, trained = trained_runs[model]
     out, result = predict.predict(run_dir, ["--split", "test", "--out", str(tmp_path / "m.csv")], log=quiet,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import main
-from utils import run_files, stats
+from utils import model_registry, run_files, stats
 from utils.run_files import EPOCH_COLUMNS, STEP_COLUMNS
 from data import load_from_config
 from utils.errors import TrainingDiverged
@@ -30,7 +30,7 @@ def quiet(*args):
     pass
 
 
-@pytest.mark.parametrize("model", ["dkvmn", "dkt"])
+@pytest.mark.parametrize("model", model_registry.names())
 def test_short_training_learns_and_writes_a_complete_run_folder(tmp_path, model):
     run_dir, summary = main.run(small_config(tmp_path, model=model, epochs=4), log=quiet)
 
@@ -112,8 +112,10 @@ def test_a_killed_run_resumes_to_the_same_end(tmp_path, monkeypatch):
 
 
 def test_a_run_made_before_the_newest_constants_resumes_with_its_old_behaviour(tmp_path, monkeypatch):
-    """A config.json without BATCH_PARTS, DATA_CACHE and the EdNet options (added later) resumes with one loop
-    per batch and no cache; one without a constant that always existed is refused, not guessed."""
+    """A config.json without BATCH_PARTS, DATA_CACHE, the EdNet options and the split options (added later)
+    resumes with one loop per batch, no cache, and its students split by its SEED as they were (else the data
+    fingerprint differs and the resume is refused), and says so; one without a constant that always existed
+    is refused, not guessed."""
     real_step = Trainer._train_step
     built = []
 
@@ -125,12 +127,13 @@ def test_a_run_made_before_the_newest_constants_resumes_with_its_old_behaviour(t
     steps_per_epoch = 1 + (int(round(SMALL["synthetic_students"] * 0.6)) - 1) // SMALL["batch_size"]
     monkeypatch.setattr(Trainer, "_train_step", dies_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
-        main.run(small_config(tmp_path, epochs=2), log=quiet)
+        # as a run made before the split options split its students: by its SEED, into fractions
+        main.run(small_config(tmp_path, epochs=2, seed=3, split_design="holdout", split_seed=3), log=quiet)
     killed = os.path.join(str(tmp_path / "runs"), os.listdir(str(tmp_path / "runs"))[0])
     config_path = os.path.join(killed, run_files.CONFIG)
     saved = run_files.read_json(config_path)
-    newer = [name for name in saved["constants"] if name in main.older_run_values()]
-    assert sorted(newer) == sorted(main.older_run_values())
+    newer = [name for name in saved["constants"] if name in main.older_run_values(saved["constants"])]
+    assert sorted(newer) == sorted(main.older_run_values(saved["constants"]))
     for name in newer:
         del saved["constants"][name]
     run_files.write_json(config_path, saved)
@@ -143,9 +146,14 @@ def test_a_run_made_before_the_newest_constants_resumes_with_its_old_behaviour(t
         real_build(self, config, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "__init__", recording_build)
-    run_dir, summary = main.run(dict(main.constants(), resume=killed), log=quiet)
+    lines = []
+    run_dir, summary = main.run(dict(main.constants(), resume=killed), log=lines.append)
     assert run_dir == killed and summary["epochs_run"] == 2
     assert built[-1]["batch_parts"] == 1 and built[-1]["data_cache"] is False
+    assert (built[-1]["split_design"], built[-1]["split_seed"]) == ("holdout", 3)
+    recorded = run_files.read_json(config_path)
+    assert recorded["older_run_values"]["split_seed"] == 3 and "split_seed" not in recorded["constants"]
+    assert any("made before the constant(s)" in line and "split_seed=3" in line for line in lines)
 
     del saved["constants"]["seed"]
     os.remove(os.path.join(killed, run_files.SUMMARY))
@@ -191,7 +199,7 @@ def test_command_line_errors_are_short_and_exit_2(capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--model", "lstm", "unknown model 'lstm': valid names are dkt, dkvmn"),
+    ("--model", "lstm", "unknown model 'lstm': choose one of dkvmn, dkt (utils/model_registry.py"),
     ("--optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
     ("--loss_scale", "sum", "unknown loss_scale 'sum': use 'mean' or 'sequence_sum'"),
     ("--dropout", "1.5", "dropout must be in [0, 1)"),

@@ -106,7 +106,8 @@ def run_overrides(argv, run_constants, extra):
     (data.DATA_OPTIONS) can be given as --name value and defaults to the run's own value (its config.json);
     `extra` maps the program's own option names to their defaults. Returns (config, extra values).
     """
-    from data import DATA_OPTIONS
+    from data import DATA_OPTIONS, older_run_split
+    run_constants = dict(older_run_split(run_constants), **run_constants)  # a run made before them
     missing = [name for name in DATA_OPTIONS if name not in run_constants]
     if missing:
         raise ConfigError("the run's config.json lacks the data constant(s) %s: it was made by an older "

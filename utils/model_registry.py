@@ -18,7 +18,23 @@ ENTRIES = (
     ModelEntry("dkt", "models.dkt", "DKT", "Deep Knowledge Tracing, an LSTM (Piech et al. 2015)"),
 )
 
-MODELS = collections.OrderedDict((entry.name, entry) for entry in ENTRIES)
+
+
+def _checked(entries):
+    """The entries by name; ValueError on import for a name that repeats or is not a lower-case identifier (it
+    is also a --model value, a variable scope and part of run folder names)."""
+    by_name = collections.OrderedDict()
+    for entry in entries:
+        if not (entry.name.isidentifier() and entry.name == entry.name.lower()):
+            raise ValueError("utils/model_registry.py: model name %r must be a lower-case identifier, e.g. "
+                             "'my_model'" % entry.name)
+        if entry.name in by_name:
+            raise ValueError("utils/model_registry.py: model %r is registered twice" % entry.name)
+        by_name[entry.name] = entry
+    return by_name
+
+
+MODELS = _checked(ENTRIES)
 
 
 def names():
@@ -30,6 +46,11 @@ def label(name):
     """The display name of a model (an unknown name, e.g. from an old run folder, as it is spelled)."""
     entry = MODELS.get(str(name).lower())
     return entry.label if entry else str(name)
+
+
+def entry(name):
+    """The ModelEntry of a registered model (check_name's ValueError otherwise)."""
+    return MODELS[check_name(name)]
 
 
 def check_name(name):

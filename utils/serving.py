@@ -91,7 +91,7 @@ def build_serving_graph(model_name, n_skills, hparams):
         model.parameters(n_skills, hp)
     model_variables = tf.global_variables()
     tables, load_tables = cached_tables(model.state_tables(n_skills, hp))
-    size = model.state_size(hp)
+    size = model.state_size(n_skills, hp)
 
     def predict(states, skills):
         return model.predict_from_state(states, skills, tables, n_skills, hp)
@@ -211,7 +211,7 @@ class ServingModel(SessionOwner):
         self.model_name = trained.kt.model_name
         self.hparams = trained.kt.hparams
         self.n_skills = trained.n_skills
-        self.state_size = models.MODELS[self.model_name].state_size(self.hparams)
+        self.state_size = models.MODELS[self.model_name].state_size(self.n_skills, self.hparams)
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.serving = build_serving_graph(self.model_name, self.n_skills, self.hparams)
@@ -257,8 +257,8 @@ class ServingModel(SessionOwner):
             "format": "TensorFlow SavedModel (tf.compat.v1.saved_model), tag %r" % SERVING_TAG,
             "model": self.model_name, "n_skills": self.n_skills, "state_size": self.state_size,
             "state_layout": model.state_layout(self.hparams),
-            "initial_state": "run the initial_state signature (the state before any answer; %s)"
-                             % ("the trained M^v_0" if self.model_name == "dkvmn" else "zeros"),
+            "initial_state": "run the initial_state signature: the state before any answer (models/%s.py's "
+                             "initial_state)" % self.model_name,
             "skills": "skills.csv: `skill` is the index the signatures take, `skill_id` the data set's id",
             "signatures": dict((name, {"inputs": dict(inputs), "outputs": dict(outputs)})
                                for name, (inputs, outputs) in SIGNATURES.items()),

@@ -8,10 +8,8 @@ import os
 
 import numpy as np
 
-from utils import run_files
+from utils import model_registry, run_files
 from utils.errors import RunFolderError
-
-MODEL_NAMES = {"dkvmn": "DKVMN", "dkt": "DKT"}
 
 
 class Run(object):
@@ -37,11 +35,13 @@ class Run(object):
 
     @property
     def model_label(self):
-        return MODEL_NAMES.get(self.model.lower(), self.model)
+        return model_registry.label(self.model)
 
     @property
-    def is_dkt(self):
-        return self.model.lower() == "dkt"
+    def has_correlation_weights(self):
+        """Whether the run wrote each skill's weights over latent concepts (a DKVMN run that finished): what
+        the clustering figures need."""
+        return os.path.isfile(os.path.join(self.path, run_files.CORRELATION_WEIGHTS))
 
     def __repr__(self):
         return "Run(%r, model=%r, dataset=%r, epochs=%d)" % (self.path, self.model, self.dataset,
