@@ -10,7 +10,8 @@ Writes into OUT: <name>_train<k>.csv and <name>_valid<k>.csv for k = 1..K, <name
 The split is by student and seeded by SPLIT_SEED: the test students are the source's test split (fixed, as
 SPLIT_DESIGN / FOLD choose it); the other students (the source's train + valid) are shuffled with SPLIT_SEED
 and cut into K folds; fold k is valid<k>, the rest is train<k>. With --folds 1 the source's own train / valid
-split is written as fold 1, so a run on the export sees the very split main.py made. Existing files are never overwritten.
+split is written as fold 1, so a run on the export sees the very split main.py made. Existing files are
+never overwritten.
 """
 import argparse
 import os
