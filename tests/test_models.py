@@ -293,7 +293,7 @@ def test_initial_weights_come_from_the_graph_seed(model_name):
 
 def test_unknown_model_optimizer_or_loss_scale_is_refused():
     with tf.Graph().as_default():
-        with pytest.raises(ValueError, match="dkt, dkvmn"):
+        with pytest.raises(ValueError, match="unknown model 'lstm': choose one of dkvmn, dkt"):
             models.build_graph("lstm", N_SKILLS, {})
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="adam"):
@@ -305,3 +305,19 @@ def test_unknown_model_optimizer_or_loss_scale_is_refused():
         with pytest.raises(ValueError, match="lack hidden_size"):  # no silent default for a missing hparam
             models.build_graph("dkt", N_SKILLS, dict((k, v) for k, v in main_constants().items()
                                                       if k != "hidden_size"))
+
+
+def test_a_model_must_make_its_variables_under_its_own_scope(monkeypatch):
+    """The registered name is the variable scope (parameters are counted there, serving restores them from
+    there): a model that builds elsewhere is refused with the rule, not miscounted."""
+    import types
+
+    def build(skills, answers, n_skills, hparams, training, batch_parts=1):
+        with tf.variable_scope("elsewhere"):
+            bias = tf.get_variable("bias", [n_skills], initializer=tf.zeros_initializer())
+        return {"logits": tf.gather(bias, skills)}
+
+    monkeypatch.setitem(models.MODELS, "dkt", types.SimpleNamespace(HPARAMS=(), build=build))
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match=r"model dkt made no trainable variable under tf.variable_scope"):
+            models.build_graph("dkt", N_SKILLS, main_constants())
