@@ -11,10 +11,13 @@ signatures (SIGNATURES), built from the model module's state functions (models/_
 student is what the model's recurrence carries (DKVMN: the value memory; DKT: the LSTM's h and c), one float
 vector per student, so a platform can keep it in its own database and never re-read a history. Unlike
 training, evaluate.py and predict.py, nothing here cuts a history into SEQ_LEN chunks: `predict_history`
-carries the state over the whole history, and `step` continues from any stored state.
+carries the state over the whole history, and `step` continues from any stored state. Every signature
+refuses what it cannot answer (rows that differ, a state that is not finite, a skill index, answer or length
+out of range) with an InvalidArgumentError that says what is valid.
 
 The SavedModel is written with tf.compat.v1.saved_model (tag "serve"), which TF 1.14 and 2.x both load
-without this repository's code (README, "Use a trained model in an application").
+without this repository's code (README, "Use a trained model in an application"); export.json says its
+`format_version` (FORMAT_VERSION).
 """
 import collections
 import contextlib
