@@ -316,7 +316,7 @@ class ServingModel(SessionOwner):
                          for name, value in inputs.items())
         return self.session.run(outputs, feed_dict=feed_dict)
 
-    def export(self, out_dir, log=None):
+    def export(self, out_dir, log=lambda *args: None):
         """Writes the SavedModel, skills.csv and export.json to `out_dir`, which must not exist.
 
         Everything is written inside a hidden folder beside `out_dir` (partial_export) and renamed into place
@@ -331,8 +331,7 @@ class ServingModel(SessionOwner):
             if not os.path.isdir(parent):
                 os.makedirs(parent)
             for path in remove_stale_partial_exports(parent):
-                (log or (lambda *a: None))("removed %s: what an export that was stopped before its end left"
-                                           % path)
+                log("removed %s: what an export that was stopped before its end left" % path)
             with partial_export(parent, os.path.basename(os.path.abspath(out_dir))) as inside:
                 write_saved_model(self.session, self.serving.signatures, inside)
                 skills = run_files.read_skills(self.trained.run_dir, self.n_skills)
