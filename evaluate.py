@@ -18,13 +18,15 @@ boundaries (utils/serving.py, the graph of export.py's predict_history), and met
 Skills are matched to the run's by their original id (skills.csv skill_id), not by index. A skill the run
 never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
 
-Writes a new folder RUN_DIR/evaluations/<dataset>-<split>-<timestamp>/ (never overwrites) with
+Writes a new folder RUN_DIR/evaluations/<dataset>-<split>-<timestamp>/ (never overwrites; --evaluations_dir
+DIR puts it in DIR instead, e.g. for a run folder you cannot write) with
 metrics.json (loss, acc, auc, auc_from2 = AUC on positions >= 2 of each chunk, the AUC's 95% interval by
 bootstrap over students seeded with the run's SEED, brier, ece and its reliability_bins, auc_by_position
 for positions 1-10, 11-50, 51-200, > 200 of each history, counts, options), predictions.csv (student,
 position, skill = the run's skill index, answer, p), auc_by_skill.csv (skill, skill_id, count, auc) and
 8_calibration.png (the reliability diagram). Exit status 2 with a one-line message for bad input (not a
-run, unfinished run, unknown skills, bad data options).
+run, unfinished run, a missing or damaged checkpoint, unknown skills, bad data options, a folder that cannot
+be written).
 """
 import os
 import sys
@@ -52,8 +54,8 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     """
     saved, _ = run_files.read_finished_run(run_dir)
     run_constants = saved["constants"]
-    config, extra = run_overrides(list(argv), run_constants,
-                                  {"split": "test", "drop_unknown_skills": False, "carry_state": False})
+    config, extra = run_overrides(list(argv), run_constants, {
+        "split": "test", "drop_unknown_skills": False, "carry_state": False, "evaluations_dir": ""})
     if extra["split"] not in SPLITS:
         raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
     dataset = load_from_config(config)
@@ -81,8 +83,9 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     metrics.update(auc_interval(predictions, run_constants["seed"]))  # as main.py: summary.json's interval
     metrics.update(calibration_and_breakdowns(predictions))
 
-    out_dir = run_files.create_run_dir(os.path.join(run_dir, "evaluations"), config["dataset"],
-                                       extra["split"])
+    out_dir = run_files.create_run_dir(
+        extra["evaluations_dir"] or os.path.join(run_dir, "evaluations"), config["dataset"], extra["split"],
+        what="an evaluation folder", advice="give a writable folder with free space as --evaluations_dir DIR")
     run_files.write_predictions(out_dir, predictions)
     write_auc_by_skill(out_dir, predictions, run_skill_ids)
     title = "%s\n%s %s: ECE %.4f, Brier %.4f" % (
@@ -151,7 +154,7 @@ def breakdown_lines(metrics):
 
 
 USAGE = "usage: python evaluate.py RUN_DIR [--split test|valid|train] [--drop_unknown_skills true] " \
-        "[--carry_state true] [--<data constant> value ...]"
+        "[--carry_state true] [--evaluations_dir DIR] [--<data constant> value ...]"
 
 
 def main(argv):

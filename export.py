@@ -12,8 +12,11 @@ and layout, the signatures, versions). utils/serving.py builds it; docs/serving.
 an application") shows a client.
 
 The default folder name is a number, as TensorFlow Serving expects of a model version under
---model_base_path=RUN_DIR/export. Nothing is overwritten: the export is written beside its folder and renamed
-into place at the end. A folder that is not a finished run is one `error:` line and exit status 2.
+--model_base_path=RUN_DIR/export. Nothing is overwritten: the export is written in a hidden folder beside its
+folder and renamed into place at the end; a failed write (a read-only or full disk) leaves nothing behind, and
+what a killed export left there is removed by the next export to the same folder. A folder that is not a
+finished run, a selected checkpoint that is missing or damaged, and a failed write are one `error:` line and
+exit status 2. export.json says the export's `format_version` (utils/serving.py FORMAT_VERSION).
 """
 import os
 import sys
@@ -41,7 +44,7 @@ def export(run_dir, argv=(), log=print, model=None):
     if os.path.exists(out_dir):
         raise ConfigError("%s already exists: give another --out (an export never overwrites)" % out_dir)
     with opened(run_dir, model) as trained, ServingModel(trained) as serving:
-        serving.export(out_dir)
+        serving.export(out_dir, log=log)
         log("%s (%s, %d skills, state of %d floats per student, checkpoint %s): wrote %s" % (
             run_dir, serving.model_name, serving.n_skills, serving.state_size, trained.checkpoint, out_dir))
     return out_dir

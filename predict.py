@@ -135,29 +135,15 @@ def check_out(out, run_dir, input_path, data_dir, overwrite):
     """ConfigError unless writing --out replaces nothing it must not: never the input (the --input file, or
     with --split a file of DATASET_DIR), never a file of the run folder outside its predictions/, and an
     existing file only with --overwrite true."""
-    if os.path.isdir(out):
-        raise ConfigError("--out %s is a folder: give a file name" % out)
-    exists = os.path.lexists(out)
-    same_file = input_path and os.path.exists(out) and os.path.exists(input_path) and os.path.samefile(
-        out, input_path)
-    if same_file:
-        raise ConfigError("--out %s is the --input file: the predictions would replace the history they are "
-                          "made from; write them to another file" % out)
-    real = os.path.realpath(out)
-    if exists and data_dir and _inside(real, data_dir):
-        raise ConfigError("--out %s is a file of DATASET_DIR %s, the data the predictions are made from; "
-                          "write them to another file" % (out, data_dir))
-    if exists and _inside(real, run_dir) and not _inside(real, os.path.join(run_dir, "predictions")):
-        raise ConfigError("--out %s is a file of the run folder %s; write the predictions elsewhere (or "
-                          "under its predictions/)" % (out, run_dir))
-    if exists and not overwrite:
-        raise ConfigError("--out %s exists: pass --overwrite true to replace it, or give another file name"
-                          % out)
-
-
-def _inside(path, folder):
-    folder = os.path.realpath(folder)
-    return os.path.commonpath([os.path.realpath(path), folder]) == folder
+    protected = [(run_dir, "a file of the run folder %s; write the predictions elsewhere (or under its "
+                           "predictions/)" % run_dir, os.path.join(run_dir, "predictions"))]
+    if input_path:
+        protected.insert(0, (input_path, "the --input file: the predictions would replace the history they "
+                                         "are made from; write them to another file", None))
+    if data_dir:
+        protected.append((data_dir, "a file of DATASET_DIR %s, the data the predictions are made from; write "
+                                    "them to another file" % data_dir, None))
+    run_files.check_output_file(out, "--out", overwrite, "--overwrite true", protected)
 
 
 def default_out(run_dir, source):
@@ -180,7 +166,7 @@ def main(argv):
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()
         predict(run_dir, options, log=lambda *a: print(*a, file=sys.stderr))
-    return run_folder_program(argv, USAGE, body, writing="the predictions")
+    return run_folder_program(argv, USAGE, body, writing="the predictions (--out FILE writes them elsewhere)")
 
 
 if __name__ == "__main__":

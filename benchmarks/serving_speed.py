@@ -60,7 +60,8 @@ tf.config.threading.set_intra_op_parallelism_threads(threads)
 tf.config.threading.set_inter_op_parallelism_threads(threads)
 step = tf.saved_model.load(path).signatures["step"]
 state = tf.constant(np.zeros((1, int(sys.argv[4])), np.float32))
-skill, answer = tf.constant([3], tf.int32), tf.constant([1], tf.int32)
+specs = step.structured_input_signature[1]  # the export's own input types (int64 since format 2)
+skill, answer = tf.constant([3], specs["skill"].dtype), tf.constant([1], specs["answer"].dtype)
 seconds = []
 for i in range(calls + 50):
     start = time.perf_counter()
@@ -115,8 +116,8 @@ class LoadedStep(object):
 
 def step_feeds(batch, state_size, rng):
     return {"state": rng.normal(0.0, 0.1, (batch, state_size)).astype(np.float32),
-            "skill": rng.randint(0, N_SKILLS, batch).astype(np.int32),
-            "answer": rng.randint(0, 2, batch).astype(np.int32)}
+            "skill": rng.randint(0, N_SKILLS, batch).astype(np.int64),
+            "answer": rng.randint(0, 2, batch).astype(np.int64)}
 
 
 def summary(seconds):

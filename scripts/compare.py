@@ -2,14 +2,15 @@
 
 Usage (from the repo root), e.g. the DKVMN and the DKT run of one fold:
     python scripts/compare.py runs/assist2009_updated-dkvmn-20260101-120000 \\
-        runs/assist2009_updated-dkt-20260101-130000 [--resamples 1000] [--seed 0] [--json OUT]
+        runs/assist2009_updated-dkt-20260101-130000 [--resamples 1000] [--seed 0] [--json OUT [--overwrite]]
 
 Reads both runs' predictions.csv, pairs their rows by (student, position) in any order and checks that both
 runs scored the same test answers; runs of different data sets or folds are refused with one `error:` line
 (exit status 2). Prints both test AUCs, the difference A - B with its 95% interval and p-value from a paired
 bootstrap over students (a student's answers are not independent, so whole students are resampled, the same
 resamples for both runs), and DeLong's z and p (the asymptotic test, which takes answers as independent and
-so tends to give the smaller p). --json OUT also writes these figures to OUT.
+so tends to give the smaller p). --json OUT also writes these figures to OUT: a new file, or an existing one
+with --overwrite; never a file of either run folder.
 """
 import argparse
 import os
@@ -32,7 +33,8 @@ def parse_args(argv):
     parser.add_argument("run_b", metavar="RUN_B", help="run folder of model B (the same test answers)")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of the students")
     parser.add_argument("--seed", type=int, default=0, help="seed of the resampling")
-    parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
+    parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file (a new one)")
+    parser.add_argument("--overwrite", action="store_true", help="let --json replace an existing file")
     args = parser.parse_args(argv)
     if args.resamples < 1:
         parser.error("--resamples must be at least 1, got %d" % args.resamples)
@@ -55,6 +57,10 @@ def describe(run_dir):
 
 def compare(args):
     """The figures of the comparison, as written to --json."""
+    if args.json:  # before any work: a refused --json costs nothing
+        run_files.check_output_file(args.json, "--json", args.overwrite, "--overwrite", [
+            (run_dir, "a file of the run folder %s; write the figures elsewhere" % run_dir, None)
+            for run_dir in (args.run_a, args.run_b)])
     run_a, run_b = describe(args.run_a), describe(args.run_b)
     rows = paired.pair_predictions(run_files.read_predictions(args.run_a),
                                    run_files.read_predictions(args.run_b), run_a, run_b)

@@ -192,3 +192,33 @@ def test_a_malformed_config_is_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read %s" % os.path.join(run_b, "config.json"))
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_json_never_replaces_a_runs_own_file_nor_an_existing_file_unless_told(tmp_path, capsys):
+    data = made_up_answers(n_students=10)
+    run_a = write_run(str(tmp_path / "a"), data, "good")
+    run_b = write_run(str(tmp_path / "b"), data, "weak")
+    run_files.write_json(os.path.join(run_b, "summary.json"), {"test_auc": 0.7})
+    own_files = [os.path.join(run_a, "predictions.csv"), os.path.join(run_b, "summary.json"),
+                 os.path.join(run_a, "config.json")]
+    link = tmp_path / "link.csv"
+    os.symlink(own_files[0], str(link))
+    before = dict((path, open(path, "rb").read()) for path in own_files)
+    for out in own_files + [str(link)]:
+        for overwrite in ([], ["--overwrite"]):   # not even with --overwrite
+            assert compare.main([run_a, run_b, "--resamples", "10", "--json", out] + overwrite) == 2
+            captured = capsys.readouterr()
+            assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+            assert captured.err.startswith("error: --json %s is a file of the run folder" % out)
+    assert dict((path, open(path, "rb").read()) for path in own_files) == before
+
+    other = tmp_path / "figures.json"
+    other.write_text("someone's file\n")
+    assert compare.main([run_a, run_b, "--resamples", "10", "--json", str(other)]) == 2
+    assert "exists: pass --overwrite to replace it" in capsys.readouterr().err
+    assert other.read_text() == "someone's file\n"
+    assert compare.main([run_a, run_b, "--resamples", "10", "--json", str(other), "--overwrite"]) == 0
+    assert json.loads(other.read_text())["n_answers"] == data["answer"].size
+    fresh = tmp_path / "a" / "comparison.json"   # a new file, even in a run folder, replaces nothing
+    assert compare.main([run_a, run_b, "--resamples", "10", "--json", str(fresh)]) == 0
+    assert json.loads(fresh.read_text())["n_answers"] == data["answer"].size

@@ -190,15 +190,15 @@ def test_saved_model_cli_lists_the_signatures_with_dtypes_and_shapes(trained_run
     size, n_skills = "%d" % (TINY["memory_size"] * TINY["value_dim"]), "%d" % trained.n_skills
     expected = {
         "step": {("inputs", "state"): ("DT_FLOAT", "(-1, %s)" % size),
-                 ("inputs", "skill"): ("DT_INT32", "(-1)"), ("inputs", "answer"): ("DT_INT32", "(-1)"),
+                 ("inputs", "skill"): ("DT_INT64", "(-1)"), ("inputs", "answer"): ("DT_INT64", "(-1)"),
                  ("outputs", "p"): ("DT_FLOAT", "(-1)"),
                  ("outputs", "new_state"): ("DT_FLOAT", "(-1, %s)" % size),
                  ("outputs", "knowledge_state"): ("DT_FLOAT", "(-1, %s)" % n_skills)},
-        "initial_state": {("inputs", "batch_size"): ("DT_INT32", "()"),
+        "initial_state": {("inputs", "batch_size"): ("DT_INT64", "()"),
                           ("outputs", "state"): ("DT_FLOAT", "(-1, %s)" % size)},
-        "predict_history": {("inputs", "skills"): ("DT_INT32", "(-1, -1)"),
-                            ("inputs", "answers"): ("DT_INT32", "(-1, -1)"),
-                            ("inputs", "lengths"): ("DT_INT32", "(-1)"),
+        "predict_history": {("inputs", "skills"): ("DT_INT64", "(-1, -1)"),
+                            ("inputs", "answers"): ("DT_INT64", "(-1, -1)"),
+                            ("inputs", "lengths"): ("DT_INT64", "(-1)"),
                             ("outputs", "p"): ("DT_FLOAT", "(-1, -1)"),
                             ("outputs", "final_state"): ("DT_FLOAT", "(-1, %s)" % size),
                             ("outputs", "knowledge_state"): ("DT_FLOAT", "(-1, %s)" % n_skills)},
@@ -245,19 +245,58 @@ def test_default_export_folder_is_a_new_version_number(trained_runs, tmp_path):
     assert sorted(os.listdir(first)) == ["export.json", "saved_model.pb", "skills.csv", "variables"]
 
 
-def readme_client():
-    """The first ```python block of the section "Use a trained model in an application" of docs/serving.md."""
-    with open(os.path.join(ROOT, "docs", "serving.md"), encoding="utf-8") as f:
-        page = f.read()
-    section = page.split("\n## Use a trained model in an application\n", 1)[1].split("\n## ", 1)[0]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
+CLIENT_OPENING = '"""client.py EXPORT_DIR'
 
 
-def test_the_readme_client_runs_as_written(trained_runs, exports, tmp_path):
+def documented_client():
+    """The client of the documentation: the ```python block that opens with CLIENT_OPENING, wherever the
+    documentation keeps it (README.md or a page under docs/); exactly one such client."""
+    pages = [os.path.join(ROOT, "README.md")] + sorted(
+        os.path.join(folder, name) for folder, _, names in os.walk(os.path.join(ROOT, "docs"))
+        for name in names if name.endswith(".md"))
+    blocks = set()
+    for page in pages:
+        with open(page, encoding="utf-8") as f:
+            for block in f.read().split("```python\n")[1:]:
+                code = block.split("```", 1)[0]
+                if code.startswith(CLIENT_OPENING):
+                    blocks.add(code)
+    assert len(blocks) == 1, "expected one documented client, found %d" % len(blocks)
+    return blocks.pop()
+
+
+def run_client(folder, export_dir, *answers):
+    (folder / "client.py").write_text(documented_client())
+    return run_outside_repo(folder, ["client.py", export_dir] + list(answers))
+
+
+def format_1_export(trained, export_dir, folder):
+    """An export as format 1 wrote it (int32 inputs; export.json without format_version), of `trained`."""
+    import tensorflow.compat.v1 as tf
+    from utils.serving import build_serving_graph, write_saved_model
+    from utils.trained_model import restore_selected_checkpoint
+    graph = tf.Graph()
+    with graph.as_default():
+        serving = build_serving_graph(trained.kt.model_name, trained.n_skills, trained.kt.hparams,
+                                      index_dtype=tf.int32)
+        with tf.Session(graph=graph) as session:
+            restore_selected_checkpoint(tf.train.Saver(serving.model_variables), session, trained.run_dir,
+                                        trained.checkpoint)
+            session.run(serving.load_tables)
+            write_saved_model(session, serving.signatures, folder)
+    shutil.copy(os.path.join(export_dir, "skills.csv"), folder)
+    with open(os.path.join(export_dir, "export.json")) as f:
+        described = json.load(f)
+    del described["format_version"]
+    with open(os.path.join(folder, "export.json"), "w") as f:
+        json.dump(described, f)
+    return folder
+
+
+def test_the_documented_client_runs_as_written(trained_runs, exports, tmp_path):
     _, trained = trained_runs["dkvmn"]
-    (tmp_path / "client.py").write_text(readme_client())
     answers = [("3", 1), ("7", 0), ("3", 1)]
-    result = run_outside_repo(tmp_path, ["client.py", exports["dkvmn"]] + ["%s:%d" % a for a in answers])
+    result = run_client(tmp_path, exports["dkvmn"], *["%s:%d" % a for a in answers])
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3 + 5, result.stdout
@@ -277,10 +316,66 @@ def test_the_readme_client_runs_as_written(trained_runs, exports, tmp_path):
     assert [m.group(1) for m in weakest] == [trained.skill_ids[q] for q in np.argsort(mastery)[:5]]
     np.testing.assert_allclose([float(m.group(2)) for m in weakest], np.sort(mastery)[:5], atol=1e-4)
 
-    result = run_outside_repo(tmp_path, ["client.py", exports["dkvmn"], "3:1", "999:0"])
-    assert result.returncode != 0
-    assert "ValueError: unknown skill id '999'" in result.stderr
-    assert "P(correct)" not in result.stdout   # refused before the model ran
+    # An export of the previous format gives the same answers.
+    old = format_1_export(trained, exports["dkvmn"], str(tmp_path / "format-1"))
+    assert "DT_INT32" in run_outside_repo(tmp_path, ["-m", "tensorflow.python.tools.saved_model_cli", "show",
+                                                     "--dir", old, "--all"]).stdout
+    again = run_client(tmp_path, old, *["%s:%d" % a for a in answers])
+    assert again.returncode == 0 and again.stdout == result.stdout, again.stderr[-3000:]
+
+
+# Imports the documented client (its command line runs only as __main__) and feeds `call` a value that
+# session.run would cast: the client must refuse it before the model runs.
+CLIENT_CALL = r'''
+import sys
+
+import numpy as np
+
+import client
+
+model = client.Export(sys.argv[1])
+state = model.call("initial_state", batch_size=1)["state"]
+for skill in ([3.7], np.array([2 ** 32 + 3], np.int64), [float("nan")]):
+    try:
+        model.call("step", state=state, skill=skill, answer=[1])
+        print("fed %r" % (skill,))
+    except ValueError as error:
+        print("refused: %s" % error)
+    except Exception as error:
+        print("the model refused: %s" % type(error).__name__)
+'''
+
+
+def test_the_documented_client_checks_its_input_before_the_model_runs(trained_runs, exports, tmp_path):
+    _, trained = trained_runs["dkvmn"]
+    for answers, message in ((["3:1", "999:0"], "ValueError: unknown skill id '999'"),
+                             (["3:1", "7:2"], "ValueError: '7:2': give SKILL_ID:ANSWER"),
+                             (["3:0.5"], "ValueError: '3:0.5': give SKILL_ID:ANSWER"),
+                             (["3"], "ValueError: '3': give SKILL_ID:ANSWER")):
+        result = run_client(tmp_path, exports["dkvmn"], *answers)
+        assert result.returncode != 0 and message in result.stderr, (answers, result.stderr[-3000:])
+        assert "P(correct)" not in result.stdout   # refused before the model ran
+
+    (tmp_path / "call.py").write_text(CLIENT_CALL)
+    old = format_1_export(trained, exports["dkvmn"], str(tmp_path / "format-1"))
+    for folder, dtype in ((exports["dkvmn"], "int64"), (old, "int32")):
+        result = run_outside_repo(tmp_path, ["call.py", folder])
+        assert result.returncode == 0, result.stderr[-3000:]
+        lines = result.stdout.strip().splitlines()
+        assert len(lines) == 3 and all(line.startswith("refused: skill takes whole numbers (%s)" % dtype)
+                                       for line in lines[:1] + lines[2:]), result.stdout
+        # past int32 an int64 skill is refused by an int32 export's client, and by an int64 export's graph
+        assert lines[1].startswith("refused" if dtype == "int32" else "the model refused: InvalidArgument"), \
+            result.stdout
+
+    newer = tmp_path / "format-3"
+    shutil.copytree(exports["dkvmn"], str(newer))
+    with open(str(newer / "export.json")) as f:
+        described = json.load(f)
+    described["format_version"] = 3
+    (newer / "export.json").write_text(json.dumps(described))
+    result = run_client(tmp_path, str(newer), "3:1")
+    assert result.returncode != 0 and "has export format 3; this client reads formats (1, 2)" in result.stderr
 
 
 @pytest.mark.parametrize("model", model_registry.names())

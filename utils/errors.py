@@ -4,6 +4,7 @@ Each ends a program with one `error: <message>` line and an exit status (utils/c
 what is wrong and how to fix it. `data.DataError` (malformed data) is the fourth, kept in data/ so that the
 data code needs nothing from utils/. No TensorFlow here: the plot scripts end through the same function.
 """
+import os
 
 
 class ConfigError(Exception):
@@ -16,3 +17,12 @@ class RunFolderError(Exception):
 
 class TrainingDiverged(Exception):
     """The training loss or the model's outputs became NaN or infinite; says what was kept."""
+
+
+def short_reason(error):
+    """The line of an error's message that says what failed: a TensorFlow error's message also holds the
+    graph's stack, too long for one `error:` line. The line naming a file (it has "; " and a path) is the one
+    that tells, else the first line."""
+    lines = [line.strip() for line in str(getattr(error, "message", None) or error).splitlines()]
+    telling = [line for line in lines if "; " in line and os.sep in line]
+    return (telling or [line for line in lines if line] or [type(error).__name__])[0]

@@ -29,7 +29,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from utils.errors import RunFolderError
+from utils.errors import ConfigError, RunFolderError
 
 CONFIG = "config.json"
 STATE = "state.json"
@@ -48,10 +48,14 @@ EPOCH_COLUMNS = ["epoch", "learning_rate", "train_loss",
                  "train_seconds", "eval_seconds"]
 
 
-def create_run_dir(runs_dir, dataset, model, now=None):
+RUNS_DIR_ADVICE = "give a writable folder with free space as RUNS_DIR (--runs_dir PATH)"
+
+
+def create_run_dir(runs_dir, dataset, model, now=None, what="a run folder", advice=RUNS_DIR_ADVICE):
     """Makes a new, empty run folder `<runs_dir>/<dataset>-<model>-<timestamp>`; never reuses one.
 
-    Raises RunFolderError when RUNS_DIR cannot hold a new folder (read-only, full, not a folder).
+    Raises RunFolderError when RUNS_DIR cannot hold a new folder (read-only, full, not a folder): "cannot
+    create `what` in RUNS_DIR", then `advice`: how to choose another folder with the caller's own option.
     """
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = os.path.join(runs_dir, "%s-%s-%s" % (folder_name(dataset), folder_name(model), stamp))
@@ -65,8 +69,8 @@ def create_run_dir(runs_dir, dataset, model, now=None):
             except FileExistsError:
                 continue
     except OSError as error:
-        raise RunFolderError("cannot create a run folder in %s (%s): give a writable folder with free space "
-                             "as RUNS_DIR (--runs_dir PATH)" % (runs_dir, error.strerror or error))
+        raise RunFolderError("cannot create %s in %s (%s): %s" % (what, runs_dir, error.strerror or error,
+                                                                  advice))
     raise RunFolderError("could not create a fresh run folder under %s: 99 folders %s-* exist" % (
         runs_dir, base))
 
@@ -571,3 +575,33 @@ def _number_column(path, body, index, name, convert):
             raise RunFolderError("%s:%d: %s %r is not a%s number" % (
                 path, line, name, row[index], "n integer" if convert is int else ""))
     return np.array(values, dtype=np.int64 if convert is int else np.float64)
+
+
+def check_output_file(path, option, overwrite, overwrite_option, protected=()):
+    """ConfigError unless writing the file `path` (the value of the command-line `option`, e.g. "--out")
+    replaces nothing it must not.
+
+    `protected` lists (place, what it is, except_under): an existing file that is `place` (a file: also a link
+    to it or another name of it) or lies inside it (a folder), but not inside `except_under` (None: nowhere),
+    is never replaced, not even with `overwrite`; the error reads "<option> <path> is <what it is>", so
+    `what` also says how to choose another file. Any other existing file is replaced only with `overwrite`
+    (given on the command line as `overwrite_option`). A path that does not exist replaces nothing.
+    """
+    if os.path.isdir(path):
+        raise ConfigError("%s %s is a folder: give a file name" % (option, path))
+    if not os.path.lexists(path):
+        return
+    for place, what, except_under in protected:
+        if _is_or_inside(path, place) and not (except_under and _is_or_inside(path, except_under)):
+            raise ConfigError("%s %s is %s" % (option, path, what))
+    if not overwrite:
+        raise ConfigError("%s %s exists: pass %s to replace it, or give another file name"
+                          % (option, path, overwrite_option))
+
+
+def _is_or_inside(path, place):
+    """Whether the existing `path` is the file `place`, or lies in the folder `place` (links followed)."""
+    if os.path.exists(path) and os.path.exists(place) and os.path.samefile(path, place):
+        return True
+    folder = os.path.realpath(place)
+    return os.path.commonpath([os.path.realpath(path), folder]) == folder

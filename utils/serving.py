@@ -11,53 +11,75 @@ signatures (SIGNATURES), built from the model module's state functions (models/_
 student is what the model's recurrence carries (DKVMN: the value memory; DKT: the LSTM's h and c), one float
 vector per student, so a platform can keep it in its own database and never re-read a history. Unlike
 training, evaluate.py and predict.py, nothing here cuts a history into SEQ_LEN chunks: `predict_history`
-carries the state over the whole history, and `step` continues from any stored state.
+carries the state over the whole history, and `step` continues from any stored state. Every signature
+refuses what it cannot answer (rows that differ, a state that is not finite, a skill index, answer or length
+out of range) with an InvalidArgumentError that says what is valid.
 
 The SavedModel is written with tf.compat.v1.saved_model (tag "serve"), which TF 1.14 and 2.x both load
-without this repository's code (docs/serving.md, "Use a trained model in an application").
+without this repository's code (docs/serving.md, "Use a trained model in an application"); export.json
+says its `format_version` (FORMAT_VERSION).
 """
 import collections
+import contextlib
 import datetime
 import errno
 import os
 import platform
+import re
+import shutil
+import socket
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
 from utils import run_files
+from utils.errors import RunFolderError, short_reason
 from utils.metrics import concatenated, scored_positions
-from utils.trained_model import EvaluationBatches, SessionOwner
+from utils.trained_model import EvaluationBatches, SessionOwner, restore_selected_checkpoint
+
+# The version of an export's format, in export.json `format_version`. 2: the integer inputs are int64 and the
+# graph refuses what it cannot answer (see INDEX_DTYPE, checked_step and checked_history). 1 (export.json
+# without `format_version`): int32 inputs. A client reads the input types from the signatures, so it serves
+# both (README, "Use a trained model in an application").
+FORMAT_VERSION = 2
+
+# The type of the integer inputs: session.run casts a fed value to the input's type on the caller's side,
+# where no check in the graph can see it, so the type must hold any integer a caller sends: fed to int32,
+# 2^32 + 3 would become skill 3 and pass the range check. (A float fed to it is still cast, 3.7 to 3: a client
+# that feeds through session.run checks that its values are whole numbers, as feed_value does.)
+INDEX_DTYPE = tf.int64
 
 # The signatures of the serving graph and SavedModel: name -> (inputs, outputs), each name: what it is.
 SIGNATURES = collections.OrderedDict([
     ("step", (
         collections.OrderedDict([
-            ("state", "float32 [B, S]: each student's state (from initial_state or an earlier step)"),
-            ("skill", "int32 [B]: the skill index (skills.csv `skill`) each student answers"),
-            ("answer", "int32 [B]: the answer, 1 = correct, 0 = wrong")]),
+            ("state", "float32 [B, S]: each student's state (from initial_state or an earlier step); finite"),
+            ("skill", "int64 [B]: the skill index (skills.csv `skill`) each student answers"),
+            ("answer", "int64 [B]: the answer, 1 = correct, 0 = wrong")]),
         collections.OrderedDict([
             ("p", "float32 [B]: P(correct) on this skill predicted before the answer"),
             ("new_state", "float32 [B, S]: the state after the answer (store it for the next step)"),
             ("knowledge_state", "float32 [B, n_skills]: P(correct) of every skill at the next answer")]))),
     ("initial_state", (
         collections.OrderedDict([
-            ("batch_size", "int32 []: how many new students")]),
+            ("batch_size", "int64 []: how many new students")]),
         collections.OrderedDict([
             ("state", "float32 [batch_size, S]: the state of a student with no answer yet")]))),
     ("predict_history", (
         collections.OrderedDict([
-            ("skills", "int32 [B, T]: skill indices of each student's answers in time order, padded"),
-            ("answers", "int32 [B, T]: the 0/1 answers, padded"),
-            ("lengths", "int32 [B]: the number of real answers of each row (the rest is padding)")]),
+            ("skills", "int64 [B, T]: skill indices of each student's answers in time order, padded"),
+            ("answers", "int64 [B, T]: the 0/1 answers, padded"),
+            ("lengths", "int64 [B]: the number of real answers of each row, 0 to T (the rest is padding)")]),
         collections.OrderedDict([
             ("p", "float32 [B, T]: P(correct) of each answer from the answers before it (0 on padding)"),
-            ("final_state", "float32 [B, S]: the state after each student's last answer"),
+            ("final_state", "float32 [B, S]: the state after each student's last answer (T = 0 or a length "
+                            "of 0: the initial state)"),
             ("knowledge_state", "float32 [B, n_skills]: P(correct) of every skill after the last answer")]))),
 ])
 
 SERVING_TAG = "serve"  # tf.saved_model.SERVING in both TensorFlows
+LARGEST_BATCH = 2 ** 31 - 1  # the largest batch_size: the graph's shapes are int32
 
 ServingGraph = collections.namedtuple("ServingGraph", [
     "signatures",       # name -> (inputs dict, outputs dict) of tensors, as SIGNATURES describes them
@@ -66,18 +88,20 @@ ServingGraph = collections.namedtuple("ServingGraph", [
 ])
 
 
-def build_serving_graph(model_name, n_skills, hparams):
+def build_serving_graph(model_name, n_skills, hparams, index_dtype=INDEX_DTYPE):
     """Builds the model's variables and the three signatures in the default graph.
 
     The variables are created here under the model's scope with the names of training (so a tf.train.Saver
     over `model_variables` restores them from a run's checkpoint); dropout is off. What depends on the
     variables alone (the model's `state_tables`) is cached in non-trainable variables that `load_tables`
-    fills after the restore, so a step does not recompute it.
+    fills after the restore, so a step does not recompute it. Every signature checks its inputs first and
+    fails with an InvalidArgumentError that says what is valid (checked_step, checked_history).
 
     Args:
       model_name: a key of models.MODELS.
       n_skills: the run's number of skills.
       hparams: the run's constants (models.checked_hparams picks what the model reads).
+      index_dtype: the type of the integer inputs; INDEX_DTYPE, except to build the int32 inputs of format 1.
 
     Returns:
       ServingGraph.
@@ -103,53 +127,108 @@ def build_serving_graph(model_name, n_skills, hparams):
         every_skill = tf.tile(tf.range(n_skills)[None], tf.stack([tf.shape(states)[0], 1]))  # [B, n_skills]
         return predict(states, every_skill)
 
+    def initial_states(batch_size):
+        return tf.reshape(tf.tile(model.initial_state(n_skills, hp)[None], tf.stack([batch_size, 1])),
+                          [-1, size])
+
     signatures = collections.OrderedDict()
     with tf.name_scope("step"):
         state = tf.placeholder(tf.float32, [None, size], name="state")
-        skill = tf.placeholder(tf.int32, [None], name="skill")
-        answer = tf.placeholder(tf.int32, [None], name="answer")
-        checked_skill, checked_answer = checked_inputs(skill, answer, n_skills)
-        new_state = update(state, checked_skill, checked_answer)
+        skill = tf.placeholder(index_dtype, [None], name="skill")
+        answer = tf.placeholder(index_dtype, [None], name="answer")
+        checked_state, checked_skill, checked_answer = checked_step(state, skill, answer, n_skills)
+        new_state = update(checked_state, checked_skill, checked_answer)
         signatures["step"] = (
             {"state": state, "skill": skill, "answer": answer},
-            named({"p": predict(state, checked_skill[:, None])[:, 0], "new_state": new_state,
+            named({"p": predict(checked_state, checked_skill[:, None])[:, 0], "new_state": new_state,
                    "knowledge_state": knowledge(new_state)}))
     with tf.name_scope("initial_state"):
-        batch_size = tf.placeholder(tf.int32, [], name="batch_size")
-        states = tf.tile(model.initial_state(n_skills, hp)[None], tf.stack([batch_size, 1]))
+        batch_size = tf.placeholder(index_dtype, [], name="batch_size")
         signatures["initial_state"] = ({"batch_size": batch_size},
-                                       named({"state": tf.reshape(states, [-1, size])}))
+                                       named({"state": initial_states(checked_batch_size(batch_size))}))
     with tf.name_scope("predict_history"):
-        skills = tf.placeholder(tf.int32, [None, None], name="skills")
-        answers = tf.placeholder(tf.int32, [None, None], name="answers")
-        lengths = tf.placeholder(tf.int32, [None], name="lengths")
-        # Whatever the padding holds: 0 there, so only the real answers are checked and looked up.
-        real = tf.sequence_mask(lengths, tf.shape(skills)[1])
-        checked_skills, checked_answers = checked_inputs(
-            tf.where(real, skills, tf.zeros_like(skills)), tf.where(real, answers, tf.zeros_like(answers)),
-            n_skills)
-        first = tf.tile(model.initial_state(n_skills, hp)[None], tf.stack([tf.shape(skills)[0], 1]))
-        p, final_state = carried_history(checked_skills, checked_answers, lengths,
-                                         tf.reshape(first, [-1, size]), predict, update)
+        skills = tf.placeholder(index_dtype, [None, None], name="skills")
+        answers = tf.placeholder(index_dtype, [None, None], name="answers")
+        lengths = tf.placeholder(index_dtype, [None], name="lengths")
+        checked_skills, checked_answers, checked_lengths = checked_history(skills, answers, lengths, n_skills)
+        p, final_state = carried_history(checked_skills, checked_answers, checked_lengths,
+                                         initial_states(tf.shape(skills)[0]), predict, update)
         signatures["predict_history"] = (
             {"skills": skills, "answers": answers, "lengths": lengths},
             named({"p": p, "final_state": final_state, "knowledge_state": knowledge(final_state)}))
     return ServingGraph(signatures=signatures, model_variables=model_variables, load_tables=load_tables)
 
 
-def checked_inputs(skills, answers, n_skills):
-    """`skills` and `answers` once they are checked: skill indices in [0, n_skills), answers 0 or 1.
+def checked_step(state, skill, answer, n_skills):
+    """`step`'s inputs once they are checked: one row per student in each (a batch of states with one
+    answer would otherwise be broadcast to every student), a finite state (NaN in, NaN out), and valid skill
+    indices and answers (checked_indices); the indices as int32, as the models take them."""
+    rows = [tf.shape(state)[0], tf.shape(skill)[0], tf.shape(answer)[0]]
+    same_rows = tf.logical_and(tf.equal(rows[0], rows[1]), tf.equal(rows[1], rows[2]))
+    state, skill, answer = asserted([
+        (same_rows, ["state, skill and answer must hold one row per student, as many rows each; got rows of "
+                     "state, skill, answer:"] + rows),
+        (tf.reduce_all(tf.is_finite(state)), ["state must be finite (no NaN or infinity): give the state "
+                                              "that initial_state or step returned"])],
+        state, skill, answer)
+    skill, answer = checked_indices(skill, answer, n_skills)
+    return state, skill, answer
+
+
+def checked_history(skills, answers, lengths, n_skills):
+    """`predict_history`'s inputs once they are checked: skills and answers of the same shape [B, T], one
+    length per row, each in [0, T] (a longer history than the row holds is refused, not cut), and valid skill
+    indices and answers within each row's length (checked_indices: the padding is never read, whatever it
+    holds: 0 there). All as int32, as the models take them."""
+    n_steps = tf.shape(skills)[1]
+    same_shape = tf.reduce_all(tf.equal(tf.shape(skills), tf.shape(answers)))
+    one_length_per_row = tf.equal(tf.shape(lengths)[0], tf.shape(skills)[0])
+    within_rows = tf.reduce_all(tf.logical_and(lengths >= 0, lengths <= tf.cast(n_steps, lengths.dtype)))
+    skills, answers, lengths = asserted([
+        (same_shape, ["skills and answers must have the same shape [B, T]; got", tf.shape(skills),
+                      tf.shape(answers)]),
+        (one_length_per_row, ["lengths must hold one length per row of skills; got rows of lengths, skills:",
+                              tf.shape(lengths)[0], tf.shape(skills)[0]]),
+        (within_rows, ["lengths must be in [0, T], T =", n_steps, "the columns of skills and answers (pad "
+                       "the shorter rows; a length is never cut); got", lengths])],
+        skills, answers, lengths)
+    lengths = tf.cast(lengths, tf.int32)
+    real = tf.sequence_mask(lengths, n_steps)
+    skills, answers = checked_indices(tf.where(real, skills, tf.zeros_like(skills)),
+                                      tf.where(real, answers, tf.zeros_like(answers)), n_skills)
+    return skills, answers, lengths
+
+
+def checked_batch_size(batch_size):
+    """`initial_state`'s batch_size once it is checked (a whole number of students the graph's int32 shapes
+    can hold), as int32."""
+    valid = tf.logical_and(batch_size >= 0, batch_size <= LARGEST_BATCH)
+    (batch_size,) = asserted([(valid, ["batch_size must be in [0, %d]; got" % LARGEST_BATCH, batch_size])],
+                             batch_size)
+    return tf.cast(batch_size, tf.int32)
+
+
+def checked_indices(skills, answers, n_skills):
+    """`skills` and `answers` once they are checked: skill indices in [0, n_skills), answers 0 or 1; as int32.
 
     Raises (when run) InvalidArgumentError with a message that says what is valid: a skill id looked up by
     hand, or an answer that is not 0/1, must not read another skill's row (on a GPU an out-of-range gather
-    gives zeros, not an error). One Assert for both rules: fewer ops per step than four tf.assert_*.
+    gives zeros, not an error). One Assert for both rules: fewer ops per step than four tf.assert_*. The
+    values are checked in the type they were sent in, before the cast to int32 could wrap them into range.
     """
     valid = tf.reduce_all(tf.logical_and(tf.logical_and(skills >= 0, skills < n_skills),
                                          tf.logical_and(answers >= 0, answers <= 1)))
     message = ("skill indices must be in [0, %d) (the `skill` column of skills.csv) and answers 0 (wrong) or "
                "1 (correct)" % n_skills)
-    with tf.control_dependencies([tf.Assert(valid, [message])]):
-        return tf.identity(skills), tf.identity(answers)
+    skills, answers = asserted([(valid, [message])], skills, answers)
+    return tf.cast(skills, tf.int32), tf.cast(answers, tf.int32)
+
+
+def asserted(checks, *tensors):
+    """`tensors` once every check holds: `checks` is [(condition, data)], each a tf.Assert whose
+    InvalidArgumentError prints `data` (a message that says what is valid, and the values at fault)."""
+    with tf.control_dependencies([tf.Assert(condition, data) for condition, data in checks]):
+        return [tf.identity(tensor) for tensor in tensors]
 
 
 def named(outputs):
@@ -175,7 +254,7 @@ def carried_history(skills, answers, lengths, initial_states, predict, update):
     """Runs whole histories through the model, the state carried from the first answer to the last.
 
     Args:
-      skills, answers: int32 [B, T] (T >= 1), padded after each row's length.
+      skills, answers: int32 [B, T], padded after each row's length (T = 0: no answer, the initial states).
       lengths: int32 [B] real answers per row.
       initial_states: [B, S] where each row starts.
       predict: (states [B, S], skills [B, K]) -> [B, K] P(correct).
@@ -199,7 +278,10 @@ def carried_history(skills, answers, lengths, initial_states, predict, update):
 
     _, final_states, p_by_time = tf.while_loop(
         lambda t, *_: t < n_steps, step, [tf.constant(0), initial_states, p_by_time])
-    return tf.transpose(p_by_time.stack()), final_states
+    # A TensorArray of size zero cannot be stacked (its element shape is not static): no step, no p.
+    p = tf.cond(n_steps > 0, lambda: tf.transpose(p_by_time.stack()),
+                lambda: tf.zeros(tf.stack([tf.shape(skills)[0], 0]), tf.float32))
+    return p, final_states
 
 
 class ServingModel(SessionOwner):
@@ -218,35 +300,48 @@ class ServingModel(SessionOwner):
             self.session = tf.Session(graph=self.graph, config=tf.ConfigProto(
                 intra_op_parallelism_threads=int(trained.config["threads"]),
                 inter_op_parallelism_threads=int(trained.config["threads"])))
-            checkpoint = os.path.join(trained.run_dir, trained.checkpoint)
-            tf.train.Saver(self.serving.model_variables).restore(self.session, checkpoint)
+            try:
+                restore_selected_checkpoint(tf.train.Saver(self.serving.model_variables), self.session,
+                                            trained.run_dir, trained.checkpoint)
+            except RunFolderError:
+                self.session.close()
+                raise
             self.session.run(self.serving.load_tables)
 
     def run(self, signature, **inputs):
-        """Runs one signature: inputs by name (numpy-convertible), outputs as a dict of numpy arrays."""
+        """Runs one signature: inputs by name (numpy-convertible; see feed_value), outputs as a dict of numpy
+        arrays."""
         feeds, outputs = self.serving.signatures[signature]
-        feed_dict = dict((feeds[name], value) for name, value in inputs.items())
+        feed_dict = dict((feeds[name], feed_value(name, value, feeds[name].dtype))
+                         for name, value in inputs.items())
         return self.session.run(outputs, feed_dict=feed_dict)
 
-    def export(self, out_dir):
+    def export(self, out_dir, log=lambda *args: None):
         """Writes the SavedModel, skills.csv and export.json to `out_dir`, which must not exist.
 
-        Everything is written to a sibling folder first and renamed at the end, so `out_dir` is either the
-        whole export or absent.
+        Everything is written inside a hidden folder beside `out_dir` (partial_export) and renamed into place
+        at the end, so `out_dir` is either the whole export or absent. A write that fails (a read-only or full
+        disk) leaves nothing behind and raises RunFolderError; what a killed export left beside it is removed
+        first (remove_stale_partial_exports), each removal passed to `log`.
         """
         if os.path.exists(out_dir):
             raise FileExistsError(errno.EEXIST, "an export never overwrites; choose another folder", out_dir)
         parent = os.path.dirname(os.path.abspath(out_dir))
-        if not os.path.isdir(parent):
-            os.makedirs(parent)
-        name = os.path.basename(os.path.abspath(out_dir))
-        partial = os.path.join(parent, ".%s.partial-%d" % (name, os.getpid()))
-        write_saved_model(self.session, self.serving.signatures, partial)
-        skills = run_files.read_skills(self.trained.run_dir, self.n_skills)
-        run_files.write_csv(os.path.join(partial, "skills.csv"), ["skill", "skill_id", "name"],
-                            zip(skills["skill"], skills["skill_id"], skills["name"]))
-        run_files.write_json(os.path.join(partial, "export.json"), self.description())
-        os.rename(partial, out_dir)
+        try:
+            if not os.path.isdir(parent):
+                os.makedirs(parent)
+            for path in remove_stale_partial_exports(parent):
+                log("removed %s: what an export that was stopped before its end left" % path)
+            with partial_export(parent, os.path.basename(os.path.abspath(out_dir))) as inside:
+                write_saved_model(self.session, self.serving.signatures, inside)
+                skills = run_files.read_skills(self.trained.run_dir, self.n_skills)
+                run_files.write_csv(os.path.join(inside, "skills.csv"), ["skill", "skill_id", "name"],
+                                    zip(skills["skill"], skills["skill_id"], skills["name"]))
+                run_files.write_json(os.path.join(inside, "export.json"), self.description())
+                os.rename(inside, out_dir)
+        except (OSError, tf.errors.OpError) as error:
+            raise RunFolderError("cannot write the export %s (%s): give --out a folder on a disk with free "
+                                 "space that you can write" % (out_dir, short_reason(error)))
         return out_dir
 
     def description(self):
@@ -255,6 +350,9 @@ class ServingModel(SessionOwner):
         summary = run_files.read_summary(self.trained.run_dir) or {}
         return {
             "format": "TensorFlow SavedModel (tf.compat.v1.saved_model), tag %r" % SERVING_TAG,
+            "format_version": FORMAT_VERSION,
+            "inputs": "integer inputs are int64; session.run casts a fed value to the input's type on the "
+                      "caller's side (3.7 becomes 3): check that skills and answers are whole numbers first",
             "model": self.model_name, "n_skills": self.n_skills, "state_size": self.state_size,
             "state_layout": model.state_layout(self.hparams),
             "initial_state": "run the initial_state signature: the state before any answer (models/%s.py's "
@@ -282,6 +380,107 @@ class ServingModel(SessionOwner):
                                               lengths=b.mask.sum(axis=1).astype(np.int32))["p"])
                  for b in batches]
         return batches.in_split_order(concatenated(parts))
+
+
+def feed_value(name, value, dtype):
+    """`value` as session.run sends it to the input `name` of type `dtype`.
+
+    session.run casts a fed value on the caller's side, where no check in the graph can see it: 3.7 fed to an
+    integer input would become 3. So a value that the cast would change is a ValueError here; a float input
+    is cast as it is (the graph refuses what is not finite).
+    """
+    sent = np.asarray(value)
+    try:
+        with np.errstate(invalid="ignore", over="ignore"):
+            fed = sent.astype(dtype.as_numpy_dtype)
+        same = not dtype.is_integer or (sent.dtype.kind in "biuf" and np.array_equal(fed, sent))
+    except (OverflowError, TypeError, ValueError):
+        same = False
+    if not same:
+        raise ValueError("%s takes whole numbers (%s), got %s" % (name, dtype.name, np.array2string(
+            sent, threshold=5)))
+    return fed
+
+
+# A partial export: a hidden folder `.<export name>.partial-<pid>[-<n>]` beside the export, holding the
+# export (in EXPORT_INSIDE) while it is written and PARTIAL_MARKER, which names what wrote it.
+PARTIAL_NAME = re.compile(r"^\..+\.partial-[0-9]+(-[0-9]+)?$")
+PARTIAL_MARKER = "partial_export.json"
+PARTIAL_WRITER = "export.py (utils/serving.py)"
+EXPORT_INSIDE = "export"
+
+
+@contextlib.contextmanager
+def partial_export(parent, name):
+    """A new partial export beside `parent`/`name`, locked while this process writes it; yields the folder to
+    write the export in (it must not exist yet: TF 1.14's SavedModel builder creates it). The partial folder
+    is removed when the block ends, whether it renamed the export into place or failed."""
+    path = os.path.join(parent, ".%s.partial-%d" % (name, os.getpid()))
+    attempt = 1
+    while True:
+        try:
+            os.mkdir(path)
+            break
+        except FileExistsError:
+            attempt += 1
+            path = os.path.join(parent, ".%s.partial-%d-%d" % (name, os.getpid(), attempt))
+    try:
+        with folder_lock(path) as locked:
+            if locked:  # else no other process can tell it is in use: it is never removed as stale
+                run_files.write_json(os.path.join(path, PARTIAL_MARKER), {
+                    "written_by": PARTIAL_WRITER, "host": socket.gethostname(), "pid": os.getpid()})
+            yield os.path.join(path, EXPORT_INSIDE)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale_partial_exports(parent):
+    """Removes the partial exports in `parent` that an export stopped before its end left (killed: it could
+    not clean up); returns their paths.
+
+    Only a folder certainly ours and certainly abandoned is removed: named as partial_export names them,
+    holding our PARTIAL_MARKER written on this host, and not locked (the lock of a running export; the
+    operating system releases it when its process ends, however it ends). Where folders cannot be locked
+    (no fcntl: Windows) nothing is removed.
+    """
+    removed = []
+    for name in sorted(os.listdir(parent)):
+        path = os.path.join(parent, name)
+        if not PARTIAL_NAME.match(name) or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        try:
+            marker = run_files.read_json(os.path.join(path, PARTIAL_MARKER))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(marker, dict) or marker.get("written_by") != PARTIAL_WRITER or \
+                marker.get("host") != socket.gethostname():
+            continue
+        with folder_lock(path) as locked:
+            if locked:
+                shutil.rmtree(path)
+                removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def folder_lock(path):
+    """Holds an exclusive lock (flock) on the folder `path` if no other process holds one; yields whether it
+    got it (False also where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(handle)
 
 
 def write_saved_model(session, signatures, path):

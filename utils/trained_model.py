@@ -21,6 +21,7 @@ import tensorflow.compat.v1 as tf
 import models
 from data import make_batches
 from utils import run_files
+from utils.errors import RunFolderError, short_reason
 from utils.metrics import concatenated, in_sequence_order, scored_positions
 
 # Largest number of floats the knowledge-state graph may hold for one batch (~160 MB of float32).
@@ -96,6 +97,26 @@ def opened(run_dir, model=None):
         yield new_model
 
 
+def restore_selected_checkpoint(saver, session, run_dir, checkpoint):
+    """Restores the run's selected checkpoint (`checkpoint`, relative to run_dir) with `saver`.
+
+    Raises RunFolderError naming the checkpoint when its files are missing or cannot be read: TensorFlow's own
+    error for a missing file suggests a graph that does not match the checkpoint, which would send the user
+    looking in the wrong place.
+    """
+    missing = run_files.missing_checkpoint_files(run_dir, checkpoint)
+    fix = "copy it back from a backup of the run folder, or train the run again"
+    if missing:
+        raise RunFolderError("the selected checkpoint %s of %s (state.json best_checkpoint) lacks the "
+                             "file(s) %s: %s" % (checkpoint, run_dir, ", ".join(missing), fix))
+    try:
+        saver.restore(session, os.path.join(run_dir, checkpoint))
+    except (tf.errors.OpError, ValueError) as error:
+        raise RunFolderError("cannot restore the selected checkpoint %s of %s (%s): it is damaged, or was "
+                             "not made by the model of its config.json; %s"
+                             % (checkpoint, run_dir, short_reason(error), fix))
+
+
 class SessionOwner(object):
     """A graph's session that `with` closes: what TrainedModel and utils.serving.ServingModel share."""
 
@@ -130,7 +151,11 @@ class TrainedModel(SessionOwner):
             self.kt = models.build_graph(self.config["model"], self.n_skills, self.config,
                                          batch_parts=loops_per_batch(self.config))
             self.session = tf.Session(config=session_config(self.config["threads"]))
-            tf.train.Saver().restore(self.session, os.path.join(run_dir, self.checkpoint))
+            try:
+                restore_selected_checkpoint(tf.train.Saver(), self.session, run_dir, self.checkpoint)
+            except RunFolderError:
+                self.session.close()
+                raise
         self._knowledge_state = None
 
     def predict(self, batches):
