@@ -128,7 +128,7 @@ if [ -n "$missing" ]; then
     if [ -n "$created" ]; then
         say "installing ${req_files[*]} into the new $venv (Python $have_version): a few minutes the first time"
     else
-        say "${missing# } changed (or never fully installed) since the last install: updating $venv"
+        say "installing ${missing# } into $venv (new to it, or changed since it was installed)"
     fi
     start=$(date +%s)
     pip_args=(install -q --disable-pip-version-check)
