@@ -30,7 +30,7 @@ from data.dataset import DataError
 Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets"])
 
 # How a source splits its students (the values of main.py's SPLIT_DESIGN, SPLIT_SEED, FOLDS, FOLD,
-# VALID_FRACTION and TEST_FRACTION); see the module docstring.
+# VALID_FOLD, VALID_FRACTION and TEST_FRACTION); see the module docstring.
 StudentSplit = collections.namedtuple("StudentSplit", ["design", "seed", "folds", "fold", "valid_fold",
                                                        "valid_fraction", "test_fraction"])
 SPLIT_DESIGNS = ("cross_validation", "fixed_test", "holdout")
@@ -107,7 +107,10 @@ def checked_split(split):
         if not 1 <= fold <= folds:
             raise DataError("fold must be in 1..%d (folds), got %d" % (folds, fold))
     valid_fold = _checked_valid_fold(split.design, valid_fold, fold, folds)
-    _check_fractions(split.valid_fraction, split.test_fraction)
+    if split.design == "holdout":
+        _check_fractions(split.valid_fraction, split.test_fraction)
+    elif split.design == "fixed_test":
+        _check_fractions(0.0, split.test_fraction)  # cross-validation reads neither fraction
     return split._replace(seed=seed, folds=folds, fold=fold, valid_fold=valid_fold)
 
 
@@ -127,7 +130,11 @@ def _checked_valid_fold(design, valid_fold, fold, folds):
 
 
 def _whole(name, value):
-    if isinstance(value, bool) or not float(value).is_integer():
+    try:
+        whole = not isinstance(value, bool) and float(value).is_integer()
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
         raise DataError("%s must be a whole number, got %r" % (name, value))
     return int(value)
 

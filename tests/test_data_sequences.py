@@ -135,10 +135,19 @@ def test_the_split_seed_decides_the_split():
     (_split("fixed_test", 1, folds=1), "fixed_test needs folds >= 2"),
     (_split("k_fold", 1), "split_design must be one of"),
     (_split("fixed_test", 1.5), "fold must be a whole number"),
+    (_split("fixed_test", "one"), "fold must be a whole number, got 'one'"),
+    (_split("fixed_test", 1, test_fraction=1.0), "test_fraction must be in \\[0, 1\\)"),
 ])
 def test_bad_split_raises_data_error(split, words):
     with pytest.raises(DataError, match=words):
         split_by_student(_students(4), split)
+
+
+def test_cross_validation_reads_no_fraction():
+    sequences = _students(10)
+    split = _split("cross_validation", 1)
+    assert [_names(part) for part in split_by_student(sequences, split._replace(valid_fraction=0.9))] == \
+        [_names(part) for part in split_by_student(sequences, split)]
 
 
 @pytest.mark.parametrize("valid, test, words", [(0.5, 0.5, "below 1"), (-0.1, 0.2, "valid_fraction"),
