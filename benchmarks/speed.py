@@ -583,23 +583,34 @@ def main():
               "load_average": {"start": os.getloadavg()}, "peer": {}, "epochs": {}}
     print("TF %s, %s (%s), %d cores, %d threads; median of %d repeats after %d warm-up" % (
         result["tensorflow"], result["cpu"], cpu_summary(result["cpu_identity"]), result["cores"],
-        args.threads, args.repeats, args.warmup))
+        args.threads, args.repeats, args.warmup), flush=True)
     missing = peer_missing(args)
+
+    def save_so_far():
+        # a run cut short (a timeout on a busy machine) keeps what it measured, marked incomplete
+        run_files.write_json(args.out, dict(result, complete=False))
+
+    def time_peer(when):
+        for model in ("dkvmn", "dkt"):
+            run = result["peer"][model + "/" + when] = run_peer(args, model)
+            print("pyKT %s (%s ours): %s" % (model, when, "%.3f s a step" % run["train_step_s_median"]
+                                              if "train_step_s_median" in run else "failed"), flush=True)
+            save_so_far()
+
     if missing:
         print("pyKT: not run (%s)" % missing)
     else:
         result["peer_python"] = args.peer_python
         result["peer_build"] = peer_build(args)
-        for model in ("dkvmn", "dkt"):
-            result["peer"][model + "/before"] = run_peer(args, model)
+        time_peer("before")
     result["matmul"] = run_worker(args, "matmul")
     timing = run_worker(args, "timing")
     result["timing"], result["build_s"] = timing["times_s"], timing["build_s"]
     result["tensorflow_build"] = timing["tensorflow_build"]
     result["load_average"]["after_timing"] = os.getloadavg()
+    save_so_far()
     if not missing:
-        for model in ("dkvmn", "dkt"):
-            result["peer"][model + "/after"] = run_peer(args, model)
+        time_peer("after")
     folder, why_not = (None, "--no-epoch") if args.no_epoch else epoch_data_folder(args)
     if folder is None:
         print("epoch: not run (%s)" % why_not)
@@ -608,6 +619,7 @@ def main():
     result["load_average"]["end"] = os.getloadavg()
     summarize_builds(result)
     summarize(result)
+    result["complete"] = True
     run_files.write_json(args.out, result)
     print("wrote", os.path.relpath(args.out, ROOT))
 
