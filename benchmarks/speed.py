@@ -1,7 +1,8 @@
 """Training and evaluation speed of DKVMN and DKT, a whole epoch of main.py, and pyKT (PyTorch) as a peer.
 
     .venv/bin/python benchmarks/speed.py [--threads 2] [--repeats 10] [--warmup 3]
-        [--data-dir DIR] [--peer-python PYTHON] [--peer-script PATH] [--no-peer] [--no-epoch]
+        [--data-dir DIR] [--peer-python PYTHON] [--peer-script PATH] [--peer-omp-wait-policy POLICY]
+        [--no-peer] [--no-epoch] [--out PATH]
 
 Prints tables and writes every repeat to benchmarks/out/speed.json. What it measures, at the DKVMN paper's
 assist2009_updated shapes (batch 32, SEQ_LEN 200, 110 skills; DKVMN N 20, d_k 50, d_v 200, final layer 50;
@@ -30,7 +31,8 @@ and for DKVMN at d_k = d_v = final = 200 (pyKT's DKVMN uses one size for all thr
   training loop's time less data and logging, shown beside steps x the step time measured above (another
   process at another moment: on a loaded machine the two differ by the load).
 - peer: pyKT's DKVMN and DKT (--peer-script, run by --peer-python in its own venv), before and after ours,
-  with OMP_WAIT_POLICY=PASSIVE unless set (see peer_environment). Missing: one line, and the rest runs.
+  with OMP_WAIT_POLICY=PASSIVE unless set (--peer-omp-wait-policy; see peer_environment). Missing: one line,
+  and the rest runs.
 - builds: what each side was built with and runs with, since the ratios depend on it: the peer's torch
   (version, how pip installed it, BLAS, oneDNN, the CPU capability ATen dispatches to, OpenMP, threads and
   inter-op threads) and our TensorFlow (version, oneDNN on or off, threads), the environment variables that
@@ -370,14 +372,20 @@ def data_and_logging_seconds(folder, steps):
     return data_s, logging_s
 
 
-def peer_environment():
-    """The environment the peer runs in: OMP_WAIT_POLICY=PASSIVE unless set.
+def peer_environment(wait_policy):
+    """The environment the peer runs in: OMP_WAIT_POLICY=`wait_policy`, or without it for "unset".
 
-    PyTorch's OpenMP threads spin while they wait; on a machine shared with other processes a spinning
-    thread that lost its core stalls every op (measured in docs/speed.md).
-    Passive waiting is the fair setting there; TF's own thread pool does not spin like that.
+    PyTorch's OpenMP threads wait for work between parallel regions: pyKT's DKVMN step opens ~2,000 of them
+    (an elementwise op on its [32, 20, 200] memory, 200 times forward and backward). On a machine shared with
+    other processes a spinning thread that lost its core stalls every op (docs/speed.md measures it):
+    PASSIVE is the fair setting there. "unset" leaves the OpenMP runtime's default
+    (GNU OpenMP spins a while, then sleeps), as a user runs pyKT. TF's thread pool does not spin like that.
     """
-    return dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if wait_policy != "unset":
+        env["OMP_WAIT_POLICY"] = wait_policy
+    return env
 
 
 def run_peer(args, model):
@@ -385,14 +393,14 @@ def run_peer(args, model):
     cmd = [repo_path(args.peer_python), repo_path(args.peer_script), "--model", model, "--dim_s", "200",
            "--size_m", "20", "--hidden", "200", "--threads", str(args.threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats)]
-    env = peer_environment()
+    env = peer_environment(args.peer_omp_wait_policy)
     load_before = os.getloadavg()[0]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                          env=env)
     if out.returncode != 0:
         return {"error": out.stderr[-2000:]}
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["OMP_WAIT_POLICY"] = env["OMP_WAIT_POLICY"]
+    result["OMP_WAIT_POLICY"] = env.get("OMP_WAIT_POLICY", "unset")
     result["load_average_1min"] = [load_before, os.getloadavg()[0]]
     return result
 
@@ -474,7 +482,8 @@ def peer_build(args):
     import inspect
     code = "%s\ntorch_build(%d, %r)\n" % (inspect.getsource(torch_build), args.threads, SPEED_ENVIRONMENT)
     out = subprocess.run([repo_path(args.peer_python), "-c", code], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, universal_newlines=True, env=peer_environment())
+                         stderr=subprocess.PIPE, universal_newlines=True,
+                         env=peer_environment(args.peer_omp_wait_policy))
     if out.returncode != 0:
         return {"error": out.stderr[-2000:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -497,14 +506,26 @@ def tensorflow_build(threads):
             "environment": speed_environment()}
 
 
-def cpu_features(cpuinfo="/proc/cpuinfo"):
-    """The CPU_FEATURES this CPU has (the kernels both sides dispatch to depend on them)."""
+def cpu_identity(cpuinfo="/proc/cpuinfo"):
+    """The first CPU's vendor, family, model, stepping, clock and cache, and which CPU_FEATURES it has.
+
+    A virtual machine often names its CPU only "Intel(R) Xeon(R) Processor"; family and model still tell the
+    generation, and the vector features tell which kernels ATen, oneDNN and Eigen dispatch to.
+    """
     try:
         with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+            text = f.read()
     except OSError:
         return None
-    return [name for name in CPU_FEATURES if name in flags]
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    flags = fields.get("flags", "").split()
+    identity = {key.replace(" ", "_"): fields.get(key) for key in
+                ("vendor_id", "cpu family", "model", "stepping", "cpu MHz", "cache size")}
+    identity["features"] = [name for name in CPU_FEATURES if name in flags]
+    return identity
 
 
 def peer_missing(args):
@@ -533,6 +554,10 @@ def parse_args(argv=None):
     ap.add_argument("--peer-script",
                     default=os.environ.get("KT_PEER_SCRIPT", "../shared/peers/pykt_speed.py"))
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "speed.json"))
+    ap.add_argument("--peer-omp-wait-policy", choices=("PASSIVE", "ACTIVE", "unset"),
+                    default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+                    help="the peer's OMP_WAIT_POLICY (default: $OMP_WAIT_POLICY, else PASSIVE); unset: the "
+                         "OpenMP runtime's default, as a user runs pyKT")
     ap.add_argument("--no-peer", action="store_true", help="skip pyKT")
     ap.add_argument("--no-epoch", action="store_true", help="skip the main.py epochs")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -551,30 +576,41 @@ def main():
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
               "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup,
               "tensorflow": tf_version.__version__, "python": platform.python_version(),
-              "cpu": cpu_model(), "cores": os.cpu_count(), "cpu_features": cpu_features(),
+              "cpu": cpu_model(), "cores": os.cpu_count(), "cpu_identity": cpu_identity(),
               "shapes": {"batch": BATCH, "seq_len": SEQ_LEN, "n_skills": N_SKILLS},
               "configs": {k: dict(hparams_of(k)[1], model=hparams_of(k)[0])
                           for k in list(CONFIGS) + list(SCAN_CONFIGS)},
               "load_average": {"start": os.getloadavg()}, "peer": {}, "epochs": {}}
     print("TF %s, %s (%s), %d cores, %d threads; median of %d repeats after %d warm-up" % (
-        result["tensorflow"], result["cpu"], " ".join(result["cpu_features"] or []), result["cores"],
-        args.threads, args.repeats, args.warmup))
+        result["tensorflow"], result["cpu"], cpu_summary(result["cpu_identity"]), result["cores"],
+        args.threads, args.repeats, args.warmup), flush=True)
     missing = peer_missing(args)
+
+    def save_so_far():
+        # a run cut short (a timeout on a busy machine) keeps what it measured, marked incomplete
+        run_files.write_json(args.out, dict(result, complete=False))
+
+    def time_peer(when):
+        for model in ("dkvmn", "dkt"):
+            run = result["peer"][model + "/" + when] = run_peer(args, model)
+            print("pyKT %s (%s ours): %s" % (model, when, "%.3f s a step" % run["train_step_s_median"]
+                                              if "train_step_s_median" in run else "failed"), flush=True)
+            save_so_far()
+
     if missing:
         print("pyKT: not run (%s)" % missing)
     else:
         result["peer_python"] = args.peer_python
         result["peer_build"] = peer_build(args)
-        for model in ("dkvmn", "dkt"):
-            result["peer"][model + "/before"] = run_peer(args, model)
+        time_peer("before")
     result["matmul"] = run_worker(args, "matmul")
     timing = run_worker(args, "timing")
     result["timing"], result["build_s"] = timing["times_s"], timing["build_s"]
     result["tensorflow_build"] = timing["tensorflow_build"]
     result["load_average"]["after_timing"] = os.getloadavg()
+    save_so_far()
     if not missing:
-        for model in ("dkvmn", "dkt"):
-            result["peer"][model + "/after"] = run_peer(args, model)
+        time_peer("after")
     folder, why_not = (None, "--no-epoch") if args.no_epoch else epoch_data_folder(args)
     if folder is None:
         print("epoch: not run (%s)" % why_not)
@@ -583,6 +619,7 @@ def main():
     result["load_average"]["end"] = os.getloadavg()
     summarize_builds(result)
     summarize(result)
+    result["complete"] = True
     run_files.write_json(args.out, result)
     print("wrote", os.path.relpath(args.out, ROOT))
 
@@ -610,6 +647,13 @@ def summarize_builds(result):
     print("load average (1 min) at the start %.2f, after our timing %.2f, at the end %.2f (%d cores: "
           "above ~0.3 others share the cores and the figures are not those of a quiet machine)" % (
               loads["start"][0], loads["after_timing"][0], loads["end"][0], result["cores"]))
+
+
+def cpu_summary(identity):
+    if identity is None:
+        return "no /proc/cpuinfo"
+    return "family %s model %s, %s MHz, %s" % (identity["cpu_family"], identity["model"], identity["cpu_MHz"],
+                                              " ".join(identity["features"]) or "no AVX2")
 
 
 def cpu_model():
