@@ -136,7 +136,7 @@ def run(config, log=print):
                 run_files.truncate_logs(run_dir, state["epoch"])
                 log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
             else:
-                state = run_files.fresh_state()
+                state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
                                        dataset.n_skills, trainer.num_parameters)
                 run_files.write_skills(run_dir, dataset)

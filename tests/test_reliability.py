@@ -515,3 +515,25 @@ def test_a_model_too_large_to_build_is_one_error_line_and_leaves_no_run_folder(t
     line = one_error_line(capsys)
     assert "too large" in line and "floats" in line
     assert not runs.exists()
+
+
+# -- a resume continues the run it started: an edited config.json is refused, naming what changed ----------
+
+@pytest.mark.parametrize("edits, named", [
+    ({"learning_rate": 0.5}, ["learning_rate 0.01 -> 0.5"]),
+    ({"memory_size": 4, "key_dim": 7}, ["memory_size 3 -> 4", "key_dim 6 -> 7"]),
+])
+def test_a_resume_after_config_json_was_edited_is_refused_naming_the_change(tmp_path, capsys, edits, named):
+    run_dir = unfinished_run(tmp_path)
+    path = os.path.join(run_dir, "config.json")
+    saved = run_files.read_json(path)
+    saved["constants"].update(edits)
+    run_files.write_json(path, saved)
+    before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json")
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir]) == 2
+    line = one_error_line(capsys)
+    assert "config.json" in line and "damaged" not in line
+    for change in named:
+        assert change in line
+    assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json") == before
