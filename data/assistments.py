@@ -183,14 +183,14 @@ def _numeric_columns(table, path):
     columns = {}
     for column in ("order_id", "user_id", "correct"):
         values = pd.to_numeric(table[column], errors="coerce")
-        bad = values.isna().values
+        bad = ~np.isfinite(values.values.astype(np.float64))  # "inf" is a number, but no id or order
         if column == "correct":
             bad = bad | ~np.isin(values.values, (0, 1))
         if bad.any():
             row = int(np.argmax(bad))
             raise DataError("%s: data row %d (of %d bad): column %s: %r is not %s" % (
-                path, row + 1, int(bad.sum()), column, table[column].iloc[row],
-                "0 or 1" if column == "correct" else "a number"))
+                path, row + 1, int(bad.sum()), column, str(table[column].iloc[row]),
+                "0 or 1" if column == "correct" else "a finite number"))
         columns[column] = values.values.astype(np.int64)
     return columns
 

@@ -172,6 +172,7 @@ def test_read_response_log_returns_the_reference_table(tmp_path, reader):
     "student,skill,correct,order\ns1,a,1,1\n ,b,0,2\n",                   # empty student
     "student,skill,correct,order\ns1,a,1,2024-03-01\ns1,b,0,02/03/2024\n",  # a date in another format
     "student,skill,correct,order\ns1,a,1,1\ns1,b,0,x\n",                  # not a number
+    "student,skill,correct,order\ns1,a,1,1\ns1,b,0,-inf\n",               # not a finite number
     "student,skill,correct,order\ns1,a,1,1\ns1,b,0,\n",                   # empty order value
     "student,skill,correct,order\ns1,,1,1\n",                             # nothing left
     "student,skill,correct\ns1,a,1\n",                                    # missing column
