@@ -43,7 +43,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from data.dataset import DataError, fingerprint
+from data.dataset import DataError, check_text_encoding, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, note,
                                sequences_from_rows, split_into_dataset)
@@ -64,6 +64,7 @@ def load_assistments(dataset_dir, seed, valid_fraction, test_fraction, skill_key
     min_interactions = check_min_interactions(min_interactions)
     path = find_file(dataset_dir)
     raw_bytes = _read_bytes(path)
+    check_text_encoding(path, raw_bytes[:64])
     encoding, encoding_why = detect_encoding(raw_bytes)
     columns = list(REQUIRED_COLUMNS) + (["problem_id"] if skill_key == "problem_id" else []) + (
         ["original"] if main_problems_only else [])

@@ -44,7 +44,7 @@ import pandas as pd
 
 from data.coded_columns import (CodedColumn, pandas_encoding, pyarrow_csv, read_coded_columns, scan_file,
                                 stable_group_order)
-from data.dataset import DataError, finish_fingerprint, fingerprint
+from data.dataset import DataError, check_text_encoding, finish_fingerprint, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, multi_skill_note,
                                natural_key, note, sequences_from_rows, split_into_dataset)
@@ -137,6 +137,8 @@ def _check_file(path):
     if not os.path.isfile(path):
         raise DataError("response log not found: %s\n  set DATASET_DIR and CSV_FILE to your CSV/TSV file "
                         "(one row per answer)" % path)
+    with open(path, "rb") as handle:
+        check_text_encoding(path, handle.read(64))
 
 
 def _first_lines(path, separator, encoding, student_column, skill_column, correct_column, order_column, rows):
