@@ -84,6 +84,14 @@ def learning_rate_at(config, epoch):
     return max(rate, config["min_learning_rate"])
 
 
+def why_training_ended(config, state):
+    """Why the loop of Trainer.fit ended at state["epoch"] (a divergence ends it with TrainingDiverged)."""
+    if state["epoch"] < config["epochs"]:
+        return "early stop: no better validation AUC for %d epochs (the best was epoch %d)" % (
+            config["early_stop_patience"], state["best_epoch"])
+    return "the epoch limit (EPOCHS = %d)" % config["epochs"]
+
+
 def epoch_shuffle_seed(seed, epoch):
     """The seed of an epoch's batch order: depends on nothing else, so a resumed run sees the same batches."""
     return (seed * 1000003 + epoch) % (2 ** 32)
@@ -233,7 +241,7 @@ class Trainer(object):
         run_files.write_json(os.path.join(self.run_dir, run_files.STATE), state)
         run_files.prune_checkpoints(self.run_dir, state)
         self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  "
-                 "(%.1fs + %.1fs)" % (
+                 "(train %.1fs, eval %.1fs)" % (
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
             state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
         return state
