@@ -9,10 +9,10 @@ them all in its config.json (which evaluate.py, predict.py and a resume read), a
 a program with overrides (or read the constants from its text: utils.config.main_constants). Nothing imports
 main.py but the tests.
 """
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (utils/quiet.py)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
