@@ -41,7 +41,8 @@ def test_tensorflow_starts_without_noise_and_real_warnings_stay():
 def test_only_the_start_up_noise_is_dropped_from_what_was_written(capfd):
     with stderr_without(START_UP_NOISE):
         os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see ...\n"
-                    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                    b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+                    b"STDERR\n"
                     b"a line that matters\n")
         sys.stderr.write("a Python line\n")
     err = capfd.readouterr().err  # (capfd writes Python's lines apart from the descriptor's: any order)
