@@ -31,7 +31,8 @@ be written).
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (utils/quiet.py)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 

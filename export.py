@@ -21,7 +21,8 @@ exit status 2. export.json says the export's `format_version` (utils/serving.py 
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (utils/quiet.py)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 

@@ -9,10 +9,10 @@ them all in its config.json (which evaluate.py, predict.py and a resume read), a
 a program with overrides (or read the constants from its text: utils.config.main_constants). Nothing imports
 main.py but the tests.
 """
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (utils/quiet.py)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
@@ -24,7 +24,8 @@ from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
-from utils.training import Trainer, check_scorable, library_versions, out_of_memory  # noqa: E402
+from utils.training import (Trainer, check_scorable, library_versions, out_of_memory,  # noqa: E402
+                            why_training_ended)
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv", "ednet" or a three-line prefix
@@ -149,13 +150,14 @@ def run(config, log=print):
                 record_filled_in(run_dir, filled_in, log)
                 log("resuming %s after epoch %d" % (run_dir, state["epoch"]))
             else:
-                state = run_files.fresh_state()
+                state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
                                        dataset.n_skills, trainer.num_parameters)
                 run_files.write_skills(run_dir, dataset)
             log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
             state = trainer.fit(state)
+            log("training ended after epoch %d: %s" % (state["epoch"], why_training_ended(config, state)))
             trainer.restore(state["best_checkpoint"])
             test_figures = {}
             if config["score_test"]:  # once, with the checkpoint chosen on validation
@@ -177,6 +179,8 @@ def run(config, log=print):
     test_line = ("test AUC %.4f (95%% CI %.4f-%.4f)  ACC %.4f  loss %.4f" % tuple(
         summary["test_" + name] for name in ("auc", "auc_ci_low", "auc_ci_high", "acc", "loss"))
                  if config["score_test"] else "test split not scored (SCORE_TEST off)")
+    if summary.get("test_oracle_auc") is not None:  # synthetic data: the ceiling, on the same positions
+        test_line += "  (oracle AUC %.4f)" % summary["test_oracle_auc"]
     log("selected epoch %d (best validation AUC %.4f); %s" % (summary["best_epoch"], summary["valid_auc"],
                                                               test_line))
     log("run folder: %s" % run_dir)

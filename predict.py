@@ -22,7 +22,8 @@ import datetime
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # set before TensorFlow loads: keeps its C++ chatter out
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (utils/quiet.py)
 
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402

@@ -43,7 +43,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from data.dataset import DataError, fingerprint
+from data.dataset import DataError, check_text_encoding, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, note,
                                sequences_from_rows, split_into_dataset)
@@ -64,6 +64,7 @@ def load_assistments(dataset_dir, split, skill_key, multi_skill, main_problems_o
     min_interactions = check_min_interactions(min_interactions)
     path = find_file(dataset_dir)
     raw_bytes = _read_bytes(path)
+    check_text_encoding(path, raw_bytes[:64])
     encoding, encoding_why = detect_encoding(raw_bytes)
     columns = list(REQUIRED_COLUMNS) + (["problem_id"] if skill_key == "problem_id" else []) + (
         ["original"] if main_problems_only else [])
@@ -182,14 +183,14 @@ def _numeric_columns(table, path):
     columns = {}
     for column in ("order_id", "user_id", "correct"):
         values = pd.to_numeric(table[column], errors="coerce")
-        bad = values.isna().values
+        bad = ~np.isfinite(values.values.astype(np.float64))  # "inf" is a number, but no id or order
         if column == "correct":
             bad = bad | ~np.isin(values.values, (0, 1))
         if bad.any():
             row = int(np.argmax(bad))
             raise DataError("%s: data row %d (of %d bad): column %s: %r is not %s" % (
-                path, row + 1, int(bad.sum()), column, table[column].iloc[row],
-                "0 or 1" if column == "correct" else "a number"))
+                path, row + 1, int(bad.sum()), column, str(table[column].iloc[row]),
+                "0 or 1" if column == "correct" else "a finite number"))
         columns[column] = values.values.astype(np.int64)
     return columns
 

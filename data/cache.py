@@ -4,17 +4,20 @@
 
 `load()` preprocesses (a source's loader); its Dataset is saved in cache_dir as <stem>.npz (numpy arrays, read
 with allow_pickle=False) and <stem>.json (the texts: skill ids and names, student ids, report, stats,
-fingerprint, and the key). The key is a sha1 of CACHE_FORMAT, the data package's code, the source's name,
-every data option it reads, and the path, size and modification time (ns) of each input file: a touched or
-replaced file, another option, other preprocessing code or a new format never reuses an entry. The stem (see
-entry_stem) leaves out the sizes, times and format, so such an entry is replaced, not kept beside the new one.
-No pickle anywhere.
+fingerprint, the key and the checksums). The key is a sha1 of CACHE_FORMAT, the data package's code, the
+source's name, every data option it reads, and the identity of each input file (`file_identity`: its path,
+size, modification time, and the inode and inode change time that no rewrite can set back): a rewritten or
+replaced file, another option, other preprocessing code or a new format never reuses an entry, so the data
+fingerprint it holds is always the one of the file's present content. The stem (see entry_stem) leaves out
+the identities and the format, so such an entry is replaced, not kept beside the new one. No pickle anywhere.
 
 An entry is written atomically (a temporary file renamed into place, the .json after the .npz), so a killed
-run leaves no half entry (its temporary file is deleted by a later write, a day on); one that is damaged
-anyway (a truncated or edited file, a disk error) is found when read (zip CRCs, sizes, the key inside) and
-preprocessed again, never trusted. The folder (main.py's DATA_CACHE turns it on; `--data_cache false` off) can
-be deleted at any time.
+run leaves no half entry (its temporary file is deleted by a later write, a day on). The .json holds the
+CRC-32 of every array of the .npz (the zip's own, checked as each array is read: no extra pass over the
+bytes) and a sha1 of its own content, so an entry that is damaged or edited (a truncated file, an .npz
+re-saved with other arrays, an id changed in the .json, a disk error) is found when read, preprocessed again
+and said in the report, never trusted. The folder (main.py's DATA_CACHE turns it on; `--data_cache false`
+off) can be deleted at any time.
 """
 import functools
 import glob
@@ -30,7 +33,7 @@ import numpy as np
 from data.dataset import Dataset, Sequence
 
 # Bump when this format changes (the preprocessing code is in the key by itself: `code_digest`).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CACHE_DIR = os.path.join(REPO, ".cache", "data")  # git-ignored (/.cache/)
 SPLITS = ("train", "valid", "test")
@@ -50,14 +53,32 @@ def code_digest(paths=DATA_CODE):
 
 
 def cache_key(name, input_files, options):
-    """Hex sha1 of the format, the preprocessing code, the source, its options and each input file's path,
-    size and mtime."""
-    files = []
-    for path in input_files:
-        status = os.stat(path)
-        files.append([os.path.abspath(path), status.st_size, status.st_mtime_ns])
+    """Hex sha1 of the format, the preprocessing code, the source, its options and each input file's
+    identity (`file_identity`)."""
     return _sha1({"format": CACHE_FORMAT, "code": code_digest(), "source": name, "options": options,
-                  "files": files})
+                  "files": [file_identity(path) for path in input_files]})
+
+
+def file_identity(path):
+    """What changes whenever the file's content may have: its path, size and modification time, and where
+    the system keeps them (POSIX) its device, inode and inode change time (ns). `cp -p`, `rsync -t` and
+    `touch -r` restore a modification time, but the change time is set by the system on every write and no
+    call sets it back, so a file rewritten with its old size and time is still a new file here; a stat
+    costs microseconds where hashing a 1 GB log takes seconds. On Windows st_ctime is the creation time,
+    which a rewrite keeps: there the content's sha1 stands in for it."""
+    status = os.stat(path)
+    identity = [os.path.abspath(path), status.st_size, status.st_mtime_ns]
+    if os.name == "nt":
+        return identity + [_file_sha1(path)]
+    return identity + [status.st_dev, status.st_ino, status.st_ctime_ns]
+
+
+def _file_sha1(path):
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(16 * 2 ** 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def entry_stem(cache_dir, name, input_files, options):
@@ -79,12 +100,18 @@ def cached_load(cache_dir, name, input_files, options, load):
     """
     key = cache_key(name, input_files, options)
     stem = entry_stem(cache_dir, name, input_files, options)
-    dataset = _read_entry(stem, key)
+    dataset, problem = _read_entry(stem, key)
     if dataset is not None:
         dataset.report.append("  from the cache %s.npz (preprocessed before; delete it or pass --data_cache "
                               "false to preprocess again)" % stem)
         return dataset
     dataset = load()
+    if problem:
+        dataset.report.append("  the cache entry %s.npz was edited or damaged (%s): not used, preprocessed "
+                              "again" % (stem, problem))
+    if cache_key(name, input_files, options) != key:  # rewritten while it was read: what was read is unsure
+        dataset.report.append("  not cached (an input file changed while it was read)")
+        return dataset
     try:
         _write_entry(stem, key, dataset)
         dataset.report.append("  saved to the cache %s.npz: the next run on this file and options starts "
@@ -101,7 +128,16 @@ def _write_entry(stem, key, dataset):
     remove_abandoned_writes(os.path.dirname(stem))
     _write_atomically(stem + ".npz", lambda handle: np.savez(handle, **arrays))
     texts["npz_bytes"] = os.path.getsize(stem + ".npz")
+    texts["npz_crc32"] = _member_crcs(stem + ".npz")
+    texts = json.loads(json.dumps(texts))  # the checksum is of what a reader will parse
+    texts["checksum"] = _sha1(texts)
     _write_atomically(stem + ".json", lambda handle: handle.write(json.dumps(texts).encode("utf-8")))
+
+
+def _member_crcs(npz_path):
+    """{array name: CRC-32 of its .npy bytes} from the zip's directory (np.savez computed them)."""
+    with zipfile.ZipFile(npz_path) as archive:
+        return dict((info.filename[:-len(".npy")], info.CRC) for info in archive.infolist())
 
 
 def remove_abandoned_writes(cache_dir, now=None):
@@ -164,20 +200,34 @@ def _concatenate(parts, dtype):
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
 
+# What reading a damaged entry raises (json.JSONDecodeError is a ValueError)
+ENTRY_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError)
+
+
 def _read_entry(stem, key):
-    """The cached Dataset, or None when there is no entry or it is damaged (then it is preprocessed again)."""
-    if not (os.path.isfile(stem + ".json") and os.path.isfile(stem + ".npz")):
-        return None
+    """(the cached Dataset or None, None or what is wrong with the entry): no entry, or one of another key
+    (a changed file or option: replaced as usual), is (None, None); a damaged or edited one is (None, why)."""
+    halves = [os.path.isfile(stem + extension) for extension in (".json", ".npz")]
+    if not any(halves):
+        return None, None
+    if not all(halves):
+        return None, "its %s is missing" % (".npz" if halves[0] else ".json")
     try:
         with open(stem + ".json", "rb") as handle:
             texts = json.loads(handle.read().decode("utf-8"))
-        if texts.get("key") != key or texts.get("npz_bytes") != os.path.getsize(stem + ".npz"):
-            return None
+        if not isinstance(texts, dict) or texts.get("key") != key:
+            return None, None if isinstance(texts, dict) and "key" in texts else "its .json has no key"
+        stored = texts.pop("checksum", None)
+        if stored != _sha1(texts):
+            return None, "its .json does not match its checksum"
+        if texts.get("npz_bytes") != os.path.getsize(stem + ".npz") or \
+                texts.get("npz_crc32") != _member_crcs(stem + ".npz"):
+            return None, "its .npz does not match the checksums in its .json"
         with np.load(stem + ".npz", allow_pickle=False) as npz:
             arrays = dict((name, npz[name]) for name in npz.files)  # reads every member: CRCs are checked
-        return _unflatten(arrays, texts)
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
-        return None  # json.JSONDecodeError is a ValueError
+        return _unflatten(arrays, texts), None
+    except ENTRY_ERRORS as error:
+        return None, ("%s: %s" % (type(error).__name__, error))[:200]
 
 
 def _unflatten(arrays, texts):

@@ -76,6 +76,42 @@ def finish_fingerprint(digest, options):
     return digest.hexdigest()
 
 
+# The readers take UTF-8 (with or without its byte order mark) and ISO-8859-1, which never fails to decode: a
+# file in UTF-16 or UTF-32 would be read as latin-1 into garbage ("missing column(s) \xff\xfestudent").
+# Such a file starts with its byte order mark (longest first here), or, without one, has a zero byte beside
+# each ASCII letter; a file in either of the two encodings read never has a zero byte in its first line.
+FOREIGN_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+                 (b"\xfe\xff", "UTF-16"))
+UNMARKED = (("UTF-32LE", 4, 0), ("UTF-32BE", 4, 3), ("UTF-16LE", 2, 0), ("UTF-16BE", 2, 1))  # (name, width,
+# place of the letter's byte in each character)
+
+
+def check_text_encoding(path, head):
+    """DataError naming the encoding and how to re-save the file when its first bytes `head` show UTF-16 or
+    UTF-32 (see FOREIGN_MARKS); returns None for anything else."""
+    encoding = next((name for mark, name in FOREIGN_MARKS if head.startswith(mark)), None)
+    why = "it starts with the byte order mark of %s" % encoding
+    if encoding is None:
+        encoding = _unmarked_wide_encoding(head[:32])
+        if encoding is None:
+            return
+        why = "each character of its first line takes %s bytes, all zero but one" % (
+            "four" if encoding.startswith("UTF-32") else "two")
+    raise DataError("%s is encoded as %s (%s); the readers take UTF-8 or ISO-8859-1 (latin-1): save it as "
+                    "UTF-8, e.g. `iconv -f %s -t UTF-8 %s > utf8.csv`, or as \"CSV UTF-8\" from a spreadsheet"
+                    % (path, encoding, why, encoding, path))
+
+
+def _unmarked_wide_encoding(head):
+    """"UTF-16LE" etc. when `head` is ASCII text written with 2 or 4 bytes a character, else None."""
+    for name, width, place in UNMARKED:
+        characters = [head[start:start + width] for start in range(0, len(head) - width + 1, width)]
+        if len(characters) >= 2 and all(
+                0 < character[place] < 128 and character.count(0) == width - 1 for character in characters):
+            return name
+    return None
+
+
 def split_summary_lines(dataset_splits):
     """One report line per split: students, interactions, distinct skills seen."""
     lines = []

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from data.dataset import DataError, fingerprint
+from data.dataset import DataError, check_text_encoding, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions,
                                drop_short_students, handle_multi_skill, index_keys, note,
                                sequences_from_rows, split_into_dataset)
@@ -140,6 +140,7 @@ def read_questions(path):
                         "EDNET_QUESTIONS_FILE (relative to DATASET_DIR)" % (path, DOWNLOAD))
     with open(path, "rb") as handle:
         raw_bytes = handle.read()
+    check_text_encoding(path, raw_bytes[:64])
     reader = csv.reader(io.StringIO(raw_bytes.decode("utf-8-sig", errors="replace"), newline=""))
     header = [name.strip() for name in next(reader, [])]
     missing = [name for name in QUESTION_COLUMNS if name not in header]
@@ -301,6 +302,7 @@ def _body(path, raw):
     end = raw.find(b"\n")
     end = len(raw) if end < 0 else end
     if raw[:end].rstrip(b"\r").replace(b" ", b"") != KT1_HEADER:
+        check_text_encoding(path, raw[:64])  # a header in another encoding: say so, not what it reads as
         raise DataError("%s:1:1: the header is %r, expected %r (an EdNet KT1 student file)"
                         % (path, raw[:end][:120].decode("utf-8", "replace"), KT1_HEADER.decode("ascii")))
     body = raw[end + 1:]

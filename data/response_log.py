@@ -10,8 +10,8 @@ Columns (by name, given by options; other columns are ignored):
                   "first" (the cell's first skill), "drop" (drop the answer) or "expand" (one step
                   per skill, LEAKY: the 2nd sees the answer of the 1st). An empty cell drops the row.
   correct_column  0 or 1 (1.0 / 0.0 too)
-  order_column    when the answer was given: numbers (order ids, seconds) when the first value is a
-                  number, else ISO 8601 date-times, year first ("2024-03-01T09:15:00", "2024-03-01 09:15",
+  order_column    when the answer was given: finite numbers (order ids, seconds) when the first value is
+                  a number, else ISO 8601 date-times, year first ("2024-03-01T09:15:00", "2024-03-01 09:15",
                   "2024-03-01", with or without a time zone; all are compared in UTC); every value must
                   have the first value's format (a day/month date such as 02/03/2024 is refused: read row
                   by row it is a guess). Ties keep file order. None or "" = no order column: the file
@@ -44,7 +44,7 @@ import pandas as pd
 
 from data.coded_columns import (CodedColumn, pandas_encoding, pyarrow_csv, read_coded_columns, scan_file,
                                 stable_group_order)
-from data.dataset import DataError, finish_fingerprint, fingerprint
+from data.dataset import DataError, check_text_encoding, finish_fingerprint, fingerprint
 from data.interactions import (MULTI_SKILL_CHOICES, check_choice, check_min_interactions, detect_encoding,
                                drop_short_students, handle_multi_skill, index_keys, multi_skill_note,
                                natural_key, note, sequences_from_rows, split_into_dataset)
@@ -136,6 +136,8 @@ def _check_file(path):
     if not os.path.isfile(path):
         raise DataError("response log not found: %s\n  set DATASET_DIR and CSV_FILE to your CSV/TSV file "
                         "(one row per answer)" % path)
+    with open(path, "rb") as handle:
+        check_text_encoding(path, handle.read(64))
 
 
 def _first_lines(path, separator, encoding, student_column, skill_column, correct_column, order_column, rows):
@@ -286,7 +288,7 @@ def _coded_order(column, log, name):
     texts = np.array(column.texts, dtype=object)
     numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce").values.astype(np.float64)
     first_is_number = len(column.codes) > 0 and not np.isnan(numbers[column.codes[0]])
-    if (texts == "").any() or (first_is_number and np.isnan(numbers).any()):
+    if (texts == "").any() or np.isinf(numbers).any() or (first_is_number and np.isnan(numbers).any()):
         _order(_row_texts(column), log, name)  # raises, naming the first bad row
     if first_is_number:
         return numbers[column.codes], "numbers"
@@ -559,7 +561,12 @@ def _order(values, log, column):
     if empty.any():
         raise DataError("%s: empty order value (CSV_ORDER_COLUMN needs a number or a date-time in every "
                         "row)" % log.where(int(np.argmax(empty)), column))
-    numbers = pd.to_numeric(pd.Series(values), errors="coerce").values
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").values.astype(np.float64)
+    infinite = np.isinf(numbers)
+    if infinite.any():  # "inf", "-Infinity", "1e999": no place in time, and every sort would put it last
+        row = int(np.argmax(infinite))
+        raise DataError("%s: order value %r is not a finite number: write the time order as finite numbers "
+                        "or ISO 8601 date-times" % (log.where(row, column), values[row]))
     if len(values) and not np.isnan(numbers[0]):
         bad = np.isnan(numbers)
         if bad.any():

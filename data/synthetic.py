@@ -75,10 +75,20 @@ def _report_lines(n_students, n_exercises, n_concepts, split, splits, answers, p
     lines = ["data: synthetic (Synthetic-5 process, split seed %d): %s students x %d exercises in the same "
              "order, %d hidden concepts, guess %.2f, skill +%.2f per practice of a concept"
              % (split.seed, "{:,}".format(n_students), n_exercises, n_concepts, GUESS, LEARNING_GAIN),
-             "  correct answers: %.1f%%; oracle AUC of the true P(correct): %.4f (an upper bound)"
-             % (100.0 * answers.mean(), rank_auc(answers.ravel(), probs.ravel())),
+             "  correct answers: %.1f%%; %s" % (100.0 * answers.mean(), _oracle_line(dict(splits)["test"])),
              describe_split(split)]
     return lines + split_summary_lines(splits)
+
+
+def _oracle_line(test):
+    """The oracle AUC of the test split's answers: the positions whose test AUC a run compares with it (every
+    answer is scored). Without a test split there is nothing to compare: none is given."""
+    if not test:
+        return "no test split, so no oracle AUC to compare a test AUC with"
+    answers = np.concatenate([seq.answers for seq in test])
+    probs = np.concatenate([seq.true_probs for seq in test])
+    return ("oracle AUC of the true P(correct) on the test split: %.4f (the ceiling of the test AUC: it uses "
+            "the hidden skills)" % rank_auc(answers, probs))
 
 
 def rank_auc(labels, scores):

@@ -24,7 +24,8 @@ import re
 
 import numpy as np
 
-from data.dataset import DataError, Dataset, fingerprint, make_sequence, split_stats, split_summary_lines
+from data.dataset import (DataError, Dataset, check_text_encoding, fingerprint, make_sequence, split_stats,
+                          split_summary_lines)
 
 # The largest skill id accepted: an id indexes the embeddings (n_skills = largest id + 1), so 10^6 ids already
 # mean a DKVMN value embedding of 2 * 10^6 rows; a stray 99999999999 would otherwise be 10^11 rows.
@@ -75,7 +76,9 @@ def split_paths(name, dataset_dir, fold):
 def read_students(path):
     """[(line number of the count, ids array, answers array)] of one three-line file."""
     with open(path, "rb") as handle:
-        text = handle.read().decode("latin-1")  # ids are ASCII; latin-1 never fails, errors show below
+        raw_bytes = handle.read()
+    check_text_encoding(path, raw_bytes[:64])
+    text = raw_bytes.decode("latin-1")  # ids are ASCII; latin-1 never fails, errors show below
     numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
     numbered = [(number, line) for number, line in numbered if line]  # blank lines are tolerated
     students = []

@@ -2,8 +2,10 @@
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from utils.quiet import quiet_tensorflow  # noqa: E402
+quiet_tensorflow()
 
 import pytest  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402

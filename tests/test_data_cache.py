@@ -142,3 +142,74 @@ def test_only_the_temporary_files_of_killed_writes_are_deleted(tmp_path):
     os.utime(str(old), (day_ago, day_ago))
     cache.remove_abandoned_writes(str(tmp_path))
     assert not old.exists() and young.exists()   # young: maybe another run's write in progress
+
+
+def _flip_answers(text):
+    """The log with every answer flipped: the same size, other content."""
+    lines = text.splitlines(True)
+    flipped = []
+    for line in lines[1:]:
+        student, skill, correct, order = line.rstrip("\n").split(",")
+        flipped.append("%s,%s,%d,%s\n" % (student, skill, 1 - int(correct), order))
+    return lines[0] + "".join(flipped)
+
+
+def _answers(dataset):
+    return [(seq.student, seq.answers.tolist())
+            for split in ("train", "valid", "test") for seq in getattr(dataset, split)]
+
+
+def test_a_file_rewritten_with_its_size_and_times_restored_is_preprocessed_again(log_dir, tmp_path):
+    # cp -p, rsync -t and touch -r leave a rewritten file with its old size and modification time
+    path = str(log_dir / "responses.csv")
+    first = _load(log_dir, tmp_path / "cache")
+    before = os.stat(path)
+    with open(path, "r+") as handle:  # rewritten in place: the same inode
+        handle.write(_flip_answers(LOG))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.path.getsize(path) == before.st_size
+    again = _load(log_dir, tmp_path / "cache")
+    assert "saved to the cache" in again.report[-1]
+    uncached = load_data("csv", str(log_dir))
+    assert _answers(again) == _answers(uncached) != _answers(first)
+    # the fingerprint describes the content: a resume of a run on the old answers notices the change
+    assert again.fingerprint == uncached.fingerprint != first.fingerprint
+
+
+@pytest.mark.parametrize("edit", ["npz answers flipped, same size", "json student id edited"])
+def test_an_edited_entry_is_found_rebuilt_and_said(log_dir, tmp_path, edit):
+    first = _load(log_dir, tmp_path / "cache")
+    folder = tmp_path / "cache"
+    npz = [folder / name for name in os.listdir(str(folder)) if name.endswith(".npz")][0]
+    if edit.startswith("npz"):
+        with np.load(str(npz), allow_pickle=False) as entry:
+            arrays = dict((name, entry[name]) for name in entry.files)
+        arrays["train_answers"] = 1 - arrays["train_answers"]
+        size = npz.stat().st_size
+        np.savez(str(npz), **arrays)   # a valid zip with its own CRCs, the same size
+        assert npz.stat().st_size == size
+    else:
+        text = npz.with_suffix(".json")
+        student = first.train[0].student
+        edited = text.read_text().replace('"%s"' % student, '"%s"' % ("x" + student[1:]), 1)
+        assert edited != text.read_text()
+        text.write_text(edited)
+    again = _load(log_dir, tmp_path / "cache")
+    _same(first, again)
+    said = [line for line in again.report if "edited or damaged" in line]
+    assert len(said) == 1 and npz.name in said[0] and "saved to the cache" in again.report[-1]
+    assert "from the cache" in _load(log_dir, tmp_path / "cache").report[-1]
+
+
+def test_a_file_rewritten_while_it_is_read_is_not_cached(log_dir, tmp_path):
+    path = str(log_dir / "responses.csv")
+
+    def load_while_rewritten():
+        dataset = load_data("csv", str(log_dir))
+        with open(path, "r+") as handle:
+            handle.write(_flip_answers(LOG))
+        return dataset
+    options = {"csv_file": "responses.csv"}
+    dataset = cache.cached_load(str(tmp_path / "cache"), "csv", [path], options, load_while_rewritten)
+    assert dataset.report[-1] == "  not cached (an input file changed while it was read)"
+    assert not (tmp_path / "cache").exists()

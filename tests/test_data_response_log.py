@@ -299,3 +299,26 @@ def test_assistments_holdout_keeps_the_fingerprint_of_runs_made_before_split_des
     raw = (tmp_path / "skill_builder_data.csv").read_bytes()
     assert dataset.fingerprint == fingerprint([raw], {"seed": 0, "valid_fraction": 0.2, "test_fraction": 0.2,
                                                       "skill_key": "skill_id", "multi_skill": "first"})
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("where", ["first", "second"])
+def test_an_infinite_order_value_is_refused_with_its_line(tmp_path, value, where):
+    values = (value, "2") if where == "first" else ("1", value)
+    path = _write(tmp_path, "user,item,right,seq\ns1,a,1,%s\ns1,b,0,%s\n" % values)
+    line = 2 if where == "first" else 3
+    for read in (lambda: _read(path), lambda: _load(tmp_path, test_fraction=0.0, valid_fraction=0.0)):
+        with pytest.raises(DataError) as error:
+            read()
+        message = str(error.value)
+        assert message.startswith("%s:%d (column seq): " % (path, line)) and repr(value) in message, message
+        # (pandas 1.2, on the Python 3.7 leg, reads 1e999 as no number at all: refused as such)
+        assert "not a finite number" in message or value == "1e999", message
+
+
+@pytest.mark.parametrize("column", ["order_id", "user_id"])
+def test_assistments_refuses_an_infinite_number(tmp_path, column):
+    rows = ASSIST_ROWS.replace("4,2,100,1,0,10,Add", "inf,2,100,1,0,10,Add" if column == "order_id"
+                               else "4,inf,100,1,0,10,Add")
+    with pytest.raises(DataError, match="data row 5 .*column %s: 'inf' is not a finite number" % column):
+        _assist(tmp_path, rows=rows)

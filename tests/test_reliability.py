@@ -515,3 +515,53 @@ def test_a_model_too_large_to_build_is_one_error_line_and_leaves_no_run_folder(t
     line = one_error_line(capsys)
     assert "too large" in line and "floats" in line
     assert not runs.exists()
+
+
+# -- a resume continues the run it started: an edited config.json is refused, naming what changed ----------
+
+@pytest.mark.parametrize("edits, named", [
+    ({"learning_rate": 0.5}, ["learning_rate 0.01 -> 0.5"]),
+    ({"memory_size": 4, "key_dim": 7}, ["memory_size 3 -> 4", "key_dim 6 -> 7"]),
+])
+def test_a_resume_after_config_json_was_edited_is_refused_naming_the_change(tmp_path, capsys, edits, named):
+    run_dir = unfinished_run(tmp_path)
+    path = os.path.join(run_dir, "config.json")
+    saved = run_files.read_json(path)
+    saved["constants"].update(edits)
+    run_files.write_json(path, saved)
+    before = file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json")
+    capsys.readouterr()
+    assert main.main(["--resume", run_dir]) == 2
+    line = one_error_line(capsys)
+    assert "config.json" in line and "damaged" not in line
+    for change in named:
+        assert change in line
+    assert file_bytes(run_dir, "epochs.csv", "steps.csv", "state.json") == before
+
+
+# -- a divergence that stays finite stops the run as a NaN does ----------------------------------------------
+
+def test_a_sane_run_stays_far_below_the_divergence_limit(tmp_path):
+    from utils.training import DIVERGED_LOSS
+    run_dir, summary = main.run(tiny_config(runs_dir=str(tmp_path / "runs"), epochs=3), log=quiet)
+    losses = run_files.read_epochs(run_dir)["train_loss"]
+    assert summary["epochs_run"] == 3 and losses.max() < DIVERGED_LOSS / 5
+
+
+def test_a_finite_divergence_stops_the_run_with_status_3_and_is_never_selected(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    # epoch 1 at 0.01 (kept), epoch 2 at 0.01 * 1e8 = 1e6: the loss grows to ~1e6 and stays finite
+    assert main.main(tiny_argv(runs, learning_rate=0.01, lr_decay=1e8, lr_decay_epochs=1, epochs=3)) == 3
+    line = one_error_line(capsys)
+    assert "epoch 2" in line and "mean training loss" in line and "ln 2" in line
+    run_dir = only_run_dir(runs)
+    state = run_files.read_json(os.path.join(run_dir, "state.json"))
+    assert state["epoch"] == state["best_epoch"] == 1
+    assert list(run_files.read_epochs(run_dir)["epoch"]) == [1]
+    assert not os.path.exists(os.path.join(run_dir, "summary.json"))
+
+
+def test_a_learning_rate_of_1e6_stops_the_run_in_its_first_epoch(tmp_path, capsys):
+    assert main.main(tiny_argv(tmp_path / "runs", learning_rate=1e6, epochs=2)) == 3
+    line = one_error_line(capsys)
+    assert "epoch 1" in line and "mean training loss" in line and "no checkpoint" in line

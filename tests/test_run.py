@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -216,3 +217,27 @@ def test_a_run_without_score_test_has_no_test_figures(tmp_path):
     run_dir, summary = main.run(small_config(tmp_path, epochs=1, score_test=False), log=quiet)
     assert not [name for name in summary if name.startswith("test_")]
     assert not os.path.exists(os.path.join(run_dir, "predictions.csv"))
+
+
+def test_a_run_explains_itself(tmp_path):
+    """The oracle AUC printed is the test positions' one (what the test AUC is compared with), the epoch
+    lines label their times, and the end of training says why it ended."""
+    lines = []
+    _, summary = main.run(small_config(tmp_path, epochs=2, synthetic_students=120), log=lines.append)
+    oracle = [line for line in lines if "oracle AUC" in line and not line.startswith("selected")]
+    assert len(oracle) == 1 and "test split" in oracle[0]
+    assert "%.4f" % summary["test_oracle_auc"] in oracle[0]
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and all(re.search(r"train \d+\.\ds, eval \d+\.\ds", line)
+                                         for line in epoch_lines)
+    assert "training ended after epoch 2: the epoch limit (EPOCHS = 2)" in lines
+    final = [line for line in lines if line.startswith("selected epoch")]
+    assert len(final) == 1 and "oracle AUC %.4f" % summary["test_oracle_auc"] in final[0]
+
+
+def test_an_early_stop_says_so():
+    from utils.training import why_training_ended
+    config = {"epochs": 15, "early_stop_patience": 5}
+    assert why_training_ended(config, {"epoch": 11, "best_epoch": 6}) == (
+        "early stop: no better validation AUC for 5 epochs (the best was epoch 6)")
+    assert why_training_ended(config, {"epoch": 15, "best_epoch": 14}) == "the epoch limit (EPOCHS = 15)"

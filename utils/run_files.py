@@ -195,10 +195,11 @@ def _plain(value):
     raise TypeError("not JSON serialisable: %r" % (value,))
 
 
-def fresh_state():
-    """What state.json holds before the first epoch."""
+def fresh_state(constants):
+    """What state.json holds before the first epoch. It keeps a copy of the run's constants as written to
+    config.json, so that a resume finds a config.json edited since (see resumable_config)."""
     return {"epoch": 0, "step": 0, "best_epoch": 0, "best_valid_auc": float("-inf"),
-            "last_checkpoint": None, "best_checkpoint": None}
+            "last_checkpoint": None, "best_checkpoint": None, "constants": constants}
 
 
 def resumable_config(run_dir):
@@ -206,9 +207,30 @@ def resumable_config(run_dir):
     saved = read_config(run_dir)
     if os.path.exists(os.path.join(run_dir, SUMMARY)):
         raise RunFolderError("%s has finished (summary.json exists); start a new run instead" % run_dir)
+    _check_constants_unchanged(run_dir, saved["constants"])
     config = dict(saved["constants"])
     config["resume"] = run_dir
     return config
+
+
+def _check_constants_unchanged(run_dir, constants):
+    """RunFolderError naming each constant of config.json whose value differs from the copy in state.json:
+    an edited learning rate would train on with the new value while config.json claimed it for the whole
+    run, and an edited size would not fit the checkpoints. A state.json that cannot be read is left to
+    resume_state, which says what is wrong with it; one without the copy (an older run) is not checked."""
+    try:
+        started = _read_json_file(os.path.join(run_dir, STATE)).get("constants")
+    except (RunFolderError, AttributeError):
+        return
+    if not isinstance(started, dict):
+        return
+    changed = ["%s %s -> %s" % (name, json.dumps(started[name]), json.dumps(constants[name]))
+               for name in sorted(set(started) & set(constants))
+               if name != "resume" and started[name] != constants[name]]
+    if changed:
+        raise RunFolderError("%s was edited since the run started (%s): a resume continues the run with the "
+                             "constants it started with; put them back, or start a new run with the new "
+                             "values" % (os.path.join(run_dir, CONFIG), "; ".join(changed)))
 
 
 @contextlib.contextmanager

@@ -28,6 +28,13 @@ from utils.metrics import split_metrics
 from utils.trained_model import EvaluationBatches, loops_per_batch, predict_batches, session_config
 
 
+# The divergence rule for a loss that stays finite: an epoch whose mean training loss (binary cross-entropy
+# per answer) is above ten times ln 2, the loss of predicting 0.5 for every answer, has diverged. Predicting
+# the training split's share of correct answers scores at most ln 2, and a model that learns starts there
+# and goes down; a mean ten times worse gives the answer that came a probability of about 1/1000 on
+# average, which no learning run does, while a learning rate far too large reaches 1e6 and beyond.
+DIVERGED_LOSS = 10 * math.log(2)
+
 # TensorFlow makes a variable's initial value as one tensor proto, limited to 2 GB: 2**29 float32 values.
 MAX_VARIABLE_FLOATS = 2 ** 29
 
@@ -75,6 +82,14 @@ def learning_rate_at(config, epoch):
     decays = (epoch - 1) // config["lr_decay_epochs"] if config["lr_decay_epochs"] > 0 else 0
     rate = config["learning_rate"] * config["lr_decay"] ** decays
     return max(rate, config["min_learning_rate"])
+
+
+def why_training_ended(config, state):
+    """Why the loop of Trainer.fit ended at state["epoch"] (a divergence ends it with TrainingDiverged)."""
+    if state["epoch"] < config["epochs"]:
+        return "early stop: no better validation AUC for %d epochs (the best was epoch %d)" % (
+            config["early_stop_patience"], state["best_epoch"])
+    return "the epoch limit (EPOCHS = %d)" % config["epochs"]
 
 
 def epoch_shuffle_seed(seed, epoch):
@@ -146,6 +161,10 @@ class Trainer(object):
                 row = self._train_epoch(epoch, state, step_log, writer)
                 if not self.session.run(self.weights_finite):
                     raise self._diverged(epoch, state, "the model's weights became NaN or infinite")
+                if row["train_loss"] > DIVERGED_LOSS:  # before the epoch is committed: never selected
+                    raise self._diverged(epoch, state, "its mean training loss %.4g is above %.2f (10 x ln "
+                                         "2, ten times the loss of predicting 0.5 for every answer)"
+                                         % (row["train_loss"], DIVERGED_LOSS))
                 row.update(self._evaluate_epoch(epoch, state))
                 epoch_log.append(row)
                 self._write_scalars(writer, state["step"], row)
@@ -222,7 +241,7 @@ class Trainer(object):
         run_files.write_json(os.path.join(self.run_dir, run_files.STATE), state)
         run_files.prune_checkpoints(self.run_dir, state)
         self.log("epoch %3d  train loss %.4f  valid loss %.4f acc %.4f auc %.4f  best %.4f @%d  "
-                 "(%.1fs + %.1fs)" % (
+                 "(train %.1fs, eval %.1fs)" % (
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
             state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
         return state
