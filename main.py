@@ -9,6 +9,7 @@ them all in its config.json (which evaluate.py, predict.py and a resume read), a
 a program with overrides (or read the constants from its text: utils.config.main_constants). Nothing imports
 main.py but the tests.
 """
+import os
 import sys
 
 from utils.quiet import quiet_tensorflow
