@@ -83,7 +83,7 @@ def export_random_model(tf, model_name, hparams, path, threads):
             session.run(tf.global_variables_initializer())
             session.run(serving.load_tables)
             write_saved_model(session, serving.signatures, path)
-    return models.MODELS[model_name].state_size(models.checked_hparams(model_name, hparams))
+    return models.MODELS[model_name].state_size(N_SKILLS, models.checked_hparams(model_name, hparams))
 
 
 def session_config(tf, threads):

@@ -14,14 +14,16 @@ A model is one module in this package with the same small interface:
     build(skills, answers, n_skills, hparams, training, batch_parts)
                                                             -> dict: logits [B, T] (P(answer t correct |
                                                                positions < t)), skill_correlation_weights
-                                                               ([n_skills, N] or None)
+                                                               ([n_skills, N] or None), and optionally
+                                                               regularization_loss [] (added to the
+                                                               objective, not to the logged loss)
     knowledge_state(skills, answers, n_skills, hparams)     -> [B, T, n_skills], reusing build's variables
     knowledge_state_floats(n_skills, hparams)               -> floats knowledge_state holds per step
 
 and, for serving one student's state answer by answer (utils/serving.py, export.py; states are [B, S]
 float32, the model's recurrent state flattened, S = state_size; every variable is build's, reused):
 
-    state_size(hparams)                                     -> S, floats of one student's state
+    state_size(n_skills, hparams)                           -> S, floats of one student's state
     state_layout(hparams)                                   -> how a state vector is laid out, in words
     state_tables(n_skills, hparams)                         -> dict of tensors from the variables alone, that
                                                                a serving graph computes once (may be empty)
@@ -42,9 +44,9 @@ import numbers
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from models import dkt, dkvmn
+from models import best_lr, bkt, dkt, dkvmn, irt, pfa
 
-MODELS = {"dkvmn": dkvmn, "dkt": dkt}
+MODELS = {"dkvmn": dkvmn, "dkt": dkt, "bkt": bkt, "irt": irt, "pfa": pfa, "best_lr": best_lr}
 
 # What the loss and the training op read, whatever the model.
 TRAINING_HPARAMS = ("optimizer", "learning_rate", "momentum", "max_grad_norm", "loss_scale")
@@ -170,6 +172,7 @@ HPARAM_RANGES = {
     "learning_rate": ("a number > 0", lambda v: _finite(v) and v > 0),
     "init_std": ("a number > 0", lambda v: _finite(v) and v > 0),
     "dropout": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
+    "baseline_l2": ("a number >= 0 (0 = no penalty)", lambda v: _finite(v) and v >= 0),
     "momentum": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
     "max_grad_norm": ("a number >= 0 (0 = no clipping)", lambda v: v is None or (_finite(v) and v >= 0)),
 }
@@ -232,6 +235,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
     global_step = tf.train.get_or_create_global_step()
     objective = training_objective(loss, mask, hp["loss_scale"])
+    if outputs.get("regularization_loss") is not None:  # a weight penalty: not part of the logged loss
+        objective = objective + outputs["regularization_loss"]
     train_op, grad_norm = training_op(objective, learning_rate, hp, global_step)
     return KTGraph(
         skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,

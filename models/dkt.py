@@ -171,7 +171,7 @@ def knowledge_state_floats(n_skills, hparams):
 # The state of a student is the LSTM's (h, c) after its last answer, concatenated to [2H]: what the recurrence
 # carries, so a history can be continued from a stored state without a SEQ_LEN cut.
 
-def state_size(hparams):
+def state_size(n_skills, hparams):
     """Floats of one student's state: h and c, 2H."""
     return 2 * int(hparams["hidden_size"])
 
@@ -184,7 +184,7 @@ def state_tables(n_skills, hparams):
 
 def initial_state(n_skills, hparams):
     """[2H] the state of a student with no answer yet: h = c = 0, as in `build`."""
-    return tf.zeros([state_size(hparams)])
+    return tf.zeros([state_size(n_skills, hparams)])
 
 
 def predict_from_state(states, skills, tables, n_skills, hparams):

@@ -210,7 +210,7 @@ def knowledge_state_floats(n_skills, hparams):
 # The state of a student is the value memory M^v_t, [N, d_v] flattened row-major to [N * d_v]: what the
 # recurrence carries, so a history can be continued from a stored state without a SEQ_LEN cut.
 
-def state_size(hparams):
+def state_size(n_skills, hparams):
     """Floats of one student's state: the value memory M^v, N * d_v."""
     return int(hparams["memory_size"]) * int(hparams["value_dim"])
 
@@ -272,7 +272,7 @@ def update_state(states, skills, answers, tables, n_skills, hparams):
     interactions = skills + answers * n_skills
     memory = write(memory, tf.gather(tables["correlation_weight"], skills),
                    tf.gather(tables["erase"], interactions), tf.gather(tables["add"], interactions))
-    return tf.reshape(memory, [-1, state_size(hparams)])
+    return tf.reshape(memory, [-1, state_size(n_skills, hparams)])
 
 
 def state_layout(hparams):

@@ -16,6 +16,11 @@ ModelEntry = collections.namedtuple("ModelEntry", [
 ENTRIES = (
     ModelEntry("dkvmn", "models.dkvmn", "DKVMN", "Dynamic Key-Value Memory Network (Zhang et al. 2017)"),
     ModelEntry("dkt", "models.dkt", "DKT", "Deep Knowledge Tracing, an LSTM (Piech et al. 2015)"),
+    ModelEntry("bkt", "models.bkt", "BKT", "Bayesian Knowledge Tracing by EM (Corbett & Anderson 1995)"),
+    ModelEntry("irt", "models.irt", "IRT", "One-parameter IRT, a logistic regression on the id (Rasch 1960)"),
+    ModelEntry("pfa", "models.pfa", "PFA", "Performance Factors Analysis (Pavlik, Cen, Koedinger 2009)"),
+    ModelEntry("best_lr", "models.best_lr", "Best-LR",
+               "The best logistic regression of Gervet, Koedinger, Schneider, Mitchell (2020)"),
 )
 
 MODELS = collections.OrderedDict((entry.name, entry) for entry in ENTRIES)

@@ -91,7 +91,7 @@ def build_serving_graph(model_name, n_skills, hparams):
         model.parameters(n_skills, hp)
     model_variables = tf.global_variables()
     tables, load_tables = cached_tables(model.state_tables(n_skills, hp))
-    size = model.state_size(hp)
+    size = model.state_size(n_skills, hp)
 
     def predict(states, skills):
         return model.predict_from_state(states, skills, tables, n_skills, hp)
@@ -211,7 +211,7 @@ class ServingModel(SessionOwner):
         self.model_name = trained.kt.model_name
         self.hparams = trained.kt.hparams
         self.n_skills = trained.n_skills
-        self.state_size = models.MODELS[self.model_name].state_size(self.hparams)
+        self.state_size = models.MODELS[self.model_name].state_size(trained.n_skills, self.hparams)
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.serving = build_serving_graph(self.model_name, self.n_skills, self.hparams)
