@@ -139,7 +139,7 @@ def test_no_prediction_sees_its_own_or_a_later_answer(model_name):
                 assert np.abs(after[0, t + 1:] - before[0, t + 1:]).max() > 1e-4
 
 
-# -- BKT's fit ------------------------------------------------------------------------------------------------
+# -- BKT's fit ---------------------------------------------------------------------------------------------
 
 def toy_sequences():
     rng = np.random.RandomState(2)

@@ -15,8 +15,10 @@ hidden state 0 is "not known", 1 "known"; the symbols are the answers (0 wrong, 
 
 Without forgetting, transmat[1, 0] starts at 0 and EM keeps it at 0 (its updates are proportional to it).
 Every fitted value is a probability of a normalised EM update, so in [0, 1]. A skill with fewer than
-MIN_ANSWERS training answers, or a fit that is not finite, takes the parameters of one model fitted on every
-skill's sequences pooled, as does a skill never answered in training; the log says how many.
+MIN_ANSWERS training answers, or a fit that is not finite, takes the pooled parameters, as does a skill never
+answered in training; the log says how many. The pooled parameters are the fitted skills' parameters averaged
+with their training answers as weights (a typical skill of the data; an EM fit on every skill's sequences at
+once would cost as much as all the skills' fits again), or, when no skill could be fitted, models.bkt.START.
 """
 import logging
 import time
@@ -30,7 +32,10 @@ from utils.training import Trainer
 
 FORGETTING = (False, True)   # the settings tried, as epochs 1 and 2; validation picks one
 EM_ITERATIONS = 100          # most EM iterations per skill
-EM_TOLERANCE = 1e-4          # stop when an iteration raises the log-likelihood by less
+# Stop when an iteration raises the log-likelihood by less than this per answer: hmmlearn's loop costs ~0.1 ms
+# per sequence and iteration, and on assist2009_updated's largest skills 1e-5 took ~25 iterations where an
+# absolute 1e-6 took ~60, for a log-likelihood 0.2% lower.
+EM_TOLERANCE_PER_ANSWER = 1e-5
 MIN_ANSWERS = 10             # fewer training answers on a skill: it takes the pooled parameters
 
 
@@ -79,7 +84,8 @@ def fit_hmm(hmm, answers, lengths, forgetting, seed):
     divide 0 by 0), and the prior, guess and slip are fitted.
     """
     fitted_params = "ste" if len(lengths) and lengths.max() >= 2 else "se"
-    model = hmm.CategoricalHMM(n_components=2, n_features=2, n_iter=EM_ITERATIONS, tol=EM_TOLERANCE,
+    tolerance = EM_TOLERANCE_PER_ANSWER * len(answers)
+    model = hmm.CategoricalHMM(n_components=2, n_features=2, n_iter=EM_ITERATIONS, tol=tolerance,
                                params=fitted_params, init_params="", random_state=seed,
                                implementation="scaling")
     start = bkt.START
@@ -106,49 +112,34 @@ def fit_bkt(sequences, n_skills, seq_len, forgetting, seed=0):
     """Fits every skill's BKT on the chunks of `sequences`.
 
     Returns:
-      (parameters, report): parameters = dict of name (models.bkt.PARAMETERS) -> float [n_skills] array;
-      report = dict with skills_fitted, skills_pooled (the skills that took the pooled parameters),
-      answers_pooled (their training answers), answers, log_likelihood (of the training answers, each
-      predicted from the earlier ones of its chunk, so -log_likelihood / answers is the training BCE).
+      (parameters, report): parameters = dict of name (models.bkt.PARAMETERS) -> float32 [n_skills];
+      report = dict with skills_fitted, skills_pooled (skills with training answers that took the pooled
+      parameters), answers_pooled (their training answers), skills_unseen (no training answer), answers,
+      log_likelihood (of the fitted skills' training answers, each predicted from the earlier ones of its
+      chunk) and answers_fitted, so that -log_likelihood / answers_fitted is their cross-entropy.
     """
     hmm = hmm_module()
     per_skill = skill_sequences(sequences, seq_len, n_skills)
-    fits = [None] * n_skills
-    for q, (answers, lengths) in enumerate(per_skill):
-        if len(answers) >= MIN_ANSWERS:
-            fits[q] = fit_hmm(hmm, answers, lengths, forgetting, seed)
-    pooled_skills = [q for q in range(n_skills) if fits[q] is None]
-    log_likelihood = sum(fit[1] for fit in fits if fit is not None)
-    pooled_params = dict(bkt.START, forget=0.0)
-    seen_pooled = [q for q in pooled_skills if len(per_skill[q][0])]
-    if seen_pooled:
-        answers = np.concatenate([per_skill[q][0] for q in range(n_skills)])
-        lengths = np.concatenate([per_skill[q][1] for q in range(n_skills)])
-        pooled = fit_hmm(hmm, answers, lengths, forgetting, seed)
-        if pooled is not None:
-            pooled_params = pooled[0]
-        for q in seen_pooled:  # the pooled parameters' likelihood of these skills' answers
-            with np.errstate(all="ignore"):
-                log_likelihood += scored(hmm, pooled_params, per_skill[q][0], per_skill[q][1])
-    parameters = dict((name, np.array([(fits[q][0] if fits[q] else pooled_params)[name]
-                                       for q in range(n_skills)], dtype=np.float32))
+    fits = [fit_hmm(hmm, answers, lengths, forgetting, seed) if len(answers) >= MIN_ANSWERS else None
+            for answers, lengths in per_skill]
+    fitted = [q for q in range(n_skills) if fits[q] is not None]
+    if fitted:
+        weights = np.array([len(per_skill[q][0]) for q in fitted], dtype=np.float64)
+        pooled = dict((name, float(np.average([fits[q][0][name] for q in fitted], weights=weights)))
                       for name in bkt.PARAMETERS)
-    report = {"skills_fitted": n_skills - len(pooled_skills), "skills_pooled": len(seen_pooled),
-              "skills_unseen": len(pooled_skills) - len(seen_pooled),
-              "answers_pooled": int(sum(len(per_skill[q][0]) for q in seen_pooled)),
-              "answers": int(sum(len(a) for a, _ in per_skill)), "log_likelihood": float(log_likelihood)}
+    else:
+        pooled = dict(bkt.START)
+    parameters = dict((name, np.array([(fits[q][0] if fits[q] else pooled)[name] for q in range(n_skills)],
+                                      dtype=np.float32))
+                      for name in bkt.PARAMETERS)
+    pooled_seen = [q for q in range(n_skills) if fits[q] is None and len(per_skill[q][0])]
+    report = {"skills_fitted": len(fitted), "skills_pooled": len(pooled_seen),
+              "skills_unseen": n_skills - len(fitted) - len(pooled_seen),
+              "answers_pooled": int(sum(len(per_skill[q][0]) for q in pooled_seen)),
+              "answers": int(sum(len(answers) for answers, _ in per_skill)),
+              "answers_fitted": int(sum(len(per_skill[q][0]) for q in fitted)),
+              "log_likelihood": float(sum(fits[q][1] for q in fitted))}
     return parameters, report
-
-
-def scored(hmm, params, answers, lengths):
-    """Log-likelihood of `answers` under fixed BKT parameters."""
-    model = hmm.CategoricalHMM(n_components=2, n_features=2, implementation="scaling")
-    model.startprob_ = np.array([1.0 - params["prior"], params["prior"]])
-    model.transmat_ = np.array([[1.0 - params["learn"], params["learn"]],
-                                [params["forget"], 1.0 - params["forget"]]])
-    model.emissionprob_ = np.array([[1.0 - params["guess"], params["guess"]],
-                                    [params["slip"], 1.0 - params["slip"]]])
-    return model.score(answers, lengths)
 
 
 class BktTrainer(Trainer):
@@ -174,8 +165,15 @@ class BktTrainer(Trainer):
         self.session.run(self.assign, dict((self.fitted[name], parameters[name]) for name in parameters))
         self.log(fit_line(forgetting, report))
         return {"epoch": epoch, "learning_rate": float("nan"),
-                "train_loss": -report["log_likelihood"] / max(report["answers"], 1),
+                "train_loss": training_loss(report),
                 "train_seconds": time.time() - started}
+
+
+def training_loss(report):
+    """The fitted skills' training cross-entropy per answer (NaN when no skill was fitted)."""
+    if not report["answers_fitted"]:
+        return float("nan")
+    return -report["log_likelihood"] / report["answers_fitted"]
 
 
 def fit_line(forgetting, report):
@@ -183,8 +181,8 @@ def fit_line(forgetting, report):
     line = "BKT %s forgetting: EM fitted %d skills" % ("with" if forgetting else "without",
                                                        report["skills_fitted"])
     if report["skills_pooled"]:
-        line += ("; %d skills with fewer than %d training answers (%d answers) took the parameters of all "
-                 "skills pooled" % (report["skills_pooled"], MIN_ANSWERS, report["answers_pooled"]))
+        line += ("; %d skills with fewer than %d training answers (%d answers) took the pooled "
+                 "parameters" % (report["skills_pooled"], MIN_ANSWERS, report["answers_pooled"]))
     if report["skills_unseen"]:
         line += "; %d skills have no training answer (the pooled parameters too)" % report["skills_unseen"]
     return line
