@@ -191,7 +191,7 @@ def test_command_line_errors_are_short_and_exit_2(capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--model", "lstm", "unknown model 'lstm': valid names are dkt, dkvmn"),
+    ("--model", "lstm", "unknown model 'lstm': valid names are best_lr, bkt, dkt, dkvmn, irt, pfa"),
     ("--optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
     ("--loss_scale", "sum", "unknown loss_scale 'sum': use 'mean' or 'sequence_sum'"),
     ("--dropout", "1.5", "dropout must be in [0, 1)"),
