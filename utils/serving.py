@@ -258,7 +258,8 @@ class ServingModel(SessionOwner):
             "model": self.model_name, "n_skills": self.n_skills, "state_size": self.state_size,
             "state_layout": model.state_layout(self.hparams),
             "initial_state": "run the initial_state signature (the state before any answer; %s)"
-                             % ("the trained M^v_0" if self.model_name == "dkvmn" else "zeros"),
+                             % {"dkvmn": "the trained M^v_0", "bkt": "each skill's fitted prior"}.get(
+                                 self.model_name, "zeros"),
             "skills": "skills.csv: `skill` is the index the signatures take, `skill_id` the data set's id",
             "signatures": dict((name, {"inputs": dict(inputs), "outputs": dict(outputs)})
                                for name, (inputs, outputs) in SIGNATURES.items()),
