@@ -5,7 +5,8 @@ Usage (from the repo root, after scripts/reproduce.py has recorded runs in resul
 
 Rows: assist2009_updated, assist2015 and STATICS (a value per fold; a fold run with several seeds counts with
 the mean of its seeds), Synthetic-5 v0 (a value per seed) and Synthetic-5 over its versions v0 .. v19 (seed 0,
-a value per version). Only records with the settings of the table's row (utils/many_runs.py, SETTINGS) count.
+a value per version). Only records with the settings of the table's row (experiments/settings.py,
+SETTINGS) count.
 Per cell: mean ± std over those values, Student's t 95% interval (utils.stats.mean_std_t_ci), n, the paper's
 figure, the AUC on positions >= 2, and each run's own 95% interval (students resampled) when its summary has
 one. DKVMN - DKT per row: a paired t-test over folds (or seeds, versions), and per fold a paired bootstrap
@@ -29,7 +30,8 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from plots import plot_comparison  # noqa: E402
-from utils import many_runs, paired, run_files, stats  # noqa: E402
+from experiments import runs, settings as table  # noqa: E402
+from utils import paired, run_files, stats  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import ConfigError, RunFolderError  # noqa: E402
 
@@ -66,9 +68,9 @@ def parse_args(argv):
 
 def table_records(results_dir, dataset, model):
     """(records of `model` on `dataset` run with the table's settings, keys of the other records)."""
-    digest = many_runs.settings_hash(many_runs.table_settings(dataset, model))
+    digest = table.settings_hash(table.table_settings(dataset, model))
     kept, left_out = [], []
-    for record in many_runs.read_records(results_dir, dataset):
+    for record in runs.read_records(results_dir, dataset):
         if record["model"] != model:
             continue
         if record["settings_hash"] == digest and not record.get("smoke"):
@@ -124,7 +126,7 @@ def cell(row, model, records):
     from2 = [mean_of([r["summary"].get("test_auc_from2") for r in groups[unit]]) for unit in units]
     averaged = ["%s: mean of seeds %s" % (unit_name(row, unit), ", ".join(str(r["seed"]) for r in sorted(
         groups[unit], key=lambda r: r["seed"]))) for unit in units if len(groups[unit]) > 1]
-    paper = many_runs.SETTINGS[row["datasets"][0]]["paper"][model]
+    paper = table.SETTINGS[row["datasets"][0]]["paper"][model]
     auc = stats.mean_std_t_ci([values[unit] for unit in units], LEVEL)
     return {"model": model, "units": units, "unit_names": [unit_name(row, u) for u in units],
             "unit_values": [values[u] for u in units], "test_auc": auc,
@@ -216,7 +218,7 @@ def row_table(row, args):
             left_out += other
     cells = dict((model, cell(row, model, records[model])) for model in (MODEL_A, MODEL_B))
     return {"name": row["name"], "label": row["label"], "datasets": row["datasets"], "unit": row["unit"],
-            "chosen": many_runs.SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
+            "chosen": table.SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
             "left_out": sorted(left_out), "t_test": across_units(cells),
             "per_fold": per_fold(row, records, args)}
 
@@ -356,7 +358,8 @@ def notes(rows, args):
              "its seeds (said in the n column). std is over those values (ddof 1); the 95%% CI is Student's "
              "t with n - 1 degrees of freedom (none for n < 2)." % PAPER_FOLDS,
              "- Each figure is the test AUC of the checkpoint with the best validation AUC; the test split "
-             "is scored once. Only records with the table's settings (utils/many_runs.py, SETTINGS) count."]
+             "is scored once. Only records with the table's settings (experiments/settings.py, SETTINGS) "
+             "count."]
     for row in rows:
         lines.append("- %s settings: %s." % (row["label"], row["chosen"]))
         if row["left_out"]:

@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from utils import many_runs, run_files, stats
+from experiments import runs, settings
+from utils import run_files, stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -33,8 +34,8 @@ def answers_of_students(n_students=40, per_student=12, seed=0):
 
 def write_record(results, dataset, model, fold, seed, auc, from2, ci=None):
     """A record as scripts/reproduce.py writes it, with the table's settings; returns it."""
-    digest = many_runs.settings_hash(many_runs.table_settings(dataset, model))
-    key = many_runs.run_key(model, fold, seed, digest)
+    digest = settings.settings_hash(settings.table_settings(dataset, model))
+    key = runs.run_key(model, fold, seed, digest)
     summary = {"test_auc": auc, "test_auc_from2": from2, "valid_auc": auc + 0.001, "best_epoch": 3}
     if ci:
         summary.update(test_auc_ci_low=ci[0], test_auc_ci_high=ci[1], test_auc_ci_resamples=1000)
@@ -43,7 +44,7 @@ def write_record(results, dataset, model, fold, seed, auc, from2, ci=None):
               "settings_hash": digest, "smoke": False, "summary": summary,
               "run_dir": os.path.join(home, "%s-%s-20260101-000000" % (dataset, model)),
               "driver_command": "python scripts/reproduce.py %s" % dataset}
-    path = many_runs.record_path(str(results), dataset, key)
+    path = runs.record_path(str(results), dataset, key)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     run_files.write_json(path, record)
     return record
@@ -112,7 +113,7 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
         for name in ("mean", "std", "low", "high", "n"):
             assert c["test_auc"][name] == pytest.approx(expected[name]), (model, name)
         assert c["test_auc_from2"]["mean"] == pytest.approx(expected["mean"] + 0.002)
-        assert c["paper_auc"] == many_runs.SETTINGS[ASSIST]["paper"][model]
+        assert c["paper_auc"] == settings.SETTINGS[ASSIST]["paper"][model]
         assert c["reaches_paper"] == (expected["mean"] >= c["paper_auc"])
         assert c["averaged_seeds"] == ["fold 1: mean of seeds 0, 1"]
         assert [(r["fold"], r["seed"]) for r in c["runs"]] == [(1, 0), (1, 1), (2, 0), (3, 0)]
