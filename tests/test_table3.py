@@ -14,6 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import table3  # noqa: E402
 
+from experiments import table3 as table3_rendering  # noqa: E402
+
 RESAMPLES = 200
 ASSIST = "assist2009_updated"
 
@@ -153,7 +155,7 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
             "seeds 0, 1) | 0.8157 |" % (mean["mean"], mean["std"], mean["low"], mean["high"])) in text
     assert "%+.4f" % t_test["mean_difference"] in text and "fold 2 s0 [" in text
     assert t_test["p_value"] < 0.05 and "(paired t over the row's values): ASSIST2009 (DKT higher, p %s)" % (
-        table3.p_text(t_test["p_value"])) in text
+        table3_rendering.p_text(t_test["p_value"])) in text
     entries = json.loads((tiny["results"] / "table3_differences.json").read_text())
     assert [e["kind"] for e in entries if e["dataset"] == "ASSIST2009"] == [
         "paired t over 3 folds", "paired bootstrap, fold 1 seed 0", "paired bootstrap, fold 1 seed 1",
@@ -211,11 +213,30 @@ def test_no_records_is_one_error_line_and_nothing_written(tmp_path, capsys):
 
 
 def test_a_gap_to_the_paper_below_half_a_unit_of_the_4th_digit_keeps_its_sign_and_size():
-    assert table3.gap_text(0.0016) == "+0.0016"
-    assert table3.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
-    assert table3.gap_text(None) == "-"
+    assert table3_rendering.gap_text(0.0016) == "+0.0016"
+    assert table3_rendering.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
+    assert table3_rendering.gap_text(None) == "-"
 
 
 def test_a_pair_is_named_by_its_unit_and_by_its_seed_once():
-    assert table3.pair_name({"unit": "fold"}, {"unit": "fold 2", "seed": 0}) == "fold 2 seed 0"
-    assert table3.pair_name({"unit": "seed"}, {"unit": "seed 1", "seed": 1}) == "seed 1"
+    assert table3_rendering.pair_name({"unit": "fold"}, {"unit": "fold 2", "seed": 0}) == "fold 2 seed 0"
+    assert table3_rendering.pair_name({"unit": "seed"}, {"unit": "seed 1", "seed": 1}) == "seed 1"
+
+
+def test_the_rows_rendered_from_the_repository_s_records_equal_results_table3_json(tmp_path):
+    """The one renderer (experiments/table3.py) re-renders today's Table 3 from results/runs/ and the stored
+    per-fold results in results/paired/ (the run folders are not in the repository): the same figures."""
+    results = os.path.join(ROOT, "results")
+    for name in ("runs", "paired"):
+        shutil.copytree(os.path.join(results, name), str(tmp_path / name))
+    with open(os.path.join(results, "table3.json")) as f:
+        published = json.load(f)
+    args = type("Args", (), {"results": str(tmp_path), "runs_dir": str(tmp_path / "no_run_folders"),
+                             "resamples": published["args"]["resamples"], "seed": published["args"]["seed"]})
+    rendered = json.loads(json.dumps(table3_rendering.build(args, [])))
+    assert [row["name"] for row in rendered["rows"]] == [row["name"] for row in published["rows"]]
+    for new, old in zip(rendered["rows"], published["rows"]):
+        assert new == old, new["name"]
+    assert rendered["n_records"] == published["n_records"]
+    with open(os.path.join(results, "table3.md")) as f:
+        assert table3_rendering.markdown(dict(rendered, command=published["command"])) == f.read()
