@@ -355,8 +355,12 @@ def write_plan(out, plan):
 
 
 def main(argv):
-    return exit_status(lambda: run_study(argv, log=lambda *a: print(*a, flush=True)),
-                       writing="the study's report")
+    try:
+        return exit_status(lambda: run_study(argv, log=lambda *a: print(*a, flush=True)),
+                           writing="the study's report")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Ray is already shut down (ray_driver.ray_session)
+        print("interrupted: every finished run is recorded; the same command continues", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
