@@ -123,7 +123,7 @@ def test_a_log_with_too_few_students_says_how_many_are_needed(tmp_path):
     write_log(str(tmp_path), students=2)
     completed = run_script("study.py", ["tiny"] + DATA + ["--smoke"], tmp_path, timeout=120)
     assert completed.returncode == 2 and len(error_lines(completed)) == 1, completed.stderr
-    assert "too few for" in error_lines(completed)[0] and "at least" in error_lines(completed)[0]
+    assert "too few" in error_lines(completed)[0] and "students" in error_lines(completed)[0]
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
 
 
