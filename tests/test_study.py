@@ -17,7 +17,7 @@ from ray_helpers import RAY_ENV, REPO, error_lines, run_script  # noqa: E402
 
 DATA = ["--dataset", "csv", "--dataset_dir", "logs", "--csv_file", "answers.tsv", "--csv_student_column",
         "user_id", "--csv_skill_column", "kc", "--csv_order_column", "order_id"]
-SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2"]
+SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item"]  # the id is a choice too
 
 
 def write_log(folder, students=60, seed=0):
@@ -68,9 +68,15 @@ def test_the_smoke_study_runs_every_model_and_renders_the_report(smoke):
     for record in searches:  # the search never scored a test split
         assert record["settings"]["score_test"] is False
         assert not [k for k in record["summary"] if k.startswith("test_")]
+    assert "data (id kc)" in completed.stdout and "data (id item)" in completed.stdout  # both read first
+    for model, trials in plan["trials"].items():  # each trial's id reached its runs
+        assert set(r["constants"]["csv_skill_column"] for r in searches if r["model"] == model) == set(
+            trial.get("csv_skill_column", "kc") for trial in trials)
     for record in tests:  # main.py's data options reached every run as the user spelled them
         constants = record["constants"]
-        assert (constants["csv_student_column"], constants["csv_skill_column"]) == ("user_id", "kc")
+        chosen = report["models"][plan["models"].index(record["model"])]["choices"][str(record["fold"])]
+        assert constants["csv_student_column"] == "user_id"
+        assert constants["csv_skill_column"] == chosen["values"].get("csv_skill_column", "kc")
         assert 0 < record["summary"]["test_auc"] < 1
     for row in report["models"]:
         choice = row["choices"][str(plan["folds"][0])]
@@ -175,5 +181,19 @@ def test_a_killed_study_resumes_its_run_and_the_next_command_stops_what_the_kill
         assert ray_processes_of(line.rsplit("(", 1)[1].rstrip(")")) == []
 
 
+def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path):
+    write_log(str(tmp_path))
+    # a huge initial std makes DKVMN's first loss NaN (main.py exits 3); DKT still trains
+    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"]
+    completed = run_script("study.py", args, tmp_path, timeout=900)
+    assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "FAILED test dkvmn fold 1 seed 0: exit status 3" in completed.stdout
+    report = json.load(open(str(tmp_path / "results" / "tiny" / "study.json")))
+    assert [f["what"] for f in report["failed"]] == ["test dkvmn fold 1 seed 0"]
+    assert [r["n_runs"] for r in report["models"]] == [0, 1]  # dkvmn, dkt
+    assert "Runs that failed" in (tmp_path / "results" / "tiny" / "study.md").read_text()
+
+
 def test_the_smoke_study_takes_minutes(smoke):
+    print("\nthe smoke study took %.0f s" % smoke[3])
     assert smoke[3] < 600
