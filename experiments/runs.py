@@ -22,6 +22,7 @@ import time
 
 from experiments.settings import settings_argv, settings_hash
 from utils import run_files
+from utils.errors import RunFolderError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN_PY = "main.py"
@@ -169,7 +170,7 @@ def run_and_record(spec):
         os.makedirs(home, exist_ok=True)
         with home_lock(home):
             return run_in_home(spec, identity, home)
-    except (OSError, run_files.RunFolderError) as error:
+    except (OSError, RunFolderError) as error:
         return dict(identity, failed=True, exit_status=None, log_tail="", run_dir=None,
                     log=os.path.join(spec["home"], "main.log"),
                     error="%s: %s" % (type(error).__name__, error))

@@ -42,6 +42,7 @@ from experiments.search import read_space  # noqa: E402
 from experiments.tables import fmt  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.config import ConfigError  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
 from utils.run_files import write_json  # noqa: E402
 
 OUTCOME = "outcome.json"  # in a trial's folder: how its main.py ended (absent: stopped by the scheduler)
@@ -231,7 +232,7 @@ def how_it_stopped(entry, result, args, home):
     try:
         return "main.py: %s" % run_files.read_summary(os.path.join(home, os.path.basename(entry["run_dir"])))[
             "stopped"]
-    except (run_files.RunFolderError, KeyError, TypeError):
+    except (RunFolderError, KeyError, TypeError):
         pass
     if entry["epochs_run"] >= args.max_epochs:
         return "reached --max_epochs"
