@@ -1,6 +1,6 @@
 """Reproduce a row of the DKVMN paper's Table 3 on Ray: DKVMN and DKT on a data set, every fold and seed.
 
-Each run is `python main.py` with the data set's settings (utils/many_runs.py, SETTINGS) as overrides of
+Each run is `python main.py` with the data set's settings (experiments/settings.py, SETTINGS) as overrides of
 main.py's constants, in its own process, as one Ray task: on a local Ray that this script starts (default),
 or on the cluster at --address. The epoch is chosen on the validation fold (best validation AUC); the test
 split is scored once, with that checkpoint. Every finished run is recorded as it ends, in
@@ -16,9 +16,12 @@ Usage (from the repo root):
     python scripts/reproduce.py assist2015 --address 10.0.0.1:6379 --cpus_per_run 2   # on a Ray cluster
     python scripts/reproduce.py csv --dataset_dir logs --settings results/search/my_log-dkvmn.json
 
-Options: --models dkvmn dkt, --seeds 0 [1 2], --folds 1 [2 3 4 5], --epochs N, --set name=value (any constant
-of main.py, e.g. --set learning_rate=0.003; part of the settings, so recorded apart), --settings FILE (a
-search record of scripts/tune.py: its chosen settings replace the table's row for its model), --smoke (tiny
+Options: --models (default: every model of utils/model_registry.py), --seeds 0 [1 2], --folds 1 [2 3 4 5],
+--epochs N, main.py's data options as main.py spells them (--csv_file answers.tsv --csv_student_column
+user_id ...), --set name=value (any other constant of main.py, e.g. --set learning_rate=0.003; part of the
+settings, so recorded apart), --settings FILE (a search record of scripts/tune.py: its chosen settings
+replace the table's row for its model; a model with neither runs with main.py's defaults, and says so;
+without --dataset_dir the record's folder is used), --smoke (tiny
 model, one epoch: checks the pipeline), --render (only rewrite the tables from the records), --runs_dir runs,
 --out results, --cpus_per_run N (CPUs of one run = its TensorFlow threads), --num_cpus N (CPUs of the local
 Ray; default all), --address HOST:PORT (an existing Ray cluster; also RAY_ADDRESS).
@@ -31,7 +34,9 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from utils import many_runs  # noqa: E402
+from experiments import ray_driver, runs, settings as table  # noqa: E402
+from experiments.tables import fmt, render_tables  # noqa: E402
+from utils import model_registry  # noqa: E402
 from utils.config import ConfigError  # noqa: E402
 from utils.run_files import read_json  # noqa: E402
 
@@ -43,7 +48,8 @@ def parse_args(argv):
     parser.add_argument("dataset", help="a data set of the table (%s), or any other with --settings"
                         % TABLE_NAMES)
     parser.add_argument("--dataset_dir", help="folder of the data set files (default: the table's)")
-    parser.add_argument("--models", nargs="+", choices=many_runs.MODELS, default=list(many_runs.MODELS))
+    parser.add_argument("--models", nargs="+", choices=model_registry.names(),
+                        default=list(model_registry.names()))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--folds", nargs="+", type=int, default=[1],
                         help="three-line data sets: folds <name>_train<k>/_valid<k> (test is the same file)")
@@ -62,6 +68,7 @@ def parse_args(argv):
                         help="CPUs of the local Ray (not with --address)")
     parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", ""),
                         help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
+    table.add_data_options(parser)
     args = parser.parse_args(argv)
     if args.cpus_per_run < 1 or args.num_cpus < 1:
         parser.error("--cpus_per_run and --num_cpus must be at least 1")
@@ -79,136 +86,114 @@ def searched_settings(paths):
     for path in paths:
         try:
             record = read_json(path)
-            model, settings = record["model"], record["chosen"]["settings"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            model, settings = record["model"], dict(record["chosen"]["settings"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise ConfigError("--settings %s is not a search record of scripts/tune.py (%s: %s)"
                               % (path, type(error).__name__, error))
         if model in chosen:
             raise ConfigError("--settings: two search records for %s (%s and %s)" % (model, chosen[model][1],
                                                                                     path))
-        chosen[model] = (settings, path)
+        chosen[model] = (settings, path, record.get("dataset_dir"))
     return chosen
 
 
-def settings_for(args, model, searched):
-    """The run's settings: the table's row (or a search record's choice), then --smoke, --set, --epochs."""
+def settings_for(args, model, searched, log):
+    """The run's settings: the table's row, a search record's choice or main.py's defaults; then the data
+    options, --smoke, --set, --epochs."""
     if model in searched:
         settings = dict(searched[model][0])
-        many_runs.check_settings(settings, "--settings %s" % searched[model][1])
+        table.check_settings(settings, "--settings %s" % searched[model][1])
     else:
-        settings = many_runs.table_settings(args.dataset, model)
+        settings = table.table_settings(args.dataset, model)
         if settings is None:
-            raise ConfigError("unknown data set %r for %s: the table has %s; for another data set give "
-                              "--settings results/search/<name>.json (made by scripts/tune.py)"
-                              % (args.dataset, model, TABLE_NAMES))
+            settings = {}
+            log("%s: no search record (--settings) and no row of the table for %s: it runs with main.py's "
+                "defaults" % (model, args.dataset))
+    settings.update(table.data_settings(args))
     if args.smoke:
-        settings.update(many_runs.SMOKE)
-    sets = dict(many_runs.parse_set(item) for item in args.sets)
-    many_runs.check_settings(sets, "--set")
+        settings.update(table.SMOKE)
+    sets = dict(table.parse_set(item) for item in args.sets)
+    table.check_settings(sets, "--set")
     settings.update(sets)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     return settings
 
 
-def planned_runs(args):
+def planned_runs(args, log=print):
     """Every run of the command, as run specs, in the order they are sent."""
     searched = searched_settings(args.settings)
     unused = set(searched) - set(args.models)
     if unused:
-        raise ConfigError("--settings gives settings for %s, which --models leaves out" % ", ".join(unused))
-    table_dir = many_runs.SETTINGS.get(args.dataset, {}).get("dataset_dir", "dataset")
-    dataset_dir = args.dataset_dir or table_dir
-    many_runs.check_folds(args.dataset, dataset_dir, args.folds)
+        raise ConfigError("--settings gives settings for %s, which --models leaves out (add --models %s)"
+                          % (", ".join(sorted(unused)), " ".join(args.models + sorted(unused))))
+    recorded_dirs = [entry[2] for entry in searched.values() if entry[2]]
+    dataset_dir = args.dataset_dir or (recorded_dirs[0] if recorded_dirs else table.table_dataset_dir(
+        args.dataset))
+    table.check_folds(args.dataset, dataset_dir, args.folds)
     specs = []
     for model in args.models:
-        settings = settings_for(args, model, searched)
+        settings = settings_for(args, model, searched, log)
         for fold in args.folds:
             for seed in args.seeds:
-                specs.append(many_runs.run_spec(args.dataset, model, fold, seed, settings, dataset_dir,
-                                                args.runs_dir, args.cpus_per_run, smoke=args.smoke))
+                specs.append(runs.run_spec(args.dataset, model, fold, seed, settings, dataset_dir,
+                                           args.runs_dir, args.cpus_per_run, smoke=args.smoke))
     return specs
-
-
-def connect(args, log):
-    """Starts a local Ray (or joins --address); returns (ray, whether this script started it)."""
-    many_runs.ray_environment()
-    options = many_runs.ray_init_options(args.address, args.num_cpus)  # checks --address first
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("scripts/reproduce.py needs Ray: pip install 'ray[tune]' (it is in "
-                          "requirements-test.txt, which scripts/venv.sh installs)")
-    return ray, many_runs.connect(ray, options, args.cpus_per_run, log)
 
 
 def describe(spec):
     return "%s fold %d seed %d" % (spec["model"], spec["fold"], spec["seed"])
 
 
-def bad_input(result):
-    """A run that ended on bad input before making its run folder (exit 2): its `error:` line, else None."""
-    if result["exit_status"] != 2 or result["run_dir"] is not None:
-        return None
-    errors = [line for line in result["log_tail"].splitlines() if line.startswith("error:")]
-    return errors[-1][len("error:"):].strip() if errors else None
-
-
 def run_on_ray(ray, args, specs, command, log):
     """Sends the runs, records each as it ends, re-renders the tables; returns the runs that failed."""
-    task = ray.remote(num_cpus=args.cpus_per_run, max_calls=1)(many_runs.run_and_record)
-    waiting = dict((task.remote(spec), spec) for spec in specs)
     failed = []
-    while waiting:
-        done, _ = ray.wait(list(waiting), num_returns=1)
-        spec = waiting.pop(done[0])
-        try:
-            result = ray.get(done[0])
-        except ray.exceptions.RayError as error:  # the worker died (e.g. out of memory) and retries ran out
-            result = dict(spec, failed=True, exit_status=None, log=os.path.join(spec["home"], "main.log"),
-                          log_tail="", run_dir=None, error="Ray: %s" % str(error).strip().splitlines()[0])
+
+    def take(spec, result):
         if not result["failed"]:
-            path = many_runs.write_record(args.out, result, command)
+            path = runs.write_record(args.out, result, command)
             log("finished %s (%s): valid AUC %.4f, test AUC %s; %s; recorded in %s" % (
                 describe(spec), result["how"], result["summary"]["valid_auc"],
-                many_runs.fmt(result["summary"].get("test_auc")), result["run_dir"], path))
+                fmt(result["summary"].get("test_auc")), result["run_dir"], path))
         else:
-            error = bad_input(result)
+            error = ray_driver.bad_input(result)
             if error is not None:
-                for ref in waiting:
-                    ray.cancel(ref, force=True)
                 raise ConfigError("%s (from main.py; nothing was recorded by this run)" % error)
             failed.append(result)
             log("FAILED %s: %s; the end of its log %s:\n%s" % (
                 describe(spec), result["error"] or "exit status %s" % result["exit_status"], result["log"],
                 result["log_tail"]))
-        many_runs.render_tables(args.out, args.dataset, failed)
+        render_tables(args.out, args.dataset, failed)
+
+    ray_driver.run_tasks(ray, runs.run_and_record, specs, args.cpus_per_run, take)
     return failed
+
+
+def damaged(log):
+    return lambda path, why: log("record %s %s: it does not count; its run is run (or found finished) "
+                                 "again" % (path, why))
 
 
 def reproduce(argv, log=print):
     """The script; returns its exit status (0, or 1 when a run failed). Bad input raises ConfigError."""
     args = parse_args(argv)
     if args.render:
-        if not many_runs.read_records(args.out, args.dataset):
+        if not runs.read_records(args.out, args.dataset):
             raise ConfigError("no records of %s in %s to render" % (
                 args.dataset, os.path.join(args.out, "runs", args.dataset)))
-        log(many_runs.render_tables(args.out, args.dataset))
+        log(render_tables(args.out, args.dataset, warn=damaged(log)))
         return 0
     command = "python scripts/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
-    specs = planned_runs(args)
-    todo = [s for s in specs if not os.path.exists(many_runs.record_path(args.out, args.dataset, s["key"]))]
+    specs = planned_runs(args, log)
+    todo = [s for s in specs if not runs.recorded(args.out, s, damaged(log))]
     log("%d run(s): %d already recorded in %s, %d to run" % (
         len(specs), len(specs) - len(todo), os.path.join(args.out, "runs", args.dataset), len(todo)))
     failed = []
     if todo:
-        ray, started = connect(args, log)
-        try:
+        with ray_driver.ray_session(args.address, args.num_cpus, args.cpus_per_run, log,
+                                    "scripts/reproduce.py") as ray:
             failed = run_on_ray(ray, args, todo, command, log)
-        finally:
-            if started:
-                ray.shutdown()
-    text = many_runs.render_tables(args.out, args.dataset, failed)
+    text = render_tables(args.out, args.dataset, failed)
     log(text)
     if failed:
         log("%d run(s) failed: %s (listed in %s.md); run the same command again to retry them"
@@ -218,7 +203,11 @@ def reproduce(argv, log=print):
 
 def main(argv):
     from utils.commands import exit_status
-    return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
+    try:
+        return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Ray is already shut down (ray_driver.ray_session)
+        print("interrupted: every finished run is recorded; the same command continues", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

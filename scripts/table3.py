@@ -5,7 +5,8 @@ Usage (from the repo root, after scripts/reproduce.py has recorded runs in resul
 
 Rows: assist2009_updated, assist2015 and STATICS (a value per fold; a fold run with several seeds counts with
 the mean of its seeds), Synthetic-5 v0 (a value per seed) and Synthetic-5 over its versions v0 .. v19 (seed 0,
-a value per version). Only records with the settings of the table's row (utils/many_runs.py, SETTINGS) count.
+a value per version). Only records with the settings of the table's row (experiments/settings.py,
+SETTINGS) count.
 Per cell: mean ± std over those values, Student's t 95% interval (utils.stats.mean_std_t_ci), n, the paper's
 figure, the AUC on positions >= 2, and each run's own 95% interval (students resampled) when its summary has
 one. DKVMN - DKT per row: a paired t-test over folds (or seeds, versions), and per fold a paired bootstrap
@@ -14,38 +15,24 @@ per-fold result is stored once in <results>/paired/<data set>/<fold>-s<seed>.jso
 and read back on later renders, so the table survives the run folders being gone.
 
 Writes <results>/table3.md, table3.json (every run with its record key, fold, seed, run folder, interval),
-table3_differences.json (plots/plot_comparison.py's entries) and <docs>/7_model_difference.png; prints the
-Markdown. Bad input is one `error:` line and exit status 2.
+table3_differences.json (plots/plot_comparison.py's entries) and <docs>/7_model_difference.png (drawn by
+running plots/plot_comparison.py); prints the Markdown. Bad input is one `error:` line and exit status 2.
+The rendering is experiments/table3.py, the same statistics as the study's (experiments/statistics.py).
 """
 import argparse
 import os
-import shlex
+import subprocess
 import sys
-
-import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from plots.lib import forest as plot_comparison  # noqa: E402
-from utils import many_runs, paired, run_files, stats  # noqa: E402
+from experiments import table3  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-from utils.errors import ConfigError, RunFolderError  # noqa: E402
+from utils.errors import ConfigError  # noqa: E402
 
-LEVEL = 0.95
-PAPER_FOLDS = 5  # the paper's protocol for the three-line data sets: folds 1-5
-VERSIONS = ["naive_c5_q50_s4000_v%d" % version for version in range(20)]
-MODEL_A, MODEL_B = "dkvmn", "dkt"  # differences are A - B
-
-# One row per block of Table 3: which data sets' records, and what one value of the mean is (its unit).
-ROWS = [
-    {"name": "assist2009_updated", "label": "ASSIST2009", "datasets": ["assist2009_updated"], "unit": "fold"},
-    {"name": "assist2015", "label": "ASSIST2015", "datasets": ["assist2015"], "unit": "fold"},
-    {"name": "STATICS", "label": "STATICS", "datasets": ["STATICS"], "unit": "fold"},
-    {"name": "naive_c5_q50_s4000_v0", "label": "Synthetic-5 v0", "datasets": [VERSIONS[0]], "unit": "seed"},
-    {"name": "synthetic5_versions", "label": "Synthetic-5 v0-v19", "datasets": VERSIONS, "unit": "version"},
-]
+FOREST_PLOT = os.path.join(REPO, "plots", "plot_comparison.py")
 
 
 def parse_args(argv):
@@ -62,427 +49,28 @@ def parse_args(argv):
     return args
 
 
-# --- records -> values --------------------------------------------------------------------------------------
-
-def table_records(results_dir, dataset, model):
-    """(records of `model` on `dataset` run with the table's settings, keys of the other records)."""
-    digest = many_runs.settings_hash(many_runs.table_settings(dataset, model))
-    kept, left_out = [], []
-    for record in many_runs.read_records(results_dir, dataset):
-        if record["model"] != model:
-            continue
-        if record["settings_hash"] == digest and not record.get("smoke"):
-            kept.append(record)
-        else:
-            left_out.append(record["key"])
-    return kept, left_out
-
-
-def unit_of(row, record):
-    """The value a record counts towards: its fold, seed or version (None: not in this row)."""
-    if row["unit"] == "fold":
-        return record["fold"]
-    if row["unit"] == "seed":
-        return record["seed"]
-    return VERSIONS.index(record["dataset"]) if record["seed"] == 0 else None
-
-
-def unit_name(row, unit):
-    return {"fold": "fold %d", "seed": "seed %d", "version": "v%d"}[row["unit"]] % unit
-
-
-def run_fields(row, record):
-    """One run as the table lists it."""
-    summary = record["summary"]
-    low, high = summary.get("test_auc_ci_low"), summary.get("test_auc_ci_high")
-    return {"key": record["key"], "dataset": record["dataset"], "model": record["model"],
-            "fold": record["fold"], "seed": record["seed"], "unit": unit_name(row, unit_of(row, record)),
-            "run_dir": record.get("run_dir"), "test_auc": summary.get("test_auc"),
-            "test_auc_from2": summary.get("test_auc_from2"), "valid_auc": summary.get("valid_auc"),
-            "best_epoch": summary.get("best_epoch"),
-            "ci": None if low is None or high is None else {
-                "low": low, "high": high, "resamples": summary.get("test_auc_ci_resamples")},
-            "record": os.path.join("runs", record["dataset"], record["key"] + ".json")}
-
-
-def mean_of(values):
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
-
-
-def cell(row, model, records):
-    """The figures of one (row, model): a value per unit (the mean of the unit's runs), then across units."""
-    groups = {}
-    for record in records:
-        unit = unit_of(row, record)
-        if unit is not None and record["summary"].get("test_auc") is not None:  # None: test not scored
-            groups.setdefault(unit, []).append(record)
-    units = sorted(groups)
-    runs = [run_fields(row, r) for unit in units for r in sorted(groups[unit], key=lambda r: (r["fold"],
-                                                                                               r["seed"]))]
-    values = dict((unit, mean_of([r["summary"].get("test_auc") for r in groups[unit]])) for unit in units)
-    from2 = [mean_of([r["summary"].get("test_auc_from2") for r in groups[unit]]) for unit in units]
-    averaged = ["%s: mean of seeds %s" % (unit_name(row, unit), ", ".join(str(r["seed"]) for r in sorted(
-        groups[unit], key=lambda r: r["seed"]))) for unit in units if len(groups[unit]) > 1]
-    paper = many_runs.SETTINGS[row["datasets"][0]]["paper"][model]
-    auc = stats.mean_std_t_ci([values[unit] for unit in units], LEVEL)
-    return {"model": model, "units": units, "unit_names": [unit_name(row, u) for u in units],
-            "unit_values": [values[u] for u in units], "test_auc": auc,
-            "test_auc_from2": stats.mean_std_t_ci([v for v in from2 if v is not None], LEVEL),
-            "paper_auc": paper, "reaches_paper": None if paper is None or auc["mean"] is None
-            else bool(auc["mean"] >= paper),
-            "gap_to_paper": None if paper is None or auc["mean"] is None else auc["mean"] - paper,
-            "averaged_seeds": averaged, "runs": runs}
-
-
-# --- the paired bootstrap of one fold -----------------------------------------------------------------------
-
-def run_folder(record, runs_dir):
-    """The record's run folder under `runs_dir` with its predictions.csv, or None when it is not there (or
-    holds another run: its config.json names another data set, model, fold or seed)."""
-    given = record.get("run_dir")
-    if not given:
-        return None
-    name = os.path.basename(os.path.normpath(given))
-    for folder in (os.path.join(runs_dir, "reproduce", record["dataset"], record["key"], name),
-                   os.path.join(runs_dir, name), given):
-        if os.path.isfile(os.path.join(folder, run_files.PREDICTIONS)) and same_run(folder, record):
-            return folder
-    return None
-
-
-def same_run(folder, record):
-    try:
-        constants = run_files.read_json(os.path.join(folder, run_files.CONFIG)).get("constants") or {}
-    except (OSError, ValueError, AttributeError):
-        return False
-    return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))
-
-
-def paired_path(results_dir, dataset, fold, seed):
-    return os.path.join(results_dir, "paired", dataset, "%d-s%d.json" % (fold, seed))
-
-
-def stored_result(path, keys, args):
-    """The stored per-fold result at `path` when it compares these two records the same way, else None."""
-    if not os.path.isfile(path):
-        return None
-    try:
-        stored = run_files.read_json(path)
-    except ValueError as error:
-        raise ConfigError("%s is not valid JSON (%s): delete it to have it computed again" % (path, error))
-    same = (stored.get("keys") == keys and stored.get("n_resamples") == args.resamples
-            and stored.get("resample_seed") == args.seed)
-    return stored if same else None
-
-
-def fold_difference(record_a, record_b, args):
-    """(result, note) of the paired bootstrap of two runs of one fold and seed: the stored result, else
-    computed from their predictions.csv and stored; (None, why) when neither is possible."""
-    dataset, fold, seed = record_a["dataset"], record_a["fold"], record_a["seed"]
-    keys = {MODEL_A: record_a["key"], MODEL_B: record_b["key"]}
-    path = paired_path(args.results, dataset, fold, seed)
-    stored = stored_result(path, keys, args)
-    if stored is not None:
-        return stored, "stored"
-    folders = [run_folder(record, args.runs_dir) for record in (record_a, record_b)]
-    missing = [record["key"] for record, folder in zip((record_a, record_b), folders) if folder is None]
-    if missing:
-        return None, "run folder not under %s: %s" % (args.runs_dir, ", ".join(missing))
-    runs = [dict(path=folder, dataset=dataset, fold=fold, seed=seed) for folder in folders]
-    try:
-        rows = paired.pair_predictions(*([run_files.read_predictions(folder) for folder in folders] + runs))
-        figures = paired.paired_difference(*rows, n_resamples=args.resamples, seed=args.seed, level=LEVEL)
-    except RunFolderError as error:  # a PairingError too: different positions, answers of one class
-        return None, "skipped: %s" % error
-    result = dict(figures, resample_seed=args.seed)
-    result["auc_" + MODEL_A], result["auc_" + MODEL_B] = result.pop("auc_a"), result.pop("auc_b")
-    result.update(dataset=dataset, fold=fold, seed=seed, keys=keys,
-                  run_dirs={MODEL_A: record_a.get("run_dir"), MODEL_B: record_b.get("run_dir")})
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    run_files.write_json(path, result)
-    return run_files.read_json(path), "stored"  # as a reused one: a render does not depend on the order
-
-
-# --- a row: both models and their difference ----------------------------------------------------------------
-
-def row_table(row, args):
-    records, left_out = {}, []
-    for model in (MODEL_A, MODEL_B):
-        records[model] = []
-        for dataset in row["datasets"]:
-            kept, other = table_records(args.results, dataset, model)
-            records[model] += kept
-            left_out += other
-    cells = dict((model, cell(row, model, records[model])) for model in (MODEL_A, MODEL_B))
-    return {"name": row["name"], "label": row["label"], "datasets": row["datasets"], "unit": row["unit"],
-            "chosen": many_runs.SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
-            "left_out": sorted(left_out), "t_test": across_units(cells),
-            "per_fold": per_fold(row, records, args)}
-
-
-def across_units(cells):
-    """The paired t-test of DKVMN - DKT over the units both models have."""
-    a, b = cells[MODEL_A], cells[MODEL_B]
-    shared = [unit for unit in a["units"] if unit in b["units"]]
-    value = lambda c, unit: c["unit_values"][c["units"].index(unit)]
-    test = stats.paired_t_test([value(a, u) for u in shared], [value(b, u) for u in shared], LEVEL)
-    test["units"] = [a["unit_names"][a["units"].index(u)] for u in shared]
-    return test
-
-
-def per_fold(row, records, args):
-    """The paired bootstrap of every (data set, fold, seed) both models ran, in the row's unit order."""
-    by_run = dict(((r["dataset"], r["fold"], r["seed"]), r) for r in records[MODEL_B])
-    pairs = []
-    for record_a in sorted(records[MODEL_A], key=lambda r: (VERSIONS.index(r["dataset"])
-                                                           if r["dataset"] in VERSIONS else 0,
-                                                           r["fold"], r["seed"])):
-        record_b = by_run.get((record_a["dataset"], record_a["fold"], record_a["seed"]))
-        if record_b is None or unit_of(row, record_a) is None:
-            continue
-        result, note = fold_difference(record_a, record_b, args)
-        pairs.append({"dataset": record_a["dataset"], "fold": record_a["fold"], "seed": record_a["seed"],
-                      "unit": unit_name(row, unit_of(row, record_a)),
-                      "keys": {MODEL_A: record_a["key"], MODEL_B: record_b["key"]},
-                      "result": result, "note": note,
-                      "stored": os.path.relpath(paired_path(args.results, record_a["dataset"],
-                                                            record_a["fold"], record_a["seed"]),
-                                                args.results) if result else None})
-    return pairs
-
-
-# --- outputs ------------------------------------------------------------------------------------------------
-
-def fmt(value, digits=4, sign=False):
-    if value is None:
-        return "-"
-    return ("%+.*f" if sign else "%.*f") % (digits, value)
-
-
-def interval(low, high, sign=False):
-    return "-" if low is None or high is None else "[%s, %s]" % (fmt(low, sign=sign), fmt(high, sign=sign))
-
-
-def p_text(p):
-    return "-" if p is None else ("%.2g" % p if p >= 0.001 else "%.1e" % p)
-
-
-def n_text(row, c):
-    """e.g. "3 (folds 1, 2, 3 of 5; fold 1: mean of seeds 0, 1, 2)"."""
-    if not c["units"]:
-        return "0"
-    if row["unit"] == "fold":
-        which = "folds %s of %d" % (", ".join(map(str, c["units"])), PAPER_FOLDS)
-    elif row["unit"] == "seed":
-        which = "seeds %s, fold 1" % ", ".join(map(str, c["units"]))
-    else:
-        which = "versions %s of 20, seed 0" % ", ".join(map(str, c["units"]))
-    return "%d (%s)" % (len(c["units"]), "; ".join([which] + c["averaged_seeds"]))
-
-
-def run_ci_text(row, c):
-    """Each run's own interval, e.g. "fold 1 s0 [0.8101, 0.8199]; fold 2 s0 -"."""
-    parts = []
-    for run in c["runs"]:
-        name = run["unit"] + (" s%d" % run["seed"] if row["unit"] != "seed" and len(c["runs"]) > len(
-            c["units"]) else "")
-        parts.append("%s %s" % (name, interval(run["ci"]["low"], run["ci"]["high"]) if run["ci"] else "-"))
-    return "; ".join(parts) or "-"
-
-
-def reaches_text(c):
-    if c["reaches_paper"] is None:
-        return "-"
-    return "%s (%s)" % ("yes" if c["reaches_paper"] else "no", gap_text(c["gap_to_paper"]))
-
-
-def gap_text(gap):
-    """A difference to the paper's figure, e.g. "+0.0016"; one more digit where 4 would print a gap of 0."""
-    return fmt(gap, 4 if gap is None or abs(gap) >= 5e-5 else 5, sign=True)
-
-
-def main_table(rows):
-    lines = ["| data set | model | test AUC, mean ± std | 95% CI (t) | n | paper | reaches the paper's? "
-             "| test AUC, positions >= 2 | each run's 95% CI (students resampled) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        for model in (MODEL_A, MODEL_B):
-            c = row["cells"][model]
-            auc = c["test_auc"]
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                row["label"], model.upper(),
-                "-" if auc["mean"] is None else fmt(auc["mean"]) + (" ± " + fmt(auc["std"]) if auc["std"]
-                                                                     is not None else ""),
-                interval(auc["low"], auc["high"]), n_text(row, c), fmt(c["paper_auc"]), reaches_text(c),
-                fmt(c["test_auc_from2"]["mean"]), run_ci_text(row, c)))
-    return lines
-
-
-def difference_tables(rows, args):
-    lines = ["## DKVMN - DKT", "",
-             "Across folds (seeds, versions): a paired t-test on the two models' values of the same fold; "
-             "mean difference, its t 95% interval, two-sided p.", "",
-             "| data set | DKVMN - DKT | 95% CI (t) | p (paired t) | n |", "|---|---|---|---|---|"]
-    for row in rows:
-        test = row["t_test"]
-        lines.append("| %s | %s | %s | %s | %d (%s) |" % (
-            row["label"], fmt(test["mean_difference"], sign=True), interval(test["low"], test["high"], True),
-            p_text(test["p_value"]), test["n"], ", ".join(test["units"]) or "-"))
-    lines += ["", "Per fold (seed, version): a paired bootstrap over students on the two runs' "
-              "predictions.csv (%d resamples, seed %d; the same resamples for both models), stored in "
-              "paired/; '-' where it could not be computed (why: last column)." % (args["resamples"],
-                                                                                   args["seed"]), "",
-              "| data set | run | DKVMN | DKT | DKVMN - DKT | 95% CI (bootstrap) | p | p (DeLong) | students "
-              "| note |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        for pair in row["per_fold"]:
-            r = pair["result"] or {}
-            name = pair["unit"] + ("" if row["unit"] == "seed" else " s%d" % pair["seed"])
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                row["label"], name, fmt(r.get("auc_" + MODEL_A)), fmt(r.get("auc_" + MODEL_B)),
-                fmt(r.get("difference"), sign=True), interval(r.get("low"), r.get("high"), True),
-                p_text(r.get("p_value")), p_text((r.get("delong") or {}).get("p_value")),
-                r.get("n_students", "-"),
-                pair["stored"] if pair["result"] else pair["note"]))
-    return lines
-
-
-def notes(rows, args):
-    lines = ["## Notes", "",
-             "- n is the number of values behind a mean: folds (ASSIST2009, ASSIST2015, STATICS; the "
-             "paper used %d), seeds (Synthetic-5 v0, fold 1) or data versions (Synthetic-5 v0-v19, seed 0, "
-             "one run each; the paper used 20). A fold run with several seeds counts once, with the mean of "
-             "its seeds (said in the n column). std is over those values (ddof 1); the 95%% CI is Student's "
-             "t with n - 1 degrees of freedom (none for n < 2)." % PAPER_FOLDS,
-             "- Each figure is the test AUC of the checkpoint with the best validation AUC; the test split "
-             "is scored once. Only records with the table's settings (utils/many_runs.py, SETTINGS) count."]
-    for row in rows:
-        lines.append("- %s settings: %s." % (row["label"], row["chosen"]))
-        if row["left_out"]:
-            lines.append("  Left out (other settings or a smoke run): %s." % ", ".join(row["left_out"]))
-    reached = ["%s %s" % (row["label"], m.upper()) for row in rows for m in (MODEL_A, MODEL_B)
-               if row["cells"][m]["reaches_paper"]]
-    short = ["%s %s (%s)" % (row["label"], m.upper(), gap_text(row["cells"][m]["gap_to_paper"]))
-             for row in rows for m in (MODEL_A, MODEL_B) if row["cells"][m]["reaches_paper"] is False]
-    lines.append("- Reach the paper's figure (mean >= paper): %s. Below it: %s." % (
-        ", ".join(reached) or "none", ", ".join(short) or "none"))
-    lines.append(significance_note(rows))
-    resamples = args["resamples"]
-    lines.append("- Per fold, the bootstrap's p counts resampled differences on each side of 0 with a +1 "
-                 "correction, so %d resamples cannot show a p below 2 / %d = %.3f; DeLong's test takes "
-                 "answers as independent, so its p is the optimistic one."
-                 % (resamples, resamples + 1, 2.0 / (resamples + 1)))
-    lines.append("- The Synthetic-5 rows compare with the paper's one Synthetic-5 figure, which is likely "
-                 "the mean over its 20 versions.")
-    lines.append("- A run's own 95% CI (students resampled, seeded with its SEED) is in summary.json for "
-                 "runs made since it was added; older records have none ('-').")
-    return lines
-
-
-def significance_note(rows):
-    """Which rows' paired t-test finds a difference at the 5% level, and which model is higher."""
-    significant, other = [], []
-    for row in rows:
-        test = row["t_test"]
-        if test["p_value"] is not None and test["p_value"] < 0.05:
-            significant.append("%s (%s higher, p %s)" % (
-                row["label"], "DKVMN" if test["mean_difference"] > 0 else "DKT", p_text(test["p_value"])))
-        else:
-            other.append("%s (n %d)" % (row["label"], test["n"]))
-    return ("- DKVMN and DKT differ at the 5%% level (paired t over the row's values): %s. Not (or not yet "
-            "testable): %s." % (", ".join(significant) or "none", ", ".join(other) or "none"))
-
-
-def every_run(rows):
-    lines = ["## Every run", "", "Record (under runs/), fold, seed, test AUC, its 95% CI, AUC on positions "
-             ">= 2, run folder.", ""]
-    for row in rows:
-        for model in (MODEL_A, MODEL_B):
-            for run in row["cells"][model]["runs"]:
-                lines.append("- %s %s: %s, fold %d, seed %d, test AUC %s %s, positions >= 2 %s, run folder "
-                             "%s" % (row["label"], model.upper(), run["record"], run["fold"], run["seed"],
-                                     fmt(run["test_auc"]), interval(run["ci"]["low"], run["ci"]["high"])
-                                     if run["ci"] else "(no CI)", fmt(run["test_auc_from2"]), run["run_dir"]))
-    return lines
-
-
-def markdown(table):
-    rows = table["rows"]
-    return "\n".join(
-        ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC", "",
-         "Made by `%s` from %d run records (results/runs/); every figure is in table3.json." % (
-             table["command"], table["n_records"]), ""]
-        + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""]
-        + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
-
-
-def pair_name(row, pair):
-    """e.g. "fold 2 seed 0"; a row counted in seeds has the seed in its unit already ("seed 1")."""
-    return pair["unit"] + ("" if row["unit"] == "seed" else " seed %d" % pair["seed"])
-
-
-def plot_entries(rows):
-    """The differences as plots/plot_comparison.py's entries: per row the paired t over its units, and per
-    fold the paired bootstrap (not per version: 20 rows; they are in table3.md). Intervals that are undefined
-    (n < 2) or do not hold their point estimate are left out of the figure."""
-    entries = []
-    for row in rows:
-        test = row["t_test"]
-        entries.append({"dataset": row["label"], "difference": test["mean_difference"], "low": test["low"],
-                        "high": test["high"], "p_value": test["p_value"], "n": test["n"],
-                        "kind": "paired t over %d %ss" % (test["n"], row["unit"])})
-        if row["unit"] == "version":
-            continue
-        for pair in row["per_fold"]:
-            r = pair["result"]
-            if r:
-                entries.append({"dataset": row["label"], "difference": r["difference"], "low": r["low"],
-                                "high": r["high"], "p_value": r["p_value"], "n": r["n_students"],
-                                "kind": "paired bootstrap, %s" % pair_name(row, pair)})
-    drawable = lambda e: (e["low"] is not None and e["high"] is not None and e["difference"] is not None
-                          and e["low"] <= e["difference"] <= e["high"])
-    return [e for e in entries if drawable(e)]
-
-
-def build(args, argv):
-    rows = [row_table(row, args) for row in ROWS]
-    n_records = len(set(run["record"] for row in rows for m in (MODEL_A, MODEL_B)
-                        for run in row["cells"][m]["runs"]))  # v0 seed 0 is in two rows, one record
-    if n_records == 0:
-        raise ConfigError("no run records with the table's settings under %s: run scripts/reproduce.py "
-                          "first, or give --results, the folder that holds runs/<data set>/*.json"
-                          % os.path.join(args.results, "runs"))
-    command = "python scripts/table3.py" + "".join(" " + shlex.quote(a) for a in argv)
-    return {"command": command, "n_records": n_records, "level": LEVEL,
-            "args": {"resamples": args.resamples, "seed": args.seed}, "rows": rows}
-
-
-def write_outputs(table, args):
-    """table3.json, .md, table3_differences.json and the figure; returns the Markdown."""
-    text = markdown(table)
-    entries = plot_entries(table["rows"])
-    run_files.write_json(os.path.join(args.results, "table3.json"), table)
-    run_files.write_text(os.path.join(args.results, "table3.md"), text)
-    differences = os.path.join(args.results, "table3_differences.json")
-    run_files.write_json(differences, entries)
-    if not entries:
-        return text + "\n(no difference has an interval yet: %s not drawn)" % plot_comparison.FIGURE
-    if not os.path.isdir(args.docs):
-        os.makedirs(args.docs)
-    figure = os.path.join(args.docs, plot_comparison.FIGURE + ".png")
-    plot_comparison.draw_forest(plot_comparison.read_entries([differences]), figure)
-    return text + "\nwrote %s" % figure
-
-
-def table3(args, argv):
-    print(write_outputs(build(args, argv), args))
+def draw_forest(differences, out):
+    """Runs plots/plot_comparison.py on the entries; returns the figure's path."""
+    completed = subprocess.run([sys.executable, FOREST_PLOT, differences, "--out", out],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    if completed.returncode != 0:
+        raise ConfigError("plots/plot_comparison.py could not draw %s: %s"
+                          % (differences, completed.stderr.strip().splitlines()[-1:]))
+    return os.path.join(out, "7_model_difference.png")
+
+
+def make_table3(args, argv):
+    text, differences = table3.write_outputs(table3.build(args, argv), args)
+    if differences is None:
+        print(text + "\n(no difference has an interval yet: 7_model_difference not drawn)")
+        return
+    print(text + "\nwrote %s" % draw_forest(differences, args.docs))
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    return exit_status(lambda: table3(args, argv), writing="the table in %s" % args.results)
+    return exit_status(lambda: make_table3(args, argv), writing="the table in %s" % args.results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Search a model's settings on the validation fold with Ray Tune; the test split is never scored.
 
 Each trial is `python main.py --score_test false` with the data set's settings (the table's row in
-utils/many_runs.py, or main.py's own values for a data set without one), then --set, then the trial's values
+experiments/settings.py, or main.py's own values for a data set without one), then main.py's data options as
+main.py spells them, then --set, then the trial's values
 from the search space, in its own process. The trial reports its validation AUC after every epoch (read from
 the run's epochs.csv); ASHA stops the poor trials early. The objective is the best validation AUC of a trial.
 The search record <out>/<name>.json holds the space, every trial (settings, epochs run, validation AUC of
@@ -15,7 +16,7 @@ Usage (from the repo root):
         --samples 16 --max_epochs 50 --grace 5
     python scripts/tune.py STATICS --model dkt --space '{"learning_rate": {"loguniform": [3e-4, 1e-2]},
         "hidden_size": [50, 100, 200], "dropout": {"uniform": [0, 0.4]}}'
-    python scripts/tune.py csv --model dkvmn --dataset_dir logs --set csv_file=answers.csv --name my_log
+    python scripts/tune.py csv --model dkvmn --dataset_dir logs --csv_file answers.csv --name my_log
 
 The space (JSON text or a JSON file): name -> {"loguniform": [low, high]}, {"uniform": [low, high]},
 {"randint": [low, high]} (high excluded), {"choice": [values]}, {"grid": [values]} (every value, times
@@ -29,33 +30,28 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from utils import many_runs  # noqa: E402
+from experiments import ray_driver, runs, settings as table  # noqa: E402
+from experiments.search import read_space  # noqa: E402
+from experiments.tables import fmt  # noqa: E402
+from utils import model_registry, run_files  # noqa: E402
 from utils.config import ConfigError  # noqa: E402
+from utils.errors import RunFolderError  # noqa: E402
 from utils.run_files import write_json  # noqa: E402
 
-# Default spaces: the sizes and rates that the DKVMN paper and its peers vary.
-SPACES = {
-    "dkvmn": {"learning_rate": {"loguniform": [3e-4, 1e-2]}, "memory_size": {"choice": [10, 20, 50]},
-              "value_dim": {"choice": [50, 100, 200]}, "dropout": {"uniform": [0.0, 0.4]}},
-    "dkt": {"learning_rate": {"loguniform": [3e-4, 1e-2]}, "hidden_size": {"choice": [50, 100, 200]},
-            "dropout": {"uniform": [0.0, 0.4]}},
-}
-SMOKE_SPACE = {"learning_rate": {"loguniform": [1e-3, 1e-2]}, "dropout": {"uniform": [0.0, 0.3]}}
-DISTRIBUTIONS = {"loguniform": 2, "uniform": 2, "randint": 2, "choice": None, "grid": None}
-NEVER_SEARCHED = ("score_test", "epochs") + many_runs.NOT_SETTINGS
 OUTCOME = "outcome.json"  # in a trial's folder: how its main.py ended (absent: stopped by the scheduler)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dataset", help="main.py's DATASET: a data set of the table, or any other")
-    parser.add_argument("--model", required=True, choices=many_runs.MODELS)
+    parser.add_argument("--model", required=True, choices=model_registry.names())
     parser.add_argument("--space", help="the search space: JSON text or a JSON file (default: per model)")
     parser.add_argument("--samples", type=int, default=16, help="trials (times each grid value)")
     parser.add_argument("--max_epochs", type=int, help="most epochs of a trial (default: the table's)")
@@ -74,6 +70,7 @@ def parse_args(argv):
     parser.add_argument("--num_cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray")
     parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", ""),
                         help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
+    table.add_data_options(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.samples = min(args.samples, 2)
@@ -87,52 +84,6 @@ def parse_args(argv):
     args.name = args.name or "%s-%s" % (args.dataset, args.model)
     args.workdir = os.getcwd()
     return args
-
-
-def read_space(text, model, smoke):
-    """The space as declared (JSON-able): --space's text or file, else the model's default space."""
-    if text is None:
-        return dict(SMOKE_SPACE if smoke else SPACES[model])
-    source = "--space"
-    if os.path.isfile(text):
-        source = text
-        with open(text) as f:
-            text = f.read()
-    try:
-        space = json.loads(text)
-    except ValueError as error:
-        raise ConfigError("%s is not JSON (%s); write e.g. %s" % (
-            source, error, """'{"learning_rate": {"loguniform": [1e-4, 1e-2]}}'"""))
-    if not isinstance(space, dict) or not space:
-        raise ConfigError("%s must be a JSON object of name -> distribution, got %r" % (source, space))
-    for name, value in space.items():
-        check_dimension(name, value)
-    many_runs.check_settings(space, "--space")
-    return space
-
-
-def check_dimension(name, value):
-    if name in NEVER_SEARCHED:
-        raise ConfigError("--space: %s is not a setting to search (use the script's options)" % name)
-    if isinstance(value, dict):
-        if len(value) != 1 or next(iter(value)) not in DISTRIBUTIONS:
-            raise ConfigError("--space: %s takes one of %s, got %s" % (
-                name, ", ".join(sorted(DISTRIBUTIONS)), json.dumps(value)))
-        kind, arguments = next(iter(value.items()))
-        count = DISTRIBUTIONS[kind]
-        if not isinstance(arguments, list) or not arguments or (count and len(arguments) != count):
-            raise ConfigError("--space: %s's %s takes a list of %s, got %s" % (
-                name, kind, "%d numbers" % count if count else "values", json.dumps(arguments)))
-        if count and not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in arguments):
-            raise ConfigError("--space: %s's %s takes numbers, got %s" % (name, kind, json.dumps(arguments)))
-        if count and not arguments[0] < arguments[1]:
-            raise ConfigError("--space: %s's %s needs low < high, got %s"
-                              % (name, kind, json.dumps(arguments)))
-        if kind == "loguniform" and arguments[0] <= 0:
-            raise ConfigError("--space: %s's loguniform needs low > 0, got %s"
-                              % (name, json.dumps(arguments)))
-    elif isinstance(value, list) and not value:
-        raise ConfigError("--space: %s's list of choices is empty" % name)
 
 
 def tune_space(space, tune):
@@ -156,14 +107,15 @@ def tune_space(space, tune):
 
 def base_settings(args):
     """The fixed settings of every trial: the table's row (if any), --smoke, --set, the epochs."""
-    settings = many_runs.table_settings(args.dataset, args.model) or {}
+    settings = table.table_settings(args.dataset, args.model) or {}
+    settings.update(table.data_settings(args))
     if args.smoke:
-        settings.update(many_runs.SMOKE)
-    sets = dict(many_runs.parse_set(item) for item in args.sets)
+        settings.update(table.SMOKE)
+    sets = dict(table.parse_set(item) for item in args.sets)
     if "score_test" in sets:
         raise ConfigError("--set score_test: a search never scores the test split (every trial runs with "
                           "--score_test false)")
-    many_runs.check_settings(sets, "--set")
+    table.check_settings(sets, "--set")
     settings.update(sets)
     if args.max_epochs is None:
         args.max_epochs = int(settings.get("epochs", 0)) or 50
@@ -178,7 +130,7 @@ def plain(value):
 
 def trial_spec(args, base, dataset_dir, config, trial_id):
     settings = dict(base, **dict((k, plain(v)) for k, v in config.items()))
-    spec = many_runs.run_spec(args.dataset, args.model, args.fold, args.seed, settings, dataset_dir,
+    spec = runs.run_spec(args.dataset, args.model, args.fold, args.seed, settings, dataset_dir,
                               args.runs_dir, args.cpus_per_run, smoke=args.smoke)
     spec["home"] = os.path.join(args.runs_dir, "tune", args.name, trial_id)
     spec["workdir"] = args.workdir  # the driver's folder: Tune moves a trial's process elsewhere
@@ -196,18 +148,18 @@ def make_trainable(args, base, dataset_dir):
         home = os.path.join(spec["workdir"], spec["home"])
         os.makedirs(home, exist_ok=True)
         # a restored search starts its unfinished trials again: their run folders are found and continued
-        folder = many_runs.finished_folder(home) or many_runs.resumable_folder(home)
+        folder = runs.finished_folder(home) or runs.resumable_folder(home)
         process = None
-        if folder is None or not os.path.exists(os.path.join(folder, "summary.json")):
+        if folder is None or not run_files.is_finished(folder):
             resume = os.path.join(spec["home"], os.path.basename(folder)) if folder else None
-            process = many_runs.start_program(many_runs.main_argv(spec, resume=resume), spec,
+            process = runs.start_program(runs.main_argv(spec, resume=resume), spec,
                                               os.path.join(home, "main.log"))
         reported = 0
         try:
             while True:
                 ended = process is None or process.poll() is not None
-                folders = [folder] if folder else many_runs.run_folders(home)[-1:]
-                rows = many_runs.epoch_rows(folders[-1]) if folders else []
+                folders = [folder] if folder else runs.run_folders(home)[-1:]
+                rows = run_files.read_epoch_rows(folders[-1]) if folders else []
                 for row in rows[reported:]:
                     reported += 1
                     tune.report({"valid_auc": row["valid_auc"], "epoch": int(row["epoch"]),
@@ -217,10 +169,10 @@ def make_trainable(args, base, dataset_dir):
                 time.sleep(0.5)
         finally:
             if process is not None:
-                many_runs.stop_program(process)  # Tune stopped the trial, or the worker is going away
+                runs.stop_program(process)  # Tune stopped the trial, or the worker is going away
         if process is None:
             return
-        tail = many_runs.log_tail(os.path.join(home, "main.log"))
+        tail = runs.log_tail(os.path.join(home, "main.log"))
         errors = [line for line in tail.splitlines() if line.startswith("error:")]
         write_json(os.path.join(home, OUTCOME), {"exit_status": process.returncode,
                                                  "error": errors[-1] if errors else None})
@@ -239,7 +191,7 @@ class Progress(object):
             def on_trial_complete(self, iteration, trials, trial, **info):
                 last = trial.last_result or {}
                 log("trial %s ended after %s epoch(s), last valid AUC %s" % (
-                    trial.trial_id, last.get("training_iteration", 0), many_runs.fmt(last.get("valid_auc"))))
+                    trial.trial_id, last.get("training_iteration", 0), fmt(last.get("valid_auc"))))
 
             def on_trial_error(self, iteration, trials, trial, **info):
                 log("trial %s failed" % trial.trial_id)
@@ -278,9 +230,9 @@ def how_it_stopped(entry, result, args, home):
     except (OSError, ValueError, KeyError):
         pass  # Tune ended the trial before it could write how main.py ended
     try:
-        with open(os.path.join(home, os.path.basename(entry["run_dir"]), "summary.json")) as f:
-            return "main.py: %s" % json.load(f)["stopped"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return "main.py: %s" % run_files.read_summary(os.path.join(home, os.path.basename(entry["run_dir"])))[
+            "stopped"]
+    except (RunFolderError, KeyError, TypeError):
         pass
     if entry["epochs_run"] >= args.max_epochs:
         return "reached --max_epochs"
@@ -316,48 +268,61 @@ def same_search(experiment, wanted):
 
 
 def search(argv, log=print):
-    """The script; returns its exit status. Bad input raises ConfigError before anything is written."""
+    """The script; returns its exit status. Bad input raises ConfigError before anything is written; a search
+    that ends without a record leaves nothing under its --name (so it does not block that name)."""
     args = parse_args(argv)
     space = read_space(args.space, args.model, args.smoke)
     base = base_settings(args)
-    dataset_dir = args.dataset_dir or many_runs.SETTINGS.get(args.dataset, {}).get("dataset_dir", "dataset")
-    many_runs.check_folds(args.dataset, dataset_dir, [args.fold])
-    many_runs.ray_environment()
-    options = many_runs.ray_init_options(args.address, args.num_cpus)
-    try:
-        import ray
-        from ray import tune
-        from ray.tune.schedulers import ASHAScheduler
-    except ImportError:
-        raise ConfigError("scripts/tune.py needs Ray Tune: pip install 'ray[tune]' (it is in "
-                          "requirements-test.txt, which scripts/venv.sh installs)")
+    dataset_dir = args.dataset_dir or table.table_dataset_dir(args.dataset)
+    table.check_folds(args.dataset, dataset_dir, [args.fold])
+    if args.address:
+        ray_driver.check_address(args.address)
+    ray_driver.require_ray("scripts/tune.py")
     experiment = os.path.abspath(os.path.join(args.runs_dir, "tune", args.name))
-    restore = same_search(experiment, identity(args, space, base)) and tune.Tuner.can_restore(experiment)
-    started = many_runs.connect(ray, options, args.cpus_per_run, log)
+    known = same_search(experiment, identity(args, space, base))
     began = time.time()
     try:
-        trainable = tune.with_resources(make_trainable(args, base, dataset_dir), {"cpu": args.cpus_per_run})
-        if restore:  # the same search was stopped (or has ended): continue it, rerunning nothing finished
-            log("search %s: continuing the search in %s" % (args.name, experiment))
-            tuner = tune.Tuner.restore(experiment, trainable, resume_unfinished=True, restart_errored=True,
-                                       param_space=tune_space(space, tune))
-        else:
-            scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_epochs,
-                                      grace_period=args.grace, reduction_factor=3)
-            tuner = tune.Tuner(
-                trainable, param_space=tune_space(space, tune),
-                tune_config=tune.TuneConfig(metric="valid_auc", mode="max", scheduler=scheduler,
-                                            num_samples=args.samples),
-                run_config=tune.RunConfig(name=args.name, verbose=0, storage_path=os.path.dirname(experiment),
-                                          callbacks=[Progress(tune, log).callback]))
-            log("search %s: %d trial(s) of at most %d epochs, ASHA grace %d; space %s"
-                % (args.name, args.samples, args.max_epochs, args.grace, json.dumps(space, sort_keys=True)))
-        results = tuner.fit()
-        trials = [trial_entry(result, args, os.getcwd()) for result in results]
-    finally:
-        if started:
-            ray.shutdown()
-    return write_search(args, argv, space, base, dataset_dir, trials, time.time() - began, log)
+        with ray_driver.ray_session(args.address, args.num_cpus, args.cpus_per_run, log, "scripts/tune.py"):
+            from ray import tune
+            restore = known and tune.Tuner.can_restore(experiment)
+            trials = fit(tune, args, space, base, dataset_dir, experiment, restore, log)
+        return write_search(args, argv, space, base, dataset_dir, trials, time.time() - began, log)
+    except ConfigError:
+        if not known and not os.path.exists(os.path.join(args.out, args.name + ".json")):
+            shutil.rmtree(experiment, ignore_errors=True)  # nothing came of it: the name stays free
+        raise
+
+
+def fit(tune, args, space, base, dataset_dir, experiment, restore, log):
+    """Runs (or continues) the search; returns its trials as the record keeps them."""
+    from ray.tune.schedulers import ASHAScheduler
+    trainable = tune.with_resources(make_trainable(args, base, dataset_dir), {"cpu": args.cpus_per_run})
+    if restore:  # the same search was stopped (or has ended): continue it, rerunning nothing finished
+        log("search %s: continuing the search in %s" % (args.name, experiment))
+        tuner = tune.Tuner.restore(experiment, trainable, resume_unfinished=True, restart_errored=True,
+                                   param_space=tune_space(space, tune))
+    else:
+        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=args.max_epochs,
+                                  grace_period=args.grace, reduction_factor=3)
+        tuner = tune.Tuner(
+            trainable, param_space=tune_space(space, tune),
+            tune_config=tune.TuneConfig(metric="valid_auc", mode="max", scheduler=scheduler,
+                                        num_samples=args.samples),
+            run_config=tune.RunConfig(name=args.name, verbose=0, storage_path=os.path.dirname(experiment),
+                                      callbacks=[Progress(tune, log).callback]))
+        log("search %s: %d trial(s) of at most %d epochs, ASHA grace %d; space %s"
+            % (args.name, args.samples, args.max_epochs, args.grace, json.dumps(space, sort_keys=True)))
+    results = tuner.fit()
+    return [trial_entry(result, args, os.getcwd()) for result in results]
+
+
+def next_step(args, path):
+    """The reproduce.py command that runs the search's choice on the test split, as it runs when pasted."""
+    words = ["python", "scripts/reproduce.py", args.dataset, "--models", args.model,
+             "--dataset_dir", args.dataset_dir or table.table_dataset_dir(args.dataset), "--settings", path]
+    if args.runs_dir != "runs":
+        words += ["--runs_dir", args.runs_dir]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
@@ -375,7 +340,7 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
         "objective": "valid_auc, the best over a trial's epochs (max)",
         "test split": "never scored (main.py --score_test false)",
         "command": "python scripts/tune.py " + " ".join(shlex.quote(a) for a in argv),
-        "hardware": many_runs.hardware(), "seconds": seconds,
+        "hardware": runs.hardware(), "seconds": seconds,
         "trials": sorted(trials, key=lambda t: t["trial_id"]),
         "chosen": {"trial_id": best["trial_id"], "values": best["values"],
                    "settings": dict(base, **best["values"]), "best_valid_auc": best["best_valid_auc"],
@@ -386,12 +351,11 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
     write_json(path, record)
     for trial in record["trials"]:
         log("  %s: valid AUC %s (epoch %s of %d), %s; %s" % (
-            trial["trial_id"], many_runs.fmt(trial["best_valid_auc"]), trial["best_epoch"],
+            trial["trial_id"], fmt(trial["best_valid_auc"]), trial["best_epoch"],
             trial["epochs_run"], trial["stopped"], json.dumps(trial["values"], sort_keys=True)))
-    log("chosen: %s (valid AUC %.4f at epoch %d); record %s; run it on the test split with: python "
-        "scripts/reproduce.py %s --settings %s" % (json.dumps(best["values"], sort_keys=True),
-                                                    best["best_valid_auc"], best["best_epoch"], path,
-                                                    args.dataset, path))
+    log("chosen: %s (valid AUC %.4f at epoch %d); record %s; run it on the test split with:\n    %s" % (
+        json.dumps(best["values"], sort_keys=True), best["best_valid_auc"], best["best_epoch"], path,
+        next_step(args, path)))
     failed = [t for t in trials if t["stopped"].startswith("failed")]
     return 1 if failed else 0
 

@@ -7,11 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from utils import many_runs, run_files, stats
+from experiments import runs, settings
+from utils import run_files, stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import table3  # noqa: E402
+
+from experiments import table3 as table3_rendering  # noqa: E402
 
 RESAMPLES = 200
 ASSIST = "assist2009_updated"
@@ -33,8 +36,8 @@ def answers_of_students(n_students=40, per_student=12, seed=0):
 
 def write_record(results, dataset, model, fold, seed, auc, from2, ci=None):
     """A record as scripts/reproduce.py writes it, with the table's settings; returns it."""
-    digest = many_runs.settings_hash(many_runs.table_settings(dataset, model))
-    key = many_runs.run_key(model, fold, seed, digest)
+    digest = settings.settings_hash(settings.table_settings(dataset, model))
+    key = runs.run_key(model, fold, seed, digest)
     summary = {"test_auc": auc, "test_auc_from2": from2, "valid_auc": auc + 0.001, "best_epoch": 3}
     if ci:
         summary.update(test_auc_ci_low=ci[0], test_auc_ci_high=ci[1], test_auc_ci_resamples=1000)
@@ -43,7 +46,7 @@ def write_record(results, dataset, model, fold, seed, auc, from2, ci=None):
               "settings_hash": digest, "smoke": False, "summary": summary,
               "run_dir": os.path.join(home, "%s-%s-20260101-000000" % (dataset, model)),
               "driver_command": "python scripts/reproduce.py %s" % dataset}
-    path = many_runs.record_path(str(results), dataset, key)
+    path = runs.record_path(str(results), dataset, key)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     run_files.write_json(path, record)
     return record
@@ -112,7 +115,7 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
         for name in ("mean", "std", "low", "high", "n"):
             assert c["test_auc"][name] == pytest.approx(expected[name]), (model, name)
         assert c["test_auc_from2"]["mean"] == pytest.approx(expected["mean"] + 0.002)
-        assert c["paper_auc"] == many_runs.SETTINGS[ASSIST]["paper"][model]
+        assert c["paper_auc"] == settings.SETTINGS[ASSIST]["paper"][model]
         assert c["reaches_paper"] == (expected["mean"] >= c["paper_auc"])
         assert c["averaged_seeds"] == ["fold 1: mean of seeds 0, 1"]
         assert [(r["fold"], r["seed"]) for r in c["runs"]] == [(1, 0), (1, 1), (2, 0), (3, 0)]
@@ -152,7 +155,7 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
             "seeds 0, 1) | 0.8157 |" % (mean["mean"], mean["std"], mean["low"], mean["high"])) in text
     assert "%+.4f" % t_test["mean_difference"] in text and "fold 2 s0 [" in text
     assert t_test["p_value"] < 0.05 and "(paired t over the row's values): ASSIST2009 (DKT higher, p %s)" % (
-        table3.p_text(t_test["p_value"])) in text
+        table3_rendering.p_text(t_test["p_value"])) in text
     entries = json.loads((tiny["results"] / "table3_differences.json").read_text())
     assert [e["kind"] for e in entries if e["dataset"] == "ASSIST2009"] == [
         "paired t over 3 folds", "paired bootstrap, fold 1 seed 0", "paired bootstrap, fold 1 seed 1",
@@ -210,11 +213,41 @@ def test_no_records_is_one_error_line_and_nothing_written(tmp_path, capsys):
 
 
 def test_a_gap_to_the_paper_below_half_a_unit_of_the_4th_digit_keeps_its_sign_and_size():
-    assert table3.gap_text(0.0016) == "+0.0016"
-    assert table3.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
-    assert table3.gap_text(None) == "-"
+    assert table3_rendering.gap_text(0.0016) == "+0.0016"
+    assert table3_rendering.gap_text(-0.00003) == "-0.00003"     # 4 digits would print -0.0000, as if no gap
+    assert table3_rendering.gap_text(None) == "-"
 
 
 def test_a_pair_is_named_by_its_unit_and_by_its_seed_once():
-    assert table3.pair_name({"unit": "fold"}, {"unit": "fold 2", "seed": 0}) == "fold 2 seed 0"
-    assert table3.pair_name({"unit": "seed"}, {"unit": "seed 1", "seed": 1}) == "seed 1"
+    assert table3_rendering.pair_name({"unit": "fold"}, {"unit": "fold 2", "seed": 0}) == "fold 2 seed 0"
+    assert table3_rendering.pair_name({"unit": "seed"}, {"unit": "seed 1", "seed": 1}) == "seed 1"
+
+
+def same_figures(a, b):
+    """a == b, numbers to 1e-9 relative (the legacy leg's scipy differs in the last digits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return sorted(a) == sorted(b) and all(same_figures(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_figures(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == pytest.approx(b, rel=1e-9)
+    return a == b
+
+
+def test_the_rows_rendered_from_the_repository_s_records_equal_results_table3_json(tmp_path):
+    """The one renderer (experiments/table3.py) re-renders today's Table 3 from results/runs/ and the stored
+    per-fold results in results/paired/ (the run folders are not in the repository): the same figures."""
+    results = os.path.join(ROOT, "results")
+    for name in ("runs", "paired"):
+        shutil.copytree(os.path.join(results, name), str(tmp_path / name))
+    with open(os.path.join(results, "table3.json")) as f:
+        published = json.load(f)
+    args = type("Args", (), {"results": str(tmp_path), "runs_dir": str(tmp_path / "no_run_folders"),
+                             "resamples": published["args"]["resamples"], "seed": published["args"]["seed"]})
+    rendered = json.loads(json.dumps(table3_rendering.build(args, [])))
+    assert [row["name"] for row in rendered["rows"]] == [row["name"] for row in published["rows"]]
+    for new, old in zip(rendered["rows"], published["rows"]):
+        assert same_figures(new, old), new["name"]
+    assert rendered["n_records"] == published["n_records"]
+    with open(os.path.join(results, "table3.md")) as f:
+        assert table3_rendering.markdown(dict(rendered, command=published["command"])) == f.read()

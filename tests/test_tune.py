@@ -6,6 +6,7 @@ Ray is not on the TF 1.14 leg (Python 3.7): this module is skipped there, and .c
 import csv
 import json
 import os
+import shlex
 
 import pytest
 
@@ -71,15 +72,16 @@ def test_no_trial_scores_the_test_split(search):
     assert "test AUC" not in completed.stdout
 
 
-def test_reproduce_runs_a_search_s_choice_on_the_test_split(search):
-    work, _, record = search
-    completed = run_script("reproduce.py", [NAME, "--models", "dkvmn", "--dataset_dir", "data", "--settings",
-                                            os.path.join("search", NAME + "-dkvmn.json"), "--epochs", "1",
-                                            "--num_cpus", "2"], work)  # a local Ray, started by the script
+def test_the_printed_next_step_runs_the_search_s_choice_on_the_test_split_as_printed(search):
+    work, searched, record = search
+    printed = searched.stdout.split("run it on the test split with:\n")[1].splitlines()[0].strip()
+    words = shlex.split(printed)
+    assert words[:2] == ["python", "scripts/reproduce.py"]
+    completed = run_script("reproduce.py", words[2:] + ["--num_cpus", "2"], work)  # a local Ray
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     runs = os.listdir(str(work / "results" / "runs" / NAME))
     ran = json.load(open(str(work / "results" / "runs" / NAME / runs[0])))
-    assert len(runs) == 1 and ran["settings"] == dict(record["chosen"]["settings"], epochs=1)
+    assert len(runs) == 1 and ran["settings"] == record["chosen"]["settings"]
     assert 0 < ran["summary"]["test_auc"] < 1
 
 
@@ -117,6 +119,7 @@ def test_another_search_under_the_same_name_is_refused(search):
     ('{"learning_rate": {"lognormal": [1, 2]}}', "learning_rate takes one of choice, grid, loguniform"),
     ('{"dropout": {"uniform": [0.5, 0.1]}}', "needs low < high"),
     ('{"epochs": [1, 2]}', "epochs is not a setting to search"),
+    ('{"memory_size": ["abc", 5]}', "memory_size takes number values"),
 ])
 def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tmp_path, space, message):
     write_three_line(str(tmp_path / "data"), NAME)
@@ -142,3 +145,20 @@ def assert_bad_input(completed, message, tmp_path):
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr
     assert sorted(os.listdir(str(tmp_path))) == ["data"]
+
+
+def test_a_search_that_ends_without_a_record_leaves_its_name_free(tmp_path):
+    """Every trial fails before its first epoch (main.py refuses the data): no record, and the same --name
+    with other settings is not refused as 'another search'."""
+    write_three_line(str(tmp_path / "data"), NAME)
+    (tmp_path / "data" / (NAME + "_valid1.csv")).write_text("3\n1,x,2\n0,1,1\n")  # not a number
+    args = [NAME, "--model", "dkt", "--dataset_dir", "data", "--smoke", "--samples", "1", "--num_cpus", "1",
+            "--out", "search", "--space", json.dumps({"learning_rate": [0.01]})]
+    failed = run_script("tune.py", args, tmp_path)
+    assert failed.returncode == 2 and len(error_lines(failed)) == 1, failed.stdout[-2000:] + failed.stderr
+    assert not (tmp_path / "search").exists()
+    assert not (tmp_path / "runs" / "tune" / (NAME + "-dkt")).exists()
+    write_three_line(str(tmp_path / "data"), NAME)  # the data fixed, another space under the same name
+    again = run_script("tune.py", args[:-1] + [json.dumps({"learning_rate": [0.02]})], tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert (tmp_path / "search" / (NAME + "-dkt.json")).exists()

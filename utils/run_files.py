@@ -627,3 +627,55 @@ def _is_or_inside(path, place):
         return True
     folder = os.path.realpath(place)
     return os.path.commonpath([os.path.realpath(path), folder]) == folder
+
+
+# -- what a driver of many runs asks of a run folder (experiments/) -----------------------------------------
+
+def is_run_folder(path):
+    """True when main.py has made `path` a run folder (its config.json is written)."""
+    return os.path.isfile(os.path.join(path, CONFIG))
+
+
+def is_finished(run_dir):
+    """True when the run has ended and written its summary.json."""
+    return os.path.isfile(os.path.join(run_dir, SUMMARY))
+
+
+def finished_epochs(run_dir):
+    """The last finished epoch that state.json commits (0 when none, or when state.json is unreadable)."""
+    try:
+        return int(_read_json_file(os.path.join(run_dir, STATE)).get("epoch", 0))
+    except (RunFolderError, AttributeError, TypeError, ValueError):
+        return 0
+
+
+def read_epoch_rows(run_dir):
+    """epochs.csv's complete rows as dicts of floats (None for an empty cell), in file order; a row still
+    being written (no line end yet) is left out, so a reader polling a running run never sees half a row."""
+    try:
+        with open(os.path.join(run_dir, EPOCHS)) as f:
+            text = f.read()
+    except OSError:
+        return []
+    complete = text[:text.rfind("\n") + 1]
+    rows = []
+    for row in csv.DictReader(complete.splitlines()):
+        try:
+            rows.append(dict((k, float(v)) if v not in ("", None) else (k, None) for k, v in row.items()))
+        except (TypeError, ValueError):
+            break
+    return rows
+
+
+def run_identity(run_dir):
+    """path, model, dataset, fold, seed of a run from its config.json (None where the folder has none);
+    RunFolderError when config.json exists but is not main.py's JSON object."""
+    path = os.path.join(run_dir, CONFIG)
+    constants = {}
+    if os.path.isfile(path):
+        config = _read_json_file(path)
+        constants = config.get("constants") if isinstance(config, dict) else None
+        if not isinstance(constants, dict):
+            raise RunFolderError("%s: expected main.py's JSON object with the run's \"constants\"" % path)
+    return {"path": run_dir, "model": constants.get("model"), "dataset": constants.get("dataset"),
+            "fold": constants.get("fold"), "seed": constants.get("seed")}

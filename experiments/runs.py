@@ -1,0 +1,295 @@
+"""One run of main.py as a program, its home folder, its record: what every driver of many runs shares.
+
+A run has a key: data set, model, fold, seed and the hash of its settings (every override, epochs included;
+not the paths, not the threads). Its home folder (by default `<runs_dir>/reproduce/<data set>/<key>/`) is
+fixed by the key, so a killed attempt is found again and resumed (`main.py --resume`), and a finished run
+folder is never run twice. Its record, `<out>/runs/<group>/<key>.json`, is written atomically when the run
+ends; tables are rendered from the records, so sittings, machines and people merge without conflict. A record
+that cannot be read, or that holds another run, does not count as done: its run is run (or found) again.
+
+Two drivers given the same run at once: the one that holds the home's lock runs it, the other waits for it
+and then finds it finished. No Ray here (the Ray driver is experiments/ray_driver.py), no TensorFlow.
+"""
+import contextlib
+import glob
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+from experiments.settings import settings_argv, settings_hash
+from utils import run_files
+from utils.errors import RunFolderError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN_PY = "main.py"
+LOG_TAIL_LINES = 15
+HOME_LOCK = ".driver.lock"  # in a run's home: held by the driver's task that runs it
+
+
+def run_key(model, fold, seed, digest):
+    return "%s-f%d-s%d-%s" % (model, fold, seed, digest)
+
+
+def run_spec(dataset, model, fold, seed, settings, dataset_dir, runs_dir, threads, smoke=False, home=None,
+             group=None):
+    """What one run needs, JSON-able: sent to the worker that runs it. Paths are relative to `workdir`.
+    `home` is the folder of the run's home folders (default <runs_dir>/reproduce/<data set>); `group` the
+    folder of its record under <out>/runs/ (default the data set)."""
+    digest = settings_hash(settings)
+    key = run_key(model, fold, seed, digest)
+    homes = home or os.path.join(runs_dir, "reproduce", dataset)
+    return {"dataset": dataset, "model": model, "fold": fold, "seed": seed, "settings": settings,
+            "settings_hash": digest, "key": key, "dataset_dir": dataset_dir, "threads": threads,
+            "smoke": smoke, "home": os.path.join(homes, key), "group": group or dataset,
+            "repo": REPO, "workdir": os.getcwd()}
+
+
+def run_folders(home):
+    """Run folders main.py made in `home`, oldest first."""
+    return sorted(path for path in glob.glob(os.path.join(glob.escape(home), "*"))
+                  if run_files.is_run_folder(path))
+
+
+def finished_folder(home):
+    done = [path for path in run_folders(home) if run_files.is_finished(path)]
+    return done[-1] if done else None
+
+
+def resumable_folder(home):
+    """The newest unfinished run folder with at least one finished epoch (state.json), or None."""
+    for path in reversed(run_folders(home)):
+        if not run_files.is_finished(path) and run_files.finished_epochs(path) >= 1:
+            return path
+    return None
+
+
+def main_argv(spec, resume=None):
+    """main.py's argv for the run (without the interpreter), with the paths as the user gave them."""
+    if resume:
+        return [MAIN_PY, "--resume", resume]
+    return ([MAIN_PY, "--dataset", spec["dataset"], "--model", spec["model"], "--fold", str(spec["fold"]),
+             "--seed", str(spec["seed"]), "--dataset_dir", spec["dataset_dir"],
+             "--threads", str(spec["threads"]), "--runs_dir", spec["home"]]
+            + settings_argv(spec["settings"]) + spec.get("extra_argv", []))
+
+
+def die_with_parent():
+    """In the child, before exec: on Linux, SIGTERM when the worker that started it dies (best effort)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def start_program(argv, spec, log_path):
+    """Starts main.py with `argv` in the run's working folder, in its own process group (so that it can be
+    ended whole), output appended to `log_path`. argv[0] is main.py, found in the repository."""
+    log = open(log_path, "a")
+    log.write("\n=== %s: python %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"),
+                                          " ".join(shlex.quote(a) for a in argv)))
+    log.flush()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    preexec = die_with_parent if sys.platform.startswith("linux") else None
+    program = [sys.executable, os.path.join(spec["repo"], argv[0])] + argv[1:]
+    try:
+        return subprocess.Popen(program, cwd=spec["workdir"], stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True, preexec_fn=preexec)
+    finally:
+        log.close()
+
+
+def stop_program(process, grace_seconds=10):
+    """Ends the run's whole process group: SIGTERM, then SIGKILL after `grace_seconds`."""
+    if process.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except OSError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def log_tail(path, lines=LOG_TAIL_LINES):
+    try:
+        with open(path) as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def seconds_per_epoch(run_dir):
+    rows = run_files.read_epoch_rows(run_dir)
+    if not rows:
+        return None, None
+    total = [(r.get("train_seconds") or 0) + (r.get("eval_seconds") or 0) for r in rows]
+    return sum(total) / len(total), sum(r.get("train_seconds") or 0 for r in rows) / len(rows)
+
+
+def hardware():
+    """The CPU model and the cores visible, e.g. 'AMD EPYC, 2 cores visible'."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in subprocess.check_output(["lscpu"], universal_newlines=True).splitlines():
+            if line.startswith("Model name"):
+                cpu = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return "%s, %d cores visible" % (cpu, os.cpu_count() or 0)
+
+
+def run_and_record(spec):
+    """Runs (or resumes, or finds finished) the run of `spec`; returns its record or a failure; never raises.
+
+    The record: identity, settings and their hash, the run folder, summary.json as it is, config.json's
+    constants and versions, seconds, the command (paths as given) and the hardware. A failure: the exit
+    status and the last lines of the run's log. Runs in the worker; paths are relative to spec["workdir"].
+    While it runs it holds the home's lock: another driver's task for the same run waits, then finds it
+    finished.
+    """
+    identity = dict((k, spec.get(k)) for k in ("dataset", "model", "fold", "seed", "settings",
+                                               "settings_hash", "key", "dataset_dir", "threads", "smoke",
+                                               "group"))
+    if not os.path.isfile(os.path.join(spec["repo"], MAIN_PY)) or not os.path.isdir(spec["workdir"]):
+        return dict(identity, failed=True, exit_status=None, log_tail="", log=None, run_dir=None,
+                    error="%s or %s is missing on this machine: every machine needs the repository and the "
+                          "working folder at the same paths" % (os.path.join(spec["repo"], MAIN_PY),
+                                                                 spec["workdir"]))
+    home = os.path.join(spec["workdir"], spec["home"])
+    try:
+        os.makedirs(home, exist_ok=True)
+        with home_lock(home):
+            return run_in_home(spec, identity, home)
+    except (OSError, RunFolderError) as error:
+        return dict(identity, failed=True, exit_status=None, log_tail="", run_dir=None,
+                    log=os.path.join(spec["home"], "main.log"),
+                    error="%s: %s" % (type(error).__name__, error))
+
+
+@contextlib.contextmanager
+def home_lock(home):
+    """Holds the run home's lock (flock: a killed holder releases it); waits while another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): one driver at a time is then the user's to keep
+        yield
+        return
+    with open(os.path.join(home, HOME_LOCK), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def run_in_home(spec, identity, home):
+    started = time.time()
+    here = lambda path: os.path.join(spec["workdir"], path)
+    relative = lambda folder: os.path.join(spec["home"], os.path.basename(folder))  # as the user gave it
+    log_path = os.path.join(spec["home"], "main.log")
+    run_dir, resumed, status, how = finished_folder(home), None, 0, "found finished"
+    if run_dir is None:
+        resumed = resumable_folder(home)
+        how = "resumed" if resumed else "ran"
+        process = start_program(main_argv(spec, resume=relative(resumed) if resumed else None), spec,
+                                here(log_path))
+        try:
+            status = process.wait()
+        finally:
+            stop_program(process)  # the task was cancelled: no orphan keeps training
+        run_dir = finished_folder(home)
+    if status != 0 or run_dir is None:
+        unfinished = run_folders(home)
+        return dict(identity, failed=True, exit_status=status, log=log_path,
+                    log_tail=log_tail(here(log_path)), error=None,
+                    run_dir=relative(unfinished[-1]) if unfinished else None)
+    summary = run_files.read_summary(run_dir)
+    config = run_files.read_config(run_dir)
+    per_epoch, train_per_epoch = seconds_per_epoch(run_dir)
+    return dict(identity, failed=False, run_dir=relative(run_dir), summary=summary,
+                constants=config.get("constants"), versions=config.get("versions"),
+                command=" ".join(shlex.quote(a) for a in ["python"] + main_argv(spec)), how=how,
+                resumed_from=relative(resumed) if resumed else None,
+                wall_seconds=None if how == "found finished" else time.time() - started,
+                seconds_per_epoch=per_epoch, train_seconds_per_epoch=train_per_epoch, hardware=hardware(),
+                log=log_path, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+# --- records ------------------------------------------------------------------------------------------------
+
+# What a record must hold to count as a run's record (a damaged or foreign file does not).
+RECORD_FIELDS = ("dataset", "model", "fold", "seed", "key", "settings_hash", "summary", "run_dir")
+
+
+def record_path(out, group, key):
+    return os.path.join(out, "runs", group, key + ".json")
+
+
+def write_record(out, record, driver_command):
+    """Writes one finished run's record atomically; returns its path."""
+    record = dict(record, driver_command=driver_command)
+    record.pop("failed", None)
+    path = record_path(out, record.get("group") or record["dataset"], record["key"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run_files.write_json(path, record)
+    return path
+
+
+def record_problem(path, record, key=None):
+    """What makes `record` (read from `path`) not a run's record, or None: not an object, a field missing,
+    or the key of another run (not the file's name)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [name for name in RECORD_FIELDS if name not in record]
+    if missing:
+        return "lacks %s" % ", ".join(missing)
+    expected = key or os.path.splitext(os.path.basename(path))[0]
+    if record["key"] != expected:
+        return "holds the record of another run (%s)" % record["key"]
+    if not isinstance(record["summary"], dict):
+        return "its summary is not a JSON object"
+    return None
+
+
+def read_record(path, key=None):
+    """(record, None) for a sound record at `path`; (None, why) for a missing, truncated or foreign one."""
+    if not os.path.exists(path):
+        return None, "missing"
+    try:
+        record = run_files.read_json(path)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return None, "cannot be read (%s)" % error
+    problem = record_problem(path, record, key)
+    return (None, problem) if problem else (record, None)
+
+
+def read_records(out, group, warn=None):
+    """The sound records under <out>/runs/<group>/; `warn(path, why)` is told of every damaged one."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(glob.escape(out), "runs", glob.escape(group), "*.json"))):
+        record, problem = read_record(path)
+        if record is not None:
+            records.append(record)
+        elif warn is not None:
+            warn(path, problem)
+    return records
+
+
+def recorded(out, spec, warn=None):
+    """True when the run of `spec` has a sound record; a damaged one is reported through `warn` and does
+    not count (the run is run, or found finished, again and its record rewritten)."""
+    path = record_path(out, spec.get("group") or spec["dataset"], spec["key"])
+    record, problem = read_record(path, spec["key"])
+    if record is None and problem != "missing" and warn is not None:
+        warn(path, problem)
+    return record is not None

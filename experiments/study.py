@@ -1,0 +1,149 @@
+"""A study: every model on a data set, settings chosen on validation only, every fold x seed run and recorded.
+
+The plan (what scripts/study.py runs), in two phases, each run an ordinary run of main.py
+(experiments/runs.py):
+
+1. Search, per model: trial 0 is the defaults (main.py's constants with the study's data options and --set),
+   trials 1.. are drawn from the space (experiments/search.py). Every trial runs on every search fold with
+   `--score_test false`: no test figure exists to choose by.
+   - cross-validation: outer fold k's choice is the trial with the best validation AUC on fold k, whose
+     validation students are not fold k's test students: a fold's choice never sees its own test students;
+   - fixed test (one test split, K validation folds; the three-line files' design): one choice for all
+     folds, the best mean validation AUC over the folds.
+   Ties go to the lower trial, so a search never loses to the defaults on validation.
+2. Test: each model, fold and seed with its choice; the test split is scored once.
+
+The split design is main.py's (its constants named in SPLIT_CONSTANTS, the only place that names them); a
+main.py without them cuts one split by SEED, and then the study runs one fold. No Ray, no TensorFlow.
+"""
+import os
+
+from experiments import runs, search
+from experiments.settings import SMOKE, check_settings, is_log_source, parse_set
+from utils.config import ConfigError, main_constants
+
+# main.py's split-design constants: the design, the number of folds K, the split's own seed.
+SPLIT_CONSTANTS = {"design": "split_design", "folds": "folds", "split_seed": "split_seed"}
+DESIGNS = ("cross_validation", "fixed_test")
+DEFAULT_FOLDS = 5
+# Where a source can model different ids (skills or items), the constant that says which.
+ID_CONSTANTS = {"csv": "csv_skill_column", "assistments": "skill_key", "ednet": "ednet_skill"}
+SMOKE_TRIALS = 2
+SMOKE_FOLDS = 2  # --smoke runs the first two folds: every part of the pipeline, in minutes
+MIN_STUDENTS_PER_FOLD = 3  # a test, a validation and a training student
+
+
+def split_designs_supported():
+    """True when main.py has the split-design constants (SPLIT_CONSTANTS)."""
+    constants = main_constants()
+    return all(name in constants for name in SPLIT_CONSTANTS.values())
+
+
+def split_settings(dataset, design, folds, split_seed):
+    """The data settings that make main.py cut fold k of `folds` with `design`: the split-design constants
+    for a source that splits students itself, nothing for three-line files (their folds are files)."""
+    if not (is_log_source(dataset) or dataset == "synthetic") or not split_designs_supported():
+        return {}
+    return {SPLIT_CONSTANTS["design"]: design, SPLIT_CONSTANTS["folds"]: folds,
+            SPLIT_CONSTANTS["split_seed"]: split_seed}
+
+
+def check_students(n_students, folds, where):
+    """ConfigError when `n_students` cannot fill `folds` folds."""
+    needed = MIN_STUDENTS_PER_FOLD * folds
+    if n_students < needed:
+        raise ConfigError("%s has %d students, too few for %d folds: each fold needs a test, a validation "
+                          "and a training student, so at least %d students (%d x %d); give fewer folds "
+                          "(--%s %d)" % (where, n_students, folds, needed, MIN_STUDENTS_PER_FOLD, folds,
+                                         SPLIT_CONSTANTS["folds"],
+                                         max(1, n_students // MIN_STUDENTS_PER_FOLD)))
+
+
+def base_settings(data, sets, epochs, smoke):
+    """What every run of a model starts from: --smoke's tiny model, the data options, --set, --epochs."""
+    settings = dict(SMOKE) if smoke else {}
+    settings.update(data)
+    given = dict(parse_set(item) for item in sets)
+    check_settings(given, "--set")
+    overlap = sorted(set(given) & set(data))
+    if overlap:
+        raise ConfigError("--set %s: give main.py's data options as main.py spells them (--%s VALUE)"
+                          % (overlap[0], overlap[0]))
+    settings.update(given)
+    if epochs is not None:
+        settings["epochs"] = epochs
+    return settings
+
+
+def space_for(model, text, smoke, id_constant, ids):
+    """The model's declared space (checked), with the id's choices when there are several."""
+    space = search.read_space(text, model, smoke)
+    if ids and len(ids) > 1:
+        space[id_constant] = list(ids)
+        search.check_space({id_constant: list(ids)}, "--ids")
+    return space
+
+
+def trials_for(space, n_trials, seed):
+    """Trial 0 = the defaults (no values), then n_trials - 1 drawn from the space."""
+    return [{}] + search.sample(space, max(0, n_trials - 1), seed)
+
+
+def search_specs(plan, model, trials):
+    """Every (trial, search fold) run of `model`: its settings with --score_test false, the first seed."""
+    specs = []
+    for index, values in enumerate(trials):
+        settings = dict(plan["base"][model], score_test=False, **values)
+        for fold in plan["folds"]:
+            spec = make_spec(plan, model, fold, plan["seeds"][0], settings, "search")
+            spec["trial"] = index
+            specs.append(spec)
+    return specs
+
+
+def test_specs(plan, model, choices):
+    """Every (fold, seed) run of `model` with the fold's chosen values; the test split scored once."""
+    specs = []
+    for fold in plan["folds"]:
+        settings = dict(plan["base"][model], **choices[str(fold)]["values"])
+        for seed in plan["seeds"]:
+            specs.append(make_spec(plan, model, fold, seed, settings, "test"))
+    return specs
+
+
+def make_spec(plan, model, fold, seed, settings, phase):
+    return runs.run_spec(plan["dataset"], model, fold, seed, settings, plan["dataset_dir"], plan["runs_dir"],
+                         plan["cpus_per_run"], smoke=plan["smoke"],
+                         home=os.path.join(plan["runs_dir"], "study", plan["name"], phase), group=phase)
+
+
+def choose(plan, trials, specs, records):
+    """fold (text) -> the choice {trial, values, valid_auc, judged_on} of one model, from its search records.
+
+    records: key -> record of the search runs that finished. Cross-validation: per fold, the best validation
+    AUC on that fold; fixed test: the best mean over all folds, for every fold. A trial that did not finish
+    on the folds it is judged on does not count; with none left, the defaults (trial 0) run, and say so."""
+    valid = {}
+    for spec in specs:
+        record = records.get(spec["key"])
+        if record is not None and record["summary"].get("valid_auc") is not None:
+            valid[(spec["trial"], spec["fold"])] = float(record["summary"]["valid_auc"])
+    if plan["design"] == "cross_validation":
+        return dict((str(fold), best([(t, [valid.get((t, fold))]) for t in range(len(trials))], trials,
+                                     "validation AUC of fold %d (its own non-test students)" % fold))
+                    for fold in plan["folds"])
+    choice = best([(t, [valid.get((t, fold)) for fold in plan["folds"]]) for t in range(len(trials))], trials,
+                  "mean validation AUC over folds %s" % ", ".join(map(str, plan["folds"])))
+    return dict((str(fold), choice) for fold in plan["folds"])
+
+
+def best(scores, trials, judged_on):
+    """The trial with the highest mean of its values (every value present), the lowest index on a tie."""
+    complete = [(sum(values) / len(values), -index) for index, values in scores
+                if values and all(v is not None for v in values)]
+    if not complete:
+        return {"trial": 0, "values": {}, "valid_auc": None, "judged_on": judged_on + "; no trial finished: "
+                "the defaults"}
+    auc, negative_index = max(complete)
+    return {"trial": -negative_index, "values": trials[-negative_index], "valid_auc": auc,
+            "judged_on": judged_on}

@@ -1,0 +1,367 @@
+"""A study of your own log (or any data set main.py reads): every model, settings chosen on validation only,
+every fold x seed run on Ray and recorded, a report with intervals, paired tests and figures.
+
+Usage (from the repo root), main.py's data options spelled as main.py spells them:
+    python scripts/study.py my_log --dataset csv --dataset_dir logs --csv_file answers.tsv \\
+        --csv_student_column user_id --csv_skill_column skill_id --csv_correct_column correct \\
+        --csv_order_column order_id
+    python scripts/study.py my_log ... --smoke --out /tmp/check     # the whole pipeline in minutes
+
+What it does (experiments/study.py): per model a validation-only search (--trials N, the defaults always
+trial 0; --no_search: the defaults; --space JSON: your own space; --ids A B: the id column is a choice too),
+then every model on every fold x seed with its choice, each run `python main.py` in its own process as one
+Ray task (a local Ray on 127.0.0.1, or --address HOST:PORT). Every run is recorded as it ends in
+<out>/runs/; the same command again runs only what is missing (a killed run resumes from its last epoch).
+The report (experiments/study_report.py) goes to <out> (default results/<name>): study.md and study.json
+(the table: mean ± std, t interval and n per model; the headline paired bootstrap over all test students;
+the t-test over folds; each fold's bootstrap; the failed runs; every command), differences.json, and
+figures/ drawn by the plot programs: the forest plot, the training and validation curves, calibration,
+the clustering map. Bad input is one `error:` line and exit status 2 before anything runs; a run that
+fails is listed under the table and the others go on (exit status 1).
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from experiments import ray_driver, runs, settings as table, study, study_report  # noqa: E402
+from plots.calibration import draw_reliability_diagram  # noqa: E402
+from utils import model_registry, run_files  # noqa: E402
+from utils.commands import exit_status  # noqa: E402
+from utils.config import ConfigError, main_constants  # noqa: E402
+from utils.metrics import reliability_bins  # noqa: E402
+
+DEFAULT_TRIALS = 6
+PLOTS = os.path.join(REPO, "plots")
+COMMANDS = "commands.txt"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name", help="the study's name: its report goes to results/<name>/")
+    parser.add_argument("--dataset", required=True, help="main.py's DATASET: csv, assistments, ednet, "
+                        "synthetic or a three-line prefix")
+    parser.add_argument("--dataset_dir", default="dataset", help="main.py's DATASET_DIR")
+    parser.add_argument("--" + study.SPLIT_CONSTANTS["design"], choices=study.DESIGNS, default=None,
+                        help="cross_validation (a log's default: every student tested once) or fixed_test")
+    parser.add_argument("--" + study.SPLIT_CONSTANTS["folds"], type=int, default=None,
+                        help="K folds (default %d; three-line files: their folds)" % study.DEFAULT_FOLDS)
+    parser.add_argument("--" + study.SPLIT_CONSTANTS["split_seed"], type=int, default=0,
+                        help="the seed of the split (never the models' seeds)")
+    parser.add_argument("--models", nargs="+", choices=model_registry.names(),
+                        default=list(model_registry.names()))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="models' seeds (SEED)")
+    parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="search trials per model, the "
+                        "defaults included (default %d)" % DEFAULT_TRIALS)
+    parser.add_argument("--no_search", action="store_true", help="no search: every model with its defaults")
+    parser.add_argument("--space", help="the search space (JSON text or file; scripts/tune.py's format)")
+    parser.add_argument("--ids", nargs="+", metavar="ID", help="ids to choose from on validation (csv: "
+                        "columns, e.g. skill_id problem_id; assistments: skill_id problem_id)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="a model constant of main.py for every run (repeatable)")
+    parser.add_argument("--epochs", type=int, help="most epochs of every run")
+    parser.add_argument("--smoke", action="store_true", help="tiny model, 1 epoch, 2 trials, 2 folds, 1 seed")
+    parser.add_argument("--render", action="store_true", help="only render the report from the records")
+    parser.add_argument("--out", help="folder of the report and records (default results/<name>)")
+    parser.add_argument("--runs_dir", default="runs", help="run folders go to <runs_dir>/study/<name>/")
+    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
+    parser.add_argument("--cpus_per_run", type=int, default=1, help="CPUs of a run = its TensorFlow threads")
+    parser.add_argument("--num_cpus", type=int, default=os.cpu_count() or 1, help="CPUs of the local Ray")
+    parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS", ""),
+                        help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
+    table.add_data_options(parser)
+    args = parser.parse_args(argv)
+    for name in ("trials", "resamples", "cpus_per_run", "num_cpus"):
+        if getattr(args, name) < 1:
+            parser.error("--%s must be at least 1" % name)
+    if not args.address and args.cpus_per_run > args.num_cpus:
+        parser.error("--cpus_per_run %d is more than --num_cpus %d" % (args.cpus_per_run, args.num_cpus))
+    if os.path.basename(args.name) != args.name or args.name in ("", ".", ".."):
+        parser.error("the name %r must be a plain folder name (no /)" % args.name)
+    args.out = args.out or os.path.join("results", args.name)
+    return args
+
+
+# --- the plan -----------------------------------------------------------------------------------------------
+
+def folds_and_design(args):
+    """(design, K, the folds that run) from the options, the data set and what main.py supports."""
+    given_k = getattr(args, study.SPLIT_CONSTANTS["folds"])
+    given_design = getattr(args, study.SPLIT_CONSTANTS["design"])
+    if given_k is not None and given_k < 1:
+        raise ConfigError("--%s must be at least 1, got %d" % (study.SPLIT_CONSTANTS["folds"], given_k))
+    splits_itself = table.is_log_source(args.dataset) or args.dataset == "synthetic"
+    if not splits_itself:  # three-line files: one test file, the folds are the train/valid files
+        if given_design == "cross_validation":
+            raise ConfigError("%s's files have one test split: its design is fixed_test" % args.dataset)
+        found = table.available_folds(args.dataset_dir, args.dataset)
+        k = given_k or len(found) or 1
+        design = "fixed_test"
+    elif study.split_designs_supported():
+        k, design = given_k or study.DEFAULT_FOLDS, given_design or "cross_validation"
+    else:
+        if (given_k or 1) > 1 or given_design:
+            raise ConfigError("this main.py has no split designs (its constants %s): it cuts one split by "
+                              "SEED; run the study with one fold" % ", ".join(
+                                  c.upper() for c in study.SPLIT_CONSTANTS.values()))
+        k, design = 1, "fixed_test"
+    folds = list(range(1, k + 1))
+    return design, k, folds[:study.SMOKE_FOLDS] if args.smoke else folds
+
+
+def make_plan(args, log):
+    """Everything the study runs, checked before anything starts (ConfigError / DataError on bad input)."""
+    design, k, folds = folds_and_design(args)
+    data = table.data_settings(args)
+    split_seed = getattr(args, study.SPLIT_CONSTANTS["split_seed"])
+    data.update(study.split_settings(args.dataset, design, k, split_seed))
+    id_constant = study.ID_CONSTANTS.get(args.dataset)
+    if args.ids:
+        if id_constant is None:
+            raise ConfigError("--ids: %s has one kind of id; --ids is for %s" % (
+                args.dataset, ", ".join(sorted(study.ID_CONSTANTS))))
+        if args.no_search and len(args.ids) > 1:
+            raise ConfigError("--ids %s is a choice made on validation: leave out --no_search, or give one id"
+                              % " ".join(args.ids))
+        data[id_constant] = args.ids[0]
+    plan = {"name": args.name, "dataset": args.dataset, "dataset_dir": args.dataset_dir, "design": design,
+            "k": k, "folds": folds, "seeds": args.seeds[:1] if args.smoke else args.seeds,
+            "models": args.models, "runs_dir": args.runs_dir, "cpus_per_run": args.cpus_per_run,
+            "smoke": args.smoke, "data": data, "ids": args.ids or [], "id_constant": id_constant}
+    plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke))
+                        for m in args.models)
+    trials = 1 if args.no_search else (min(args.trials, study.SMOKE_TRIALS) if args.smoke else args.trials)
+    plan["trials"] = {}
+    for model in args.models:
+        space = study.space_for(model, args.space, args.smoke, id_constant, args.ids)
+        plan["trials"][model] = study.trials_for(space, trials, split_seed)
+        plan.setdefault("spaces", {})[model] = space
+    plan["search_text"] = ("no search: main.py's defaults" if args.no_search else
+                           "%d trial(s) per model, the defaults first; %s" % (
+                               trials, "each outer fold chooses on its own validation students"
+                               if design == "cross_validation" else "judged on the mean validation AUC "
+                               "over the folds"))
+    if not table.is_log_source(args.dataset) and args.dataset != "synthetic":
+        table.check_folds(args.dataset, args.dataset_dir, folds)
+    return plan
+
+
+def check_data(plan, log):
+    """Loads fold 1 of the data with each id (as main.py will), before anything runs: a missing column or
+    a bad value is one error line now, not a failure of every run; too few students for K folds too."""
+    if not table.is_log_source(plan["dataset"]):
+        return
+    import data  # the data code, as main.py reads it (no TensorFlow)
+    config = main_constants()
+    config.update(plan["data"], dataset=plan["dataset"], dataset_dir=plan["dataset_dir"], fold=1,
+                  seed=plan["seeds"][0])
+    for identifier in plan["ids"] or [None]:
+        if identifier is not None:
+            config[plan["id_constant"]] = identifier
+        dataset = data.load_from_config(config)
+        students = len(dataset.train) + len(dataset.valid) + len(dataset.test)
+        study.check_students(students, plan["k"], os.path.join(plan["dataset_dir"], str(config.get(
+            "csv_file", plan["dataset"])) if plan["dataset"] == "csv" else plan["dataset_dir"]))
+        log("data%s: %d students, %d ids; %s, %d folds" % (
+            "" if identifier is None else " (id %s)" % identifier, students, dataset.n_skills,
+            plan["design"].replace("_", " "), plan["k"]))
+
+
+# --- running ------------------------------------------------------------------------------------------------
+
+class Runner(object):
+    """Sends runs to Ray (one session for the whole command), records each as it ends, keeps the failures."""
+
+    def __init__(self, args, command, log):
+        self.args, self.command, self.log = args, command, log
+        self.failed, self.session, self.ray = [], None, None
+
+    def run(self, specs, what):
+        todo = [s for s in specs if not runs.recorded(self.args.out, s, self.damaged)]
+        self.log("%s: %d run(s), %d recorded, %d to run" % (what, len(specs), len(specs) - len(todo),
+                                                            len(todo)))
+        if not todo:
+            return
+        if self.session is None:
+            self.session = ray_driver.ray_session(self.args.address, self.args.num_cpus,
+                                                  self.args.cpus_per_run, self.log, "scripts/study.py")
+            self.ray = self.session.__enter__()
+        ray_driver.run_tasks(self.ray, runs.run_and_record, todo, self.args.cpus_per_run, self.take)
+
+    def take(self, spec, result):
+        what = "%s %s fold %d seed %d%s" % (spec["group"], spec["model"], spec["fold"], spec["seed"],
+                                            " trial %d" % spec["trial"] if "trial" in spec else "")
+        if not result["failed"]:
+            runs.write_record(self.args.out, result, self.command)
+            self.log("finished %s (%s): valid AUC %s" % (what, result["how"], study_report.fmt(
+                result["summary"].get("valid_auc"))))
+            return
+        error = ray_driver.bad_input(result)
+        if error is not None:
+            raise ConfigError("%s (from main.py; nothing was recorded by this run)" % error)
+        why = result["error"] or "exit status %s" % result["exit_status"]
+        self.failed.append({"what": what, "why": why, "log": result["log"]})
+        self.log("FAILED %s: %s; the end of its log %s:\n%s" % (what, why, result["log"], result["log_tail"]))
+
+    def damaged(self, path, why):
+        self.log("record %s %s: it does not count; its run is run (or found finished) again" % (path, why))
+
+    def close(self):
+        if self.session is not None:
+            self.session.__exit__(None, None, None)  # shuts Ray down whatever ended the command
+
+
+def records_of(out, specs):
+    """key -> sound record of the specs that have one."""
+    found = {}
+    for spec in specs:
+        record, _ = runs.read_record(runs.record_path(out, spec["group"], spec["key"]), spec["key"])
+        if record is not None:
+            found[spec["key"]] = record
+    return found
+
+
+def conduct(plan, args, runner):
+    """The search (unless --no_search) and the test runs; returns (choices, test specs)."""
+    choices, tests = {}, []
+    searches = dict((m, study.search_specs(plan, m, plan["trials"][m])) for m in plan["models"]
+                    if len(plan["trials"][m]) > 1)
+    if searches:
+        runner.run([s for m in plan["models"] for s in searches.get(m, [])], "search")
+    for model in plan["models"]:
+        if model in searches:
+            choices[model] = study.choose(plan, plan["trials"][model], searches[model],
+                                          records_of(args.out, searches[model]))
+        else:
+            choices[model] = dict((str(f), {"trial": 0, "values": {}, "valid_auc": None,
+                                            "judged_on": "no search"}) for f in plan["folds"])
+        tests += study.test_specs(plan, model, choices[model])
+    runner.run(tests, "test")
+    return choices, tests
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+
+def remember_command(out, command):
+    """<out>/commands.txt: every study command used, once each, in order; returns them."""
+    path = os.path.join(out, COMMANDS)
+    known = open(path).read().splitlines() if os.path.isfile(path) else []
+    if command not in known:
+        known.append(command)
+        run_files.write_text(path, "\n".join(known) + "\n")
+    return known
+
+
+def render(plan, args, choices, tests, failed, command, log):
+    records = records_of(args.out, tests)
+    by_model = {}
+    for spec in tests:
+        if spec["key"] in records:
+            by_model.setdefault(spec["model"], []).append(records[spec["key"]])
+    pairs, predictions = study_report.comparisons(plan, by_model, args.resamples, 0)
+    report = {"plan": dict((k, v) for k, v in plan.items() if k != "base"), "settings": plan["base"],
+              "models": study_report.model_rows(plan, by_model, choices), "pairs": pairs, "failed": failed,
+              "resamples": args.resamples, "commands": remember_command(args.out, command),
+              "run_commands": sorted(set(r["command"] for r in records.values())), "figures": []}
+    figures = os.path.join(args.out, "figures")
+    os.makedirs(figures, exist_ok=True)
+    report["figures"] = draw_figures(plan, report, records, predictions, figures, args.out, log)
+    run_files.write_json(os.path.join(args.out, "study.json"), report)
+    text = study_report.markdown(report)
+    run_files.write_text(os.path.join(args.out, "study.md"), text)
+    return text
+
+
+def draw_figures(plan, report, records, predictions, figures, out, log):
+    """Runs the plot programs (and the calibration library) on the study's files; returns [(what, path)].
+    A figure that cannot be drawn is said, and the report goes on."""
+    drawn = []
+    entries = study_report.forest_entries(plan, report["pairs"])
+    differences = os.path.join(out, study_report.DIFFERENCES)
+    run_files.write_json(differences, entries)
+    if entries and plot("plot_comparison.py", [differences, "--out", figures], log):
+        drawn.append(("paired differences (forest plot)", os.path.join(figures, "7_model_difference.png")))
+    run_dirs = sorted(set(r["run_dir"] for r in records.values() if os.path.isdir(r["run_dir"])))
+    curves = os.path.join(figures, "curves")
+    if run_dirs and plot("plot_results.py", run_dirs + ["--out", curves], log):
+        drawn.append(("training and validation curves, fold bands", curves))
+    for model, by_fold in sorted(predictions.items()):
+        folds = sorted(by_fold)
+        if not folds:
+            continue
+        pooled = study_report.headline_predictions(plan, by_fold, folds)
+        path = os.path.join(figures, "calibration_%s.png" % model)
+        draw_reliability_diagram(reliability_bins(pooled["answer"], pooled["p"]), path,
+                                 "%s, %s: calibration on the test answers" % (plan["name"],
+                                                                              model_registry.label(model)))
+        drawn.append(("calibration, %s" % model_registry.label(model), path))
+    for model in plan["models"]:
+        with_weights = [d for d in run_dirs if run_files.run_identity(d).get("model") == model
+                        and os.path.isfile(os.path.join(d, run_files.CORRELATION_WEIGHTS))]
+        folder = os.path.join(figures, "clusters_%s" % model)
+        if with_weights and plot("plot_clusters.py", [with_weights[0], "--out", folder], log):
+            drawn.append(("clustering map, %s (%s)" % (model_registry.label(model), with_weights[0]), folder))
+    return drawn
+
+
+def plot(program, argv, log):
+    completed = subprocess.run([sys.executable, os.path.join(PLOTS, program)] + argv, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, universal_newlines=True)
+    if completed.returncode != 0:
+        why = (completed.stderr.strip().splitlines() or ["exit status %d" % completed.returncode])[-1]
+        log("plots/%s could not draw its figure: %s" % (program, why))
+    return completed.returncode == 0
+
+
+# --- the command --------------------------------------------------------------------------------------------
+
+def run_study(argv, log=print):
+    """The script; returns its exit status (0, or 1 when a run failed). Bad input raises before any run."""
+    args = parse_args(argv)
+    command = "python scripts/study.py " + " ".join(shlex.quote(a) for a in argv)
+    began = time.time()
+    plan = make_plan(args, log)
+    if args.address:
+        ray_driver.check_address(args.address)
+    if not args.render:
+        ray_driver.require_ray("scripts/study.py")
+        check_data(plan, log)
+    runner = Runner(args, command, log)
+    if args.render:
+        runner.run = lambda specs, what: None
+    try:
+        choices, tests = conduct(plan, args, runner)
+    finally:
+        runner.close()
+    if not records_of(args.out, tests) and not runner.failed:
+        raise ConfigError("no test runs of study %s are recorded in %s: run it without --render first"
+                          % (args.name, os.path.join(args.out, "runs")))
+    text = render(plan, args, choices, tests, runner.failed, command, log)
+    log(text)
+    log("study %s: %s/study.md (%.0f s)" % (args.name, args.out, time.time() - began))
+    write_plan(args.out, plan)
+    return 1 if runner.failed else 0
+
+
+def write_plan(out, plan):
+    run_files.write_json(os.path.join(out, "plan.json"), json.loads(json.dumps(plan)))
+
+
+def main(argv):
+    try:
+        return exit_status(lambda: run_study(argv, log=lambda *a: print(*a, flush=True)),
+                           writing="the study's report")
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Ray is already shut down (ray_driver.ray_session)
+        print("interrupted: every finished run is recorded; the same command continues", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

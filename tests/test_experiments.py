@@ -1,0 +1,264 @@
+"""experiments/ without Ray and without training: damaged records, the run home's lock, the clean-up of what
+a killed driver left, the search space's checks and the study's choice on validation."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from experiments import ray_driver, runs, search, study
+from utils.config import ConfigError
+
+FAKE_MAIN = """import json, os, sys, time
+runs_dir = sys.argv[sys.argv.index("--runs_dir") + 1]
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls"), "a") as f:
+    f.write("ran\\n")
+time.sleep(1.5)
+folder = os.path.join(runs_dir, "run-1")
+os.makedirs(folder)
+json.dump({"constants": {}}, open(os.path.join(folder, "config.json"), "w"))
+json.dump({"valid_auc": 0.6, "test_auc": 0.7}, open(os.path.join(folder, "summary.json"), "w"))
+"""
+
+
+def fake_spec(tmp_path):
+    """A run spec whose main.py is a stand-in that counts its calls and takes 1.5 s."""
+    repo = tmp_path / "repo"
+    repo.mkdir(exist_ok=True)
+    (repo / "main.py").write_text(FAKE_MAIN)
+    spec = runs.run_spec("my_log", "dkt", 1, 0, {"epochs": 1}, "data", "runs", 1)
+    return dict(spec, repo=str(repo), workdir=str(tmp_path))
+
+
+def test_two_drivers_given_the_same_run_at_once_run_it_once(tmp_path):
+    spec = fake_spec(tmp_path)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(runs.run_and_record(spec))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert (tmp_path / "repo" / "calls").read_text() == "ran\n"  # one main.py, not two
+    assert sorted(r["how"] for r in results) == ["found finished", "ran"]
+    assert results[0]["run_dir"] == results[1]["run_dir"]
+
+
+@pytest.mark.parametrize("content, why", [
+    ('{"dataset": "my_log", "model": "dk', "cannot be read"),           # truncated by a full disk or a kill
+    ("[1, 2]", "not a JSON object"),
+    ('{"name": "a search record"}', "lacks"),                          # a foreign JSON file
+])
+def test_a_damaged_or_foreign_record_is_reported_and_its_run_counts_as_not_done(tmp_path, content, why):
+    spec = fake_spec(tmp_path)
+    path = runs.record_path(str(tmp_path / "results"), spec["group"], spec["key"])
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w") as f:
+        f.write(content)
+    told = []
+    assert not runs.recorded(str(tmp_path / "results"), spec, lambda p, w: told.append((p, w)))
+    assert told and told[0][0] == path and why in told[0][1]
+    assert runs.read_records(str(tmp_path / "results"), spec["group"]) == []
+
+
+def test_a_record_of_another_run_does_not_count_for_this_one(tmp_path):
+    spec = fake_spec(tmp_path)
+    other = runs.run_spec("my_log", "dkt", 2, 0, {"epochs": 1}, "data", "runs", 1)
+    record = runs.run_and_record(spec)
+    path = runs.write_record(str(tmp_path / "results"), dict(record, key=other["key"]), "cmd")
+    os.rename(path, runs.record_path(str(tmp_path / "results"), spec["group"], spec["key"]))
+    told = []
+    assert not runs.recorded(str(tmp_path / "results"), spec, lambda p, w: told.append(w))
+    assert "another run" in told[0]
+    runs.write_record(str(tmp_path / "results"), record, "cmd")  # the run recorded again: now it counts
+    assert runs.recorded(str(tmp_path / "results"), spec)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
+def test_what_a_killed_driver_left_is_stopped_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_driver, "drivers_folder", lambda: str(tmp_path / "drivers"))
+    folder = ray_driver.new_driver_folder()
+    with open(os.path.join(folder, ray_driver.DRIVER_FILE), "w") as f:
+        json.dump({"pid": 999999999, "start": 1}, f)  # a driver that is gone
+    # one process holds a file in the dead driver's folder and ignores SIGTERM, as Ray's agents do
+    ours = subprocess.Popen([sys.executable, "-c", "import signal, time, sys; signal.signal(signal.SIGTERM, "
+                             "signal.SIG_IGN); f = open(sys.argv[1], 'w'); print('up', flush=True); "
+                             "time.sleep(60)", os.path.join(folder, "agent.log")], stdout=subprocess.PIPE)
+    other = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                             stdout=subprocess.PIPE)
+    try:
+        ours.stdout.readline(), other.stdout.readline()
+        alive_folder = ray_driver.new_driver_folder()  # this driver's own: alive, so left alone
+        said = []
+        ray_driver.clean_left_behind(said.append)
+        assert ours.wait(timeout=10) is not None
+        assert other.poll() is None and os.path.isdir(alive_folder) and not os.path.exists(folder)
+        assert said and "stopped 1 Ray process(es) left by a driver that was killed" in said[0]
+    finally:
+        for process in (ours, other):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"memory_size": ["abc", 5]}, "memory_size takes number values"),
+    ({"memory_sise": [5]}, "memory_sise is not a constant of main.py"),
+    ({"memory_size": [5.5]}, "memory_size takes whole numbers"),
+    ({"key_projection": {"choice": [True, "yes"]}}, "key_projection takes true/false values"),
+    ({"learning_rate": {"loguniform": [0, 1]}}, "needs low > 0"),
+])
+def test_every_value_of_a_space_is_checked_as_main_py_reads_it(space, message):
+    with pytest.raises(ConfigError, match=message):
+        search.read_space(json.dumps(space), "dkvmn", smoke=False)
+
+
+def test_trials_start_with_the_defaults_and_are_drawn_the_same_way_again():
+    space = search.default_space("dkvmn")
+    trials = study.trials_for(space, 4, seed=3)
+    assert trials[0] == {} and len(trials) == 4 and trials == study.trials_for(space, 4, seed=3)
+    for values in trials[1:]:
+        assert 3e-4 <= values["learning_rate"] <= 1e-2 and values["memory_size"] in (10, 20, 50)
+
+
+def choice_of(design, valid):
+    """The study's choice from {(trial, fold): valid AUC} over 3 trials and folds 1, 2."""
+    plan = {"design": design, "folds": [1, 2]}
+    trials = [{}, {"learning_rate": 0.01}, {"learning_rate": 0.001}]
+    specs, records = [], {}
+    for (trial, fold), auc in valid.items():
+        key = "t%d-f%d" % (trial, fold)
+        specs.append({"trial": trial, "fold": fold, "key": key})
+        if auc is not None:
+            records[key] = {"summary": {"valid_auc": auc}}
+    return study.choose(plan, trials, specs, records)
+
+
+def test_cross_validation_chooses_per_fold_on_that_fold_s_validation_only():
+    chosen = choice_of("cross_validation", {(0, 1): 0.70, (1, 1): 0.75, (2, 1): 0.71,
+                                            (0, 2): 0.72, (1, 2): 0.60, (2, 2): 0.73})
+    assert chosen["1"]["trial"] == 1 and chosen["2"]["trial"] == 2
+    assert chosen["2"]["values"] == {"learning_rate": 0.001} and "fold 2" in chosen["2"]["judged_on"]
+
+
+def test_a_fixed_test_split_chooses_once_on_the_mean_over_folds_and_ties_go_to_the_defaults():
+    # trial 1 is best on fold 1 alone, but its mean ties the defaults' (0.75): the defaults stay
+    chosen = choice_of("fixed_test", {(0, 1): 0.75, (1, 1): 0.875, (2, 1): 0.5,
+                                      (0, 2): 0.75, (1, 2): 0.625, (2, 2): 0.75})
+    assert chosen["1"] == chosen["2"] and chosen["1"]["trial"] == 0 and chosen["1"]["valid_auc"] == 0.75
+    better = choice_of("fixed_test", {(0, 1): 0.75, (1, 1): 0.875, (2, 1): 0.5,
+                                      (0, 2): 0.75, (1, 2): 0.75, (2, 2): 0.75})
+    assert better["1"]["trial"] == 1 and better["2"]["values"] == {"learning_rate": 0.01}
+
+
+def test_a_trial_missing_a_fold_does_not_count_and_none_left_means_the_defaults():
+    chosen = choice_of("fixed_test", {(0, 1): 0.70, (0, 2): 0.70, (1, 1): 0.90, (1, 2): None})
+    assert chosen["1"]["trial"] == 0
+    nothing = choice_of("fixed_test", {(0, 1): None, (0, 2): None})
+    assert nothing["1"]["trial"] == 0 and "no trial finished" in nothing["1"]["judged_on"]
+
+
+def test_too_few_students_for_k_folds_says_how_many_are_needed():
+    with pytest.raises(ConfigError, match="has 10 students, too few for 5 folds.*at least 15 students"):
+        study.check_students(10, 5, "logs/answers.tsv")
+    study.check_students(15, 5, "logs/answers.tsv")
+
+
+def test_a_local_ray_token_never_goes_to_the_home_folder(monkeypatch):
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    ray_driver.local_token()
+    assert os.environ["RAY_AUTH_MODE"] == "token" and len(os.environ["RAY_AUTH_TOKEN"]) == 64
+    assert ray_driver.ray_init_options("", 2, "/x")["_node_ip_address"] == "127.0.0.1"
+
+
+def test_a_lock_held_by_another_driver_makes_the_second_wait(tmp_path):
+    order = []
+
+    def hold():
+        with runs.home_lock(str(tmp_path)):
+            order.append("first in")
+            time.sleep(1.0)
+            order.append("first out")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    while not order:
+        time.sleep(0.01)
+    with runs.home_lock(str(tmp_path)):
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
+
+
+def reproduce_script():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+    import reproduce
+    return reproduce
+
+
+def test_reproduce_takes_main_py_s_data_flags_and_runs_a_model_without_a_record_with_its_defaults(
+        tmp_path, monkeypatch):
+    reproduce = reproduce_script()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs").mkdir()
+    search_record = tmp_path / "my_log-dkvmn.json"
+    search_record.write_text(json.dumps({"model": "dkvmn", "dataset_dir": "logs", "chosen": {"settings": {
+        "learning_rate": 0.004, "csv_file": "answers.tsv", "epochs": 3}}}))
+    said = []
+    args = reproduce.parse_args(["csv", "--csv_student_column", "user_id", "--settings", str(search_record),
+                                 "--models", "dkvmn", "dkt"])
+    specs = reproduce.planned_runs(args, said.append)
+    by_model = dict((spec["model"], spec) for spec in specs)
+    assert by_model["dkvmn"]["settings"] == {"learning_rate": 0.004, "csv_file": "answers.tsv", "epochs": 3,
+                                             "csv_student_column": "user_id"}
+    assert by_model["dkt"]["settings"] == {"csv_student_column": "user_id"}
+    assert by_model["dkt"]["dataset_dir"] == "logs"  # the search record's folder, without --dataset_dir
+    assert said == ["dkt: no search record (--settings) and no row of the table for csv: it runs with "
+                    "main.py's defaults"]
+
+
+DRIVER = """import sys, time
+sys.path.insert(0, sys.argv[1])
+from experiments import ray_driver
+with ray_driver.ray_session("", 1, 1, print) as ray:
+    print("up", ray.get(ray.remote(lambda: 1).remote()), flush=True)
+    time.sleep(120)
+"""
+
+
+def folders_of_driver(pid):
+    """The Ray folders whose driver file names process `pid`."""
+    top = ray_driver.drivers_folder()
+    found = []
+    for name in os.listdir(top) if os.path.isdir(top) else []:
+        try:
+            with open(os.path.join(top, name, ray_driver.DRIVER_FILE)) as f:
+                if json.load(f)["pid"] == pid:
+                    found.append(os.path.join(top, name))
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
+def test_a_driver_ended_by_sigterm_leaves_no_ray_process_and_no_folder():
+    pytest.importorskip("ray")
+    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, repo], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True)
+    try:
+        while "up" not in driver.stdout.readline():
+            assert driver.poll() is None, "the driver ended before Ray was up"
+        folders = folders_of_driver(driver.pid)
+        assert len(folders) == 1 and ray_driver.processes_using(folders[0])  # Ray runs in the driver's folder
+        driver.send_signal(signal.SIGTERM)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert ray_driver.processes_using(folders[0]) == [] and not os.path.exists(folders[0])

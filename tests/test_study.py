@@ -1,0 +1,199 @@
+"""scripts/study.py end to end on a tiny response log this test writes, as a user runs it (a local Ray on
+127.0.0.1 started by the script). Ray is not on the TF 1.14 leg (Python 3.7): skipped there.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray")
+
+from ray_helpers import RAY_ENV, REPO, error_lines, run_script  # noqa: E402
+
+DATA = ["--dataset", "csv", "--dataset_dir", "logs", "--csv_file", "answers.tsv", "--csv_student_column",
+        "user_id", "--csv_skill_column", "kc", "--csv_order_column", "order_id"]
+SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item"]  # the id is a choice too
+
+
+def write_log(folder, students=60, seed=0):
+    """<folder>/logs/answers.tsv: a log in another layout (user_id, kc, item, correct, order_id)."""
+    random = np.random.RandomState(seed)
+    os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+    lines, order = ["user_id\tkc\titem\tcorrect\torder_id"], 0
+    for student in range(students):
+        ability = random.normal()
+        for _ in range(random.randint(8, 25)):
+            skill, order = random.randint(0, 6), order + 1
+            p = 1 / (1 + np.exp(-(ability + 0.3 * skill - 0.8)))
+            lines.append("u%03d\tk%d\ti%d\t%d\t%d" % (student, skill, 3 * skill + random.randint(3),
+                                                     random.rand() < p, order))
+    with open(os.path.join(folder, "logs", "answers.tsv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def run_folders(work):
+    top = work / "runs" / "study" / "tiny"
+    return sorted(os.path.join(root, name) for root, names, _ in os.walk(str(top)) for name in names
+                  if os.path.isfile(os.path.join(root, name, "config.json")))
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    work = tmp_path_factory.mktemp("study")
+    write_log(str(work))
+    started = time.time()
+    completed = run_script("study.py", SMOKE, work, timeout=900)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    with open(str(work / "results" / "tiny" / "study.json")) as f:
+        return work, completed, json.load(f), time.time() - started
+
+
+def records(work, phase):
+    folder = work / "results" / "tiny" / "runs" / phase
+    return [json.load(open(str(folder / name))) for name in sorted(os.listdir(str(folder)))]
+
+
+def test_the_smoke_study_runs_every_model_and_renders_the_report(smoke):
+    work, completed, report, _ = smoke
+    plan = report["plan"]
+    tests, searches = records(work, "test"), records(work, "search")
+    assert sorted((r["model"], r["fold"], r["seed"]) for r in tests) == sorted(
+        (m, f, s) for m in plan["models"] for f in plan["folds"] for s in plan["seeds"])
+    assert len(searches) == len(plan["models"]) * len(plan["folds"]) * 2  # 2 trials: the defaults and one
+    for record in searches:  # the search never scored a test split
+        assert record["settings"]["score_test"] is False
+        assert not [k for k in record["summary"] if k.startswith("test_")]
+    assert "data (id kc)" in completed.stdout and "data (id item)" in completed.stdout  # both read first
+    for model, trials in plan["trials"].items():  # each trial's id reached its runs
+        assert set(r["constants"]["csv_skill_column"] for r in searches if r["model"] == model) == set(
+            trial.get("csv_skill_column", "kc") for trial in trials)
+    for record in tests:  # main.py's data options reached every run as the user spelled them
+        constants = record["constants"]
+        chosen = report["models"][plan["models"].index(record["model"])]["choices"][str(record["fold"])]
+        assert constants["csv_student_column"] == "user_id"
+        assert constants["csv_skill_column"] == chosen["values"].get("csv_skill_column", "kc")
+        assert 0 < record["summary"]["test_auc"] < 1
+    for row in report["models"]:
+        choice = row["choices"][str(plan["folds"][0])]
+        trial_aucs = dict((r["settings_hash"], r["summary"]["valid_auc"]) for r in searches
+                          if r["model"] == row["model"] and r["fold"] == plan["folds"][0])
+        assert choice["valid_auc"] == pytest.approx(max(trial_aucs.values()))
+        assert row["test_auc"]["n"] == len(plan["folds"])
+    pair = report["pairs"][0]
+    assert pair["headline"]["figures"]["n_students"] > 0 and pair["per_fold"]
+    out = work / "results" / "tiny"
+    for name in ("study.md", "commands.txt", "differences.json", "figures/calibration_dkvmn.png",
+                 "figures/calibration_dkt.png", "figures/7_model_difference.png"):
+        assert (out / name).is_file(), name
+    assert (out / "figures" / "curves").is_dir() and (out / "figures" / "clusters_dkvmn").is_dir()
+    markdown = (out / "study.md").read_text()
+    assert "python scripts/study.py tiny --dataset csv" in markdown
+    assert all(r["command"] in markdown for r in tests)
+    assert str(work) not in markdown
+
+
+def test_the_same_command_again_runs_nothing(smoke):
+    work, _, report, _ = smoke
+    before = run_folders(work)
+    again = run_script("study.py", SMOKE, work, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "search: %d run(s), %d recorded, 0 to run" % ((len(records(work, "search")),) * 2) in again.stdout
+    assert "test: %d run(s), %d recorded, 0 to run" % ((len(records(work, "test")),) * 2) in again.stdout
+    assert "Ray:" not in again.stdout and run_folders(work) == before
+    with open(str(work / "results" / "tiny" / "study.json")) as f:
+        assert json.load(f)["models"] == report["models"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--csv_student_column", "learner"], "learner"),                         # no such column
+    (["--space", '{"memory_size": ["abc", 5]}'], "memory_size takes number values"),
+    (["--space", '{"memory_sise": [5]}'], "memory_sise is not a constant of main.py"),
+    (["--ids", "kc", "item", "--no_search"], "a choice made on validation"),
+    (["--set", "csv_file=x.tsv"], "as main.py spells them"),
+])
+def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, args, message):
+    write_log(str(tmp_path))
+    completed = run_script("study.py", ["tiny"] + DATA + ["--smoke"] + args, tmp_path, timeout=120)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr
+    assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr
+    assert sorted(os.listdir(str(tmp_path))) == ["logs"] or not (tmp_path / "results").exists()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_log_with_too_few_students_says_how_many_are_needed(tmp_path):
+    write_log(str(tmp_path), students=2)
+    completed = run_script("study.py", ["tiny"] + DATA + ["--smoke"], tmp_path, timeout=120)
+    assert completed.returncode == 2 and len(error_lines(completed)) == 1, completed.stderr
+    assert "too few" in error_lines(completed)[0] and "students" in error_lines(completed)[0]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
+
+
+def finished_epochs(folder):
+    try:
+        with open(os.path.join(folder, "state.json")) as f:
+            return json.load(f)["epoch"]
+    except (OSError, ValueError):
+        return 0
+
+
+def ray_processes_of(folder):
+    """Processes whose command line or open files are in `folder` (a driver's Ray folder)."""
+    sys.path.insert(0, REPO)
+    from experiments import ray_driver
+    return ray_driver.processes_using(folder)
+
+
+def test_a_killed_study_resumes_its_run_and_the_next_command_stops_what_the_kill_left(tmp_path):
+    write_log(str(tmp_path), students=400)  # epochs long enough to kill one
+    args = ["tiny"] + DATA + ["--smoke", "--epochs", "6", "--no_search", "--models", "dkvmn",
+                              "--num_cpus", "1"]
+    driver = subprocess.Popen([sys.executable, os.path.join(REPO, "scripts", "study.py")] + args,
+                              cwd=str(tmp_path), env=dict(os.environ, **RAY_ENV),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    started = lambda: run_folders(tmp_path) and finished_epochs(run_folders(tmp_path)[0])
+    while time.time() < deadline and not started():
+        assert driver.poll() is None, "the study ended before it could be killed"
+        time.sleep(0.2)
+    driver.send_signal(signal.SIGKILL)  # as a crash would: the driver cleans up nothing
+    driver.wait()
+    killed = run_folders(tmp_path)[0]
+    last, deadline = -1, time.time() + 60
+    while time.time() < deadline and os.path.getsize(os.path.join(killed, "steps.csv")) != last:
+        last = os.path.getsize(os.path.join(killed, "steps.csv"))
+        time.sleep(3)  # the run's process ends with the driver: no more steps logged
+    assert not os.path.exists(os.path.join(killed, "summary.json"))
+
+    again = run_script("study.py", args, tmp_path, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "test: 1 run(s), 0 recorded, 1 to run" in again.stdout
+    assert "finished test dkvmn fold 1 seed 0 (resumed)" in again.stdout
+    assert run_folders(tmp_path) == [killed]
+    epochs = open(os.path.join(killed, "epochs.csv")).read().splitlines()[1:]
+    assert [int(line.split(",")[0]) for line in epochs] == list(range(1, 7))  # each epoch once
+    left = [line for line in again.stdout.splitlines() if "left by a driver that was killed" in line]
+    for line in left:  # what the killed driver's Ray left is gone now
+        assert ray_processes_of(line.rsplit("(", 1)[1].rstrip(")")) == []
+
+
+def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path):
+    write_log(str(tmp_path))
+    # a huge initial std makes DKVMN's first loss NaN (main.py exits 3); DKT still trains
+    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"]
+    completed = run_script("study.py", args, tmp_path, timeout=900)
+    assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "FAILED test dkvmn fold 1 seed 0: exit status 3" in completed.stdout
+    report = json.load(open(str(tmp_path / "results" / "tiny" / "study.json")))
+    assert [f["what"] for f in report["failed"]] == ["test dkvmn fold 1 seed 0"]
+    assert [r["n_runs"] for r in report["models"]] == [0, 1]  # dkvmn, dkt
+    assert "Runs that failed" in (tmp_path / "results" / "tiny" / "study.md").read_text()
+
+
+def test_the_smoke_study_takes_minutes(smoke):
+    print("\nthe smoke study took %.0f s" % smoke[3])
+    assert smoke[3] < 600
