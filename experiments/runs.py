@@ -94,7 +94,7 @@ def start_program(argv, spec, log_path):
     log.write("\n=== %s: python %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"),
                                           " ".join(shlex.quote(a) for a in argv)))
     log.flush()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # main.py quiets TensorFlow itself (utils/quiet.py)
     preexec = die_with_parent if sys.platform.startswith("linux") else None
     program = [sys.executable, os.path.join(spec["repo"], argv[0])] + argv[1:]
     try:
