@@ -235,19 +235,23 @@ def add_data_options(parser):
     """Adds --<data constant> for each of main.py's data constants that the script does not define itself
     (e.g. its --dataset_dir); the default None = main.py's value."""
     group = parser.add_argument_group("data options (as main.py takes them)")
+    added = []
     for name, default in sorted(data_option_defaults().items()):
         if "--" + name in parser._option_string_actions:
-            continue
+            continue  # the script's own option of that name (e.g. reproduce.py's list of --folds) wins
         group.add_argument("--" + name, metavar=type(default).__name__.upper(),
                            help="main.py's %s (default %r)" % (name.upper(), default))
+        added.append(name)
+    parser.set_defaults(main_data_options=tuple(added))
 
 
 def data_settings(args):
     """The data options given on the command line (name -> value typed as main.py's constant); dataset_dir
     apart, as a path is not a setting."""
     given = {}
+    added = getattr(args, "main_data_options", ())
     for name, default in sorted(data_option_defaults().items()):
-        text = getattr(args, name, None)
+        text = getattr(args, name, None) if name in added else None
         if text is not None and name != "dataset_dir":
             given[name] = parse_value(name, text, default)
     return given

@@ -36,7 +36,7 @@ if ROOT not in sys.path:
 from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
-from utils import model_registry  # noqa: E402
+from utils import model_registry, run_files  # noqa: E402
 from utils.run_files import CORRELATION_WEIGHTS, read_config, read_correlation_weights, read_skills  # noqa: E402
 
 MAX_LABEL = 26
@@ -161,10 +161,8 @@ def run_predict(run_dir, student, input_path, out_dir):
 
 
 def test_students(run_dir):
-    path = os.path.join(run_dir, "predictions.csv")
-    if not os.path.isfile(path):
-        raise RunFolderError("%s has no predictions.csv: it has not finished" % run_dir)
-    return list(pd.unique(pd.read_csv(path, dtype={"student": str})["student"]))
+    """The run's test students, in the order of its predictions.csv."""
+    return list(pd.unique(run_files.read_predictions(run_dir)["student"]))
 
 
 def safe_name(text):

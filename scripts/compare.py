@@ -22,7 +22,6 @@ if REPO not in sys.path:
 
 from utils import model_registry, paired, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-from utils.errors import RunFolderError  # noqa: E402
 
 LEVEL = 0.95
 
@@ -41,27 +40,13 @@ def parse_args(argv):
     return args
 
 
-def describe(run_dir):
-    """path, model, dataset, fold, seed of a run, from its config.json (None where the folder has none)."""
-    config_path = os.path.join(run_dir, "config.json")
-    constants = {}
-    if os.path.isfile(config_path):
-        try:
-            constants = run_files.read_json(config_path).get("constants") or {}
-        except (OSError, ValueError, AttributeError) as e:
-            raise RunFolderError("cannot read %s (%s): expected main.py's JSON object with the run's "
-                                 "constants" % (config_path, e))
-    return {"path": run_dir, "model": constants.get("model"), "dataset": constants.get("dataset"),
-            "fold": constants.get("fold"), "seed": constants.get("seed")}
-
-
 def compare(args):
     """The figures of the comparison, as written to --json."""
     if args.json:  # before any work: a refused --json costs nothing
         run_files.check_output_file(args.json, "--json", args.overwrite, "--overwrite", [
             (run_dir, "a file of the run folder %s; write the figures elsewhere" % run_dir, None)
             for run_dir in (args.run_a, args.run_b)])
-    run_a, run_b = describe(args.run_a), describe(args.run_b)
+    run_a, run_b = run_files.run_identity(args.run_a), run_files.run_identity(args.run_b)
     rows = paired.pair_predictions(run_files.read_predictions(args.run_a),
                                    run_files.read_predictions(args.run_b), run_a, run_b)
     figures = paired.paired_difference(*rows, n_resamples=args.resamples, seed=args.seed, level=LEVEL)

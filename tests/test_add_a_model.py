@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CODE_DIRS = ("data", "models", "utils", "plots")  # with the programs at the top level: what a run needs
+CODE_DIRS = ("data", "models", "utils", "plots", "experiments", "scripts")  # with the top-level programs
 
 # Performance Factors Analysis (Pavlik et al. 2009): P(correct) is a logistic function of the skill and of the
 # student's past successes and failures on it. No hyperparameter of its own, so no constant in main.py.

@@ -554,7 +554,7 @@ def read_predictions(run_dir):
     if not os.path.isdir(run_dir):
         raise RunFolderError("%s is not a folder (expected a run folder made by main.py, e.g. "
                              "runs/synthetic-dkvmn-20260101-120000)" % run_dir)
-    path = os.path.join(run_dir, "predictions.csv")
+    path = os.path.join(run_dir, PREDICTIONS)
     if not os.path.isfile(path):
         raise RunFolderError("%s has no predictions.csv: a run writes it when it ends; finish or resume the "
                              "run (`python main.py --resume %s`), or evaluate it with evaluate.py"
