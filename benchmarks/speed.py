@@ -377,9 +377,9 @@ def peer_environment(wait_policy):
 
     PyTorch's OpenMP threads wait for work between parallel regions: pyKT's DKVMN step opens ~2,000 of them
     (an elementwise op on its [32, 20, 200] memory, 200 times forward and backward). On a machine shared with
-    other processes a spinning thread that lost its core stalls every op (pyKT's step took 5.5 s instead of
-    0.6 s at load 4 here): PASSIVE is the fair setting there. "unset" leaves the OpenMP runtime's default
-    (GNU OpenMP spins a while, then sleeps), as a user runs pyKT. TF's thread pool does not spin like that.
+    other processes a spinning thread that lost its core stalls every op, so PASSIVE is the fair setting
+    there. "unset" leaves the OpenMP runtime's default (GNU OpenMP spins a while, then sleeps), as a user runs
+    pyKT. TF's thread pool does not spin like that.
     """
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
@@ -630,6 +630,7 @@ def main():
         args.out = args.out or os.path.join(ROOT, "benchmarks", "out", "speed_peer_grid.json")
         return commands.exit_status(lambda: run_peer_grid(args), writing=args.out)
     args.out = args.out or os.path.join(ROOT, "benchmarks", "out", "speed.json")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     import tensorflow as tf_version
     from utils import run_files
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
@@ -689,6 +690,7 @@ def run_peer_grid(args):
     missing = peer_missing(args)
     if missing:
         raise ConfigError("the peer cannot run: " + missing)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     identity = cpu_identity()
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "cpu": cpu_model(),
               "cpu_identity": identity, "cores": os.cpu_count(), "threads": args.threads,

@@ -171,7 +171,7 @@ def test_peer_grid_changes_one_setting_at_a_time(tmp_path, monkeypatch):
     peer.write_text(FAKE_PEER)
     monkeypatch.setenv("PYTHONPATH", fake_torch(str(tmp_path / "site")))
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    out = tmp_path / "grid.json"
+    out = tmp_path / "out" / "grid.json"   # its folder is made, as benchmarks/out/ in a fresh clone
     done = run_speed(["--peer-grid", "--peer-python", sys.executable, "--peer-script", str(peer),
                       "--out", str(out)])
     assert done.returncode == 0, done.stderr
