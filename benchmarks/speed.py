@@ -377,9 +377,9 @@ def peer_environment(wait_policy):
 
     PyTorch's OpenMP threads wait for work between parallel regions: pyKT's DKVMN step opens ~2,000 of them
     (an elementwise op on its [32, 20, 200] memory, 200 times forward and backward). On a machine shared with
-    other processes a spinning thread that lost its core stalls every op (docs/speed.md measures it):
-    PASSIVE is the fair setting there. "unset" leaves the OpenMP runtime's default
-    (GNU OpenMP spins a while, then sleeps), as a user runs pyKT. TF's thread pool does not spin like that.
+    other processes a spinning thread that lost its core stalls every op, so PASSIVE is the fair setting
+    there. "unset" leaves the OpenMP runtime's default (GNU OpenMP spins a while, then sleeps), as a user runs
+    pyKT. TF's thread pool does not spin like that.
     """
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
@@ -388,12 +388,14 @@ def peer_environment(wait_policy):
     return env
 
 
-def run_peer(args, model):
-    """pyKT's step time for `model` (a subprocess in its own venv)."""
+def run_peer(args, model, threads=None, wait_policy=None, extra_env=None):
+    """pyKT's step time for `model` (a subprocess in its own venv); by default with the benchmark's threads
+    and --peer-omp-wait-policy."""
+    threads = args.threads if threads is None else threads
     cmd = [repo_path(args.peer_python), repo_path(args.peer_script), "--model", model, "--dim_s", "200",
-           "--size_m", "20", "--hidden", "200", "--threads", str(args.threads), "--warmup", str(args.warmup),
+           "--size_m", "20", "--hidden", "200", "--threads", str(threads), "--warmup", str(args.warmup),
            "--repeats", str(args.repeats)]
-    env = peer_environment(args.peer_omp_wait_policy)
+    env = dict(peer_environment(wait_policy or args.peer_omp_wait_policy), **(extra_env or {}))
     load_before = os.getloadavg()[0]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                          env=env)
@@ -401,15 +403,63 @@ def run_peer(args, model):
         return {"error": out.stderr[-2000:]}
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["OMP_WAIT_POLICY"] = env.get("OMP_WAIT_POLICY", "unset")
+    result["environment"] = speed_environment(env)
     result["load_average_1min"] = [load_before, os.getloadavg()[0]]
     return result
+
+
+# Kernels capped at AVX2 in all three libraries of the peer's torch (ATen, MKL, oneDNN).
+AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+                "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def peer_grid_variants(args, features):
+    """{name: (threads, wait policy, extra environment)}: the peer as timed, then one change at a time."""
+    variants = {"as timed": (args.threads, args.peer_omp_wait_policy, {}),
+                "OpenMP default waiting": (args.threads, "unset", {}),
+                "1 thread": (1, args.peer_omp_wait_policy, {})}
+    if "avx512f" in features:
+        variants["AVX2 kernels (no AVX-512)"] = (args.threads, args.peer_omp_wait_policy, AVX2_KERNELS)
+    variants["no vector kernels (ATen default)"] = (args.threads, args.peer_omp_wait_policy,
+                                                    {"ATEN_CPU_CAPABILITY": "default"})
+    return variants
+
+
+def step_text(peer_run):
+    if "train_step_s_median" in peer_run:
+        return "%.3f s a step" % peer_run["train_step_s_median"]
+    return "failed: %s" % (peer_run["error"].strip().splitlines() or ["no message"])[-1]
+
+
+def peer_grid(args, features):
+    """The peer's steps with one setting changed at a time, in two rounds of every variant (a change of the
+    machine's load hits them alike): which setting moves pyKT's step, and by how much."""
+    variants = peer_grid_variants(args, features)
+    runs = {}
+    for round_ in (1, 2):
+        for name, (threads, policy, extra_env) in variants.items():
+            for model in ("dkvmn", "dkt"):
+                run = run_peer(args, model, threads, policy, extra_env)
+                runs.setdefault(name, {}).setdefault(model, []).append(run)
+                print("round %d, %s, %s: %s" % (round_, name, model, step_text(run)), flush=True)
+    print("\n| pyKT, median step (s) of 2 rounds | DKVMN | DKT | threads | OMP_WAIT_POLICY | environment |")
+    print("|---|---|---|---|---|---|")
+    table = {}
+    for name, (threads, policy, extra_env) in variants.items():
+        steps = {model: median([r["train_step_s_median"] for r in runs[name][model]
+                                if "train_step_s_median" in r]) for model in ("dkvmn", "dkt")}
+        table[name] = dict(steps, threads=threads, OMP_WAIT_POLICY=policy, environment=extra_env)
+        print("| %s | %.3f | %.3f | %d | %s | %s |" % (name, steps["dkvmn"], steps["dkt"], threads, policy,
+                                                       " ".join("%s=%s" % kv for kv in extra_env.items())))
+    return {"variants": table, "runs": runs}
 
 
 # Environment variables that change how fast either side runs: threads, OpenMP waiting, BLAS and oneDNN
 # kernel choice (ATen's and oneDNN's CPU dispatch, OpenBLAS's core type), TensorFlow's oneDNN switch.
 SPEED_ENVIRONMENT = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME",
                      "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                     "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
+                     "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA",
+                     "DNNL_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
 CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
@@ -553,7 +603,11 @@ def parse_args(argv=None):
     ap.add_argument("--peer-python", default=os.environ.get("KT_PEER_PYTHON", "../pykt-venv/bin/python"))
     ap.add_argument("--peer-script",
                     default=os.environ.get("KT_PEER_SCRIPT", "../shared/peers/pykt_speed.py"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "out", "speed.json"))
+    ap.add_argument("--out", help="the JSON written (default benchmarks/out/speed.json, or "
+                                  "benchmarks/out/speed_peer_grid.json with --peer-grid)")
+    ap.add_argument("--peer-grid", action="store_true",
+                    help="time only the peer, with one setting changed at a time (threads, OpenMP waiting, "
+                         "vector kernels): which one moves its step")
     ap.add_argument("--peer-omp-wait-policy", choices=("PASSIVE", "ACTIVE", "unset"),
                     default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
                     help="the peer's OMP_WAIT_POLICY (default: $OMP_WAIT_POLICY, else PASSIVE); unset: the "
@@ -571,6 +625,12 @@ def main():
         print(json.dumps(result))
         return
 
+    if args.peer_grid:
+        from utils import commands
+        args.out = args.out or os.path.join(ROOT, "benchmarks", "out", "speed_peer_grid.json")
+        return commands.exit_status(lambda: run_peer_grid(args), writing=args.out)
+    args.out = args.out or os.path.join(ROOT, "benchmarks", "out", "speed.json")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     import tensorflow as tf_version
     from utils import run_files
     result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv),
@@ -593,8 +653,7 @@ def main():
     def time_peer(when):
         for model in ("dkvmn", "dkt"):
             run = result["peer"][model + "/" + when] = run_peer(args, model)
-            print("pyKT %s (%s ours): %s" % (model, when, "%.3f s a step" % run["train_step_s_median"]
-                                              if "train_step_s_median" in run else "failed"), flush=True)
+            print("pyKT %s (%s ours): %s" % (model, when, step_text(run)), flush=True)
             save_so_far()
 
     if missing:
@@ -624,16 +683,41 @@ def main():
     print("wrote", os.path.relpath(args.out, ROOT))
 
 
+def run_peer_grid(args):
+    """--peer-grid: the peer's build and its steps under peer_grid_variants, written to --out."""
+    from utils import run_files
+    from utils.errors import ConfigError
+    missing = peer_missing(args)
+    if missing:
+        raise ConfigError("the peer cannot run: " + missing)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    identity = cpu_identity()
+    result = {"command": " ".join([os.path.relpath(sys.executable, ROOT)] + sys.argv), "cpu": cpu_model(),
+              "cpu_identity": identity, "cores": os.cpu_count(), "threads": args.threads,
+              "repeats": args.repeats, "warmup": args.warmup, "peer_python": args.peer_python,
+              "peer_build": peer_build(args), "load_average": {"start": os.getloadavg()}}
+    print("pyKT on %s (%s), %d cores; median of %d repeats after %d warm-up, load %.2f" % (
+        result["cpu"], cpu_summary(identity), result["cores"], args.repeats, args.warmup,
+        result["load_average"]["start"][0]), flush=True)
+    result["peer_grid"] = peer_grid(args, identity["features"] if identity else [])
+    result["load_average"]["end"] = os.getloadavg()
+    summarize_builds(result)
+    run_files.write_json(args.out, result)
+    print("wrote", os.path.relpath(args.out, ROOT))
+
+
 def summarize_builds(result):
     """One line per side: what it was built with, its threads and its environment; the machine's load."""
-    ours = result["tensorflow_build"]
-    onednn = {True: "on", False: "off", None: "unknown"}[ours["onednn_enabled"]]
-    print("\nours: TensorFlow %s, oneDNN %s (TF_ENABLE_ONEDNN_OPTS %s), %d intra-op and %d inter-op threads, "
-          "Python %s" % (ours["tensorflow"], onednn, ours["TF_ENABLE_ONEDNN_OPTS"] or "unset",
-                         ours["intra_op_threads"], ours["inter_op_threads"], ours["python"]))
+    ours = result.get("tensorflow_build")
+    if ours is not None:
+        onednn = {True: "on", False: "off", None: "unknown"}[ours["onednn_enabled"]]
+        print("\nours: TensorFlow %s, oneDNN %s (TF_ENABLE_ONEDNN_OPTS %s), %d intra-op and %d inter-op "
+              "threads, Python %s" % (ours["tensorflow"], onednn, ours["TF_ENABLE_ONEDNN_OPTS"] or "unset",
+                                      ours["intra_op_threads"], ours["inter_op_threads"], ours["python"]))
     peer = result.get("peer_build")
     if peer is not None and "error" in peer:
-        print("peer: its torch build could not be read: %s" % peer["error"].strip().splitlines()[-1])
+        print("peer: its torch build could not be read: %s" % (
+            peer["error"].strip().splitlines() or ["no message"])[-1])
     elif peer is not None:
         print("peer: torch %s (BLAS %s, %s, CPU capability %s, %s), %d threads and %d inter-op threads, "
               "Python %s; installed by %s%s" % (
@@ -644,9 +728,10 @@ def summarize_builds(result):
         print("peer environment: %s" % (" ".join("%s=%s" % kv for kv in sorted(peer["environment"].items()))
                                         or "none of %s set" % ", ".join(SPEED_ENVIRONMENT)))
     loads = result["load_average"]
-    print("load average (1 min) at the start %.2f, after our timing %.2f, at the end %.2f (%d cores: "
-          "above ~0.3 others share the cores and the figures are not those of a quiet machine)" % (
-              loads["start"][0], loads["after_timing"][0], loads["end"][0], result["cores"]))
+    taken = ", ".join("%s %.2f" % (when.replace("_", " "), loads[when][0])
+                      for when in ("start", "after_timing", "end") if when in loads)
+    print("load average (1 min): %s (%d cores: above ~0.3 others share the cores and the figures are not "
+          "those of a quiet machine)" % (taken, result["cores"]))
 
 
 def cpu_summary(identity):
@@ -801,4 +886,4 @@ def fmt(x, spec):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

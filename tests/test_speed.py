@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -142,3 +143,64 @@ def test_cpu_identity_names_the_generation_and_vector_features(speed, tmp_path):
     assert speed.cpu_summary(identity) == ("family 6 model 143, 2100.000 MHz, "
                                            "avx2 fma avx512f avx512_vnni amx_tile")
     assert speed.cpu_identity(str(tmp_path / "missing")) is None
+
+
+FAKE_PEER = '''
+import argparse, json, os
+ap = argparse.ArgumentParser()
+for flag in ("--model", "--dim_s", "--size_m", "--hidden", "--threads", "--warmup", "--repeats"):
+    ap.add_argument(flag)
+args = ap.parse_args()
+step = 0.1 * int(args.threads) + (0.5 if os.environ.get("OMP_WAIT_POLICY") == "PASSIVE" else 0.0)
+step += 1.0 if os.environ.get("ATEN_CPU_CAPABILITY") == "default" else 0.0
+step *= 2 if args.model == "dkt" else 1
+print(json.dumps({"model": args.model, "train_step_s_median": step}))
+'''
+
+
+def run_speed(argv):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "speed.py")] + argv,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=240)
+
+
+def test_peer_grid_changes_one_setting_at_a_time(tmp_path, monkeypatch):
+    """--peer-grid runs the peer as timed, then with the OpenMP default, 1 thread and no vector kernels (a
+    stand-in peer whose step says which settings it saw), and writes the table with the peer's build."""
+    peer = tmp_path / "peer.py"
+    peer.write_text(FAKE_PEER)
+    monkeypatch.setenv("PYTHONPATH", fake_torch(str(tmp_path / "site")))
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    out = tmp_path / "out" / "grid.json"   # its folder is made, as benchmarks/out/ in a fresh clone
+    done = run_speed(["--peer-grid", "--peer-python", sys.executable, "--peer-script", str(peer),
+                      "--out", str(out)])
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    table = result["peer_grid"]["variants"]
+    steps = {name: (row["dkvmn"], row["dkt"]) for name, row in table.items()}
+    assert steps["as timed"] == pytest.approx((0.7, 1.4))
+    assert steps["OpenMP default waiting"] == pytest.approx((0.2, 0.4))
+    assert steps["1 thread"] == pytest.approx((0.6, 1.2))
+    assert steps["no vector kernels (ATen default)"] == pytest.approx((1.7, 3.4))
+    assert len(result["peer_grid"]["runs"]["as timed"]["dkvmn"]) == 2   # two rounds
+    assert result["peer_build"]["torch"] == "9.9.0+cpu"
+    assert "| OpenMP default waiting | 0.200 | 0.400 | 2 | unset |" in done.stdout
+
+
+def test_peer_grid_without_a_peer_is_one_error_line(tmp_path):
+    out = tmp_path / "grid.json"
+    missing = str(tmp_path / "missing" / "python")
+    done = run_speed(["--peer-grid", "--peer-python", missing, "--out", str(out)])
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: the peer cannot run: ") and len(done.stderr.splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("features, has_avx2_variant", [(["avx2", "fma"], False),
+                                                        (["avx2", "fma", "avx512f"], True)])
+def test_peer_grid_caps_avx512_only_where_the_cpu_has_it(speed, features, has_avx2_variant):
+    variants = speed.peer_grid_variants(speed.parse_args(["--threads", "2"]), features)
+    assert ("AVX2 kernels (no AVX-512)" in variants) == has_avx2_variant
+    if has_avx2_variant:
+        assert variants["AVX2 kernels (no AVX-512)"][2] == {
+            "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
