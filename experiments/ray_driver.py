@@ -236,8 +236,9 @@ def ray_session(address, num_cpus, cpus_per_run, log, script="this script"):
     previous = signal.signal(signal.SIGTERM, raise_on_sigterm)
     started, ray = False, None
     try:
-        import ray
-        started = connect(ray, ray_init_options(address, num_cpus, folder), cpus_per_run, log)
+        options = ray_init_options(address, num_cpus, folder)  # sets RAY_AUTH_MODE for a head's token
+        import ray  # after every variable it reads on import is set
+        started = connect(ray, options, cpus_per_run, log)
         yield ray
     finally:
         try:
