@@ -13,7 +13,7 @@ N_SKILLS = 7
 TINY_DKVMN = {"memory_size": 3, "key_dim": 4, "value_dim": 5, "final_dim": 6, "init_std": 0.5,
               "dropout": 0.3}
 TINY_DKT = {"hidden_size": 8, "dkt_embedding_size": 8, "init_std": 0.5, "dropout": 0.3}
-TINY = {"dkvmn": TINY_DKVMN, "dkt": TINY_DKT}  # the baselines are tiny at their defaults
+TINY = {"dkvmn": TINY_DKVMN, "dkt": TINY_DKT}
 
 
 def make_session(graph):
@@ -40,7 +40,7 @@ def build(model_name, n_skills=N_SKILLS, seed=0, batch_parts=1, **hparams):
 @functools.lru_cache(maxsize=None)
 def tiny(model_name):
     """The tiny graph of each model, built once for the tests that only run it (graph building is slow)."""
-    return build(model_name, **TINY.get(model_name, {}))
+    return build(model_name, **TINY[model_name])
 
 
 def random_batch(rng, batch_size=2, length=6, n_skills=N_SKILLS):
@@ -149,9 +149,7 @@ def test_no_leakage_from_current_or_later_answers_or_padding(model_name):
         p_flipped = sess.run(kt.p, feed(kt, skills, flipped, mask))
         np.testing.assert_allclose(p_flipped[0, :t + 1], p[0, :t + 1], atol=1e-7)
         np.testing.assert_allclose(p_flipped[1], p[1], atol=1e-7)
-        if model_name in TINY:  # a baseline starts from zero weights on the history (IRT never reads it):
-            # that it reads it once fitted is tests/test_baselines.py's
-            assert np.abs(p_flipped[0, t + 1:] - p[0, t + 1:]).max() > 1e-6, "answer %d is ignored" % t
+        assert np.abs(p_flipped[0, t + 1:] - p[0, t + 1:]).max() > 1e-6, "answer %d is ignored" % t
     padded_skills, padded_answers = skills.copy(), answers.copy()
     padded_skills[1, valid:] = [6, 3, 1]
     padded_answers[1, valid:] = 1
@@ -187,7 +185,7 @@ SMALL = {
 def test_training_lowers_the_loss(model_name):
     skills, answers, mask = synthetic_problem(n_students=200)
     kt, sess, _ = build(model_name, n_skills=15, optimizer="adam", learning_rate=0.03, dropout=0.1,
-                        **SMALL.get(model_name, {}))
+                        **SMALL[model_name])
     data = feed(kt, skills, answers, mask)
     before = sess.run(kt.loss, data)
     for _ in range(25):
@@ -205,7 +203,7 @@ def test_batch_parts_change_neither_predictions_nor_gradients(model_name):
     skills, answers, mask = random_batch(np.random.RandomState(3), batch_size=5, length=9)
     results = []
     for parts in (1, 3):
-        kt, sess, _ = build(model_name, batch_parts=parts, **TINY.get(model_name, {}))
+        kt, sess, _ = build(model_name, batch_parts=parts, **TINY[model_name])
         with sess.graph.as_default():
             grads = [tf.convert_to_tensor(g) for g in tf.gradients(kt.loss, tf.trainable_variables())]
         results.append(sess.run([kt.p] + grads, feed(kt, skills, answers, mask)))
