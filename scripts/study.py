@@ -32,7 +32,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from experiments import ray_driver, runs, settings as table, study, study_report  # noqa: E402
-from plots.calibration import draw_reliability_diagram  # noqa: E402
+from plots.lib.calibration import draw_reliability_diagram  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.config import ConfigError, main_constants  # noqa: E402
