@@ -473,12 +473,15 @@ def torch_build(threads, speed_environment_names):
 
     Runs inside the peer's Python (its source is sent with -c): the standard library and torch only.
     """
-    import importlib.metadata
     import json
     import os
     import platform
     import sysconfig
     import torch
+    try:
+        import importlib.metadata as metadata
+    except ImportError:  # Python < 3.8 (no torch of ours runs there; a stand-in may): no install record
+        metadata = None
     torch.set_num_threads(threads)   # as the peer script does; the inter-op threads stay torch's default
     config = torch.__config__.show()
     parallel = torch.__config__.parallel_info()
@@ -495,9 +498,10 @@ def torch_build(threads, speed_environment_names):
                 return value
         return None
 
-    dist = importlib.metadata.distribution("torch")
-    direct_url = dist.read_text("direct_url.json")
-    packages = sorted("%s==%s" % (d.metadata["Name"], d.version) for d in importlib.metadata.distributions())
+    dist = metadata.distribution("torch") if metadata else None
+    direct_url = dist.read_text("direct_url.json") if dist else None
+    packages = sorted("%s==%s" % (d.metadata["Name"], d.version)
+                      for d in metadata.distributions()) if metadata else []
     print(json.dumps({
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
@@ -514,9 +518,9 @@ def torch_build(threads, speed_environment_names):
         "interop_threads": torch.get_num_interop_threads(),
         # where the wheel came from: the installer, a direct URL's file name, and what it requires
         # (a CUDA build requires nvidia-* packages; `pip install --no-deps` leaves them out)
-        "torch_installer": (dist.read_text("INSTALLER") or "").strip(),
+        "torch_installer": (dist.read_text("INSTALLER") or "").strip() if dist else None,
         "torch_direct_url": os.path.basename(json.loads(direct_url)["url"]) if direct_url else None,
-        "torch_requires": dist.requires or [],
+        "torch_requires": (dist.requires or []) if dist else [],
         "packages": packages,
         "python": platform.python_version(),
         "python_compiler": platform.python_compiler(),

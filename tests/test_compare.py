@@ -190,7 +190,7 @@ def test_a_malformed_config_is_one_error_line(tmp_path, capsys):
     (tmp_path / "b" / "config.json").write_text("{not json")
     assert compare.main([run_a, run_b, "--resamples", "10"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot read %s" % os.path.join(run_b, "config.json"))
+    assert err.startswith("error: %s is not valid JSON" % os.path.join(run_b, "config.json"))
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 

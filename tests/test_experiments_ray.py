@@ -1,0 +1,54 @@
+"""A many-runs driver on a real local Ray, ended by SIGTERM, leaves no Ray process and no folder of its
+own."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("ray")
+
+from experiments import ray_driver  # noqa: E402
+
+DRIVER = """import sys, time
+sys.path.insert(0, sys.argv[1])
+from experiments import ray_driver
+with ray_driver.ray_session("", 1, 1, print) as ray:
+    print("up", ray.get(ray.remote(lambda: 1).remote()), flush=True)
+    time.sleep(120)
+"""
+
+
+def folders_of_driver(pid):
+    """The Ray folders whose driver file names process `pid`."""
+    top = ray_driver.drivers_folder()
+    found = []
+    for name in os.listdir(top) if os.path.isdir(top) else []:
+        try:
+            with open(os.path.join(top, name, ray_driver.DRIVER_FILE)) as f:
+                if json.load(f)["pid"] == pid:
+                    found.append(os.path.join(top, name))
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
+def test_a_driver_ended_by_sigterm_leaves_no_ray_process_and_no_folder():
+    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, repo], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True)
+    try:
+        while "up" not in driver.stdout.readline():
+            assert driver.poll() is None, "the driver ended before Ray was up"
+        folders = folders_of_driver(driver.pid)
+        assert len(folders) == 1 and ray_driver.processes_using(folders[0])  # Ray runs in the driver's folder
+        driver.send_signal(signal.SIGTERM)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert ray_driver.processes_using(folders[0]) == [] and not os.path.exists(folders[0])
