@@ -4,9 +4,9 @@ half-written behind.
 
 The signatures are tried in-process (utils.serving.ServingModel, which feeds through session.run as the TF1
 loader does) and through plain TensorFlow's loaders in a process that cannot import this repository: the TF1
-session loader on both legs, and tf.saved_model.load where it exists (TF 2.x). The failed writes are real:
-a file where a folder must be, a file-size limit (RLIMIT_FSIZE: the operating system refuses a write past it,
-as on a full disk), a real SIGKILL of an export.
+session loader and tf.saved_model.load (tf.compat.v2 on TF 1.14, eager) on both legs. The failed writes are
+real: a file where a folder must be, a file-size limit (RLIMIT_FSIZE: the operating system refuses a write
+past it, as on a full disk), a real SIGKILL of an export.
 """
 import glob
 import json
@@ -120,7 +120,8 @@ def test_an_empty_history_answers_as_the_initial_state(trained_runs, model):
 # -- the same through plain TensorFlow's loaders ----------------------------------------------------------
 
 # Loads an export with the loader named in argv (session: TF1's, as the README's client; function: TF 2.x's
-# tf.saved_model.load) and prints, for each case, "ok" and what it gave, or the error's type and message.
+# tf.saved_model.load, which TF 1.14 has as tf.compat.v2) and prints, for each case, "ok" and what it gave,
+# or the error's type and message.
 PROBE = r'''
 import json
 import os
@@ -142,12 +143,14 @@ if loader == "session":
         return session.run(dict((key, info.name) for key, info in signature.outputs.items()),
                            dict((signature.inputs[key].name, value) for key, value in inputs.items()))
 else:
-    loaded = tf.saved_model.load(export_dir)
+    if tf.__version__.startswith("1."):  # TF 1.14 has the 2.x loader, eager only
+        tf.compat.v1.enable_eager_execution()
+    loaded = tf.compat.v2.saved_model.load(export_dir)
 
     def call(name, **inputs):
         function = loaded.signatures[name]
-        specs = function.structured_input_signature[1]
-        tensors = dict((key, tf.constant(value, specs[key].dtype)) for key, value in inputs.items())
+        # the dtypes of the arrays (int64, float32): TF 1.14's signatures do not say theirs
+        tensors = dict((key, tf.constant(np.asarray(value))) for key, value in inputs.items())
         outputs = function(**tensors)
         return dict((key, value.numpy()) for key, value in outputs.items())
 
@@ -193,11 +196,7 @@ def plain_env():
     return env
 
 
-def loaders():
-    return ["session"] + ([] if tf.__version__.startswith("1.") else ["function"])
-
-
-@pytest.mark.parametrize("loader", loaders())
+@pytest.mark.parametrize("loader", ["session", "function"])
 def test_plain_tensorflow_loaders_refuse_what_the_export_cannot_answer(exported, loader, tmp_path):
     _, _, folder = exported
     (tmp_path / "probe.py").write_text(PROBE)
