@@ -333,49 +333,76 @@ import numpy as np
 
 import client
 
-model = client.Export(sys.argv[1])
-state = model.call("initial_state", batch_size=1)["state"]
-for skill in ([3.7], np.array([2 ** 32 + 3], np.int64), [float("nan")]):
+for folder in sys.argv[1:]:
+    model = client.Export(folder)
+    state = model.call("initial_state", batch_size=1)["state"]
+    for skill in ([3.7], np.array([2 ** 32 + 3], np.int64), [float("nan")]):
+        try:
+            model.call("step", state=state, skill=skill, answer=[1])
+            print("fed %r" % (skill,))
+        except ValueError as error:
+            print("refused: %s" % error)
+        except Exception as error:
+            print("the model refused: %s" % type(error).__name__)
+'''
+
+
+# Runs client.py as `python client.py ARGS...` once per line of cases.json in one process (TensorFlow loads
+# once) and prints, per case, what it printed and the exception it ended with.
+CLIENT_CASES = r'''
+import contextlib
+import io
+import json
+import runpy
+import sys
+
+for argv in json.load(open("cases.json")):
+    sys.argv, out = ["client.py"] + argv, io.StringIO()
     try:
-        model.call("step", state=state, skill=skill, answer=[1])
-        print("fed %r" % (skill,))
-    except ValueError as error:
-        print("refused: %s" % error)
+        with contextlib.redirect_stdout(out):
+            runpy.run_path("client.py", run_name="__main__")
+        ended = "ok"
     except Exception as error:
-        print("the model refused: %s" % type(error).__name__)
+        ended = "%s: %s" % (type(error).__name__, error)
+    print(json.dumps({"stdout": out.getvalue(), "ended": ended}))
 '''
 
 
 def test_the_documented_client_checks_its_input_before_the_model_runs(trained_runs, exports, tmp_path):
     _, trained = trained_runs["dkvmn"]
-    for answers, message in ((["3:1", "999:0"], "ValueError: unknown skill id '999'"),
-                             (["3:1", "7:2"], "ValueError: '7:2': give SKILL_ID:ANSWER"),
-                             (["3:0.5"], "ValueError: '3:0.5': give SKILL_ID:ANSWER"),
-                             (["3"], "ValueError: '3': give SKILL_ID:ANSWER")):
-        result = run_client(tmp_path, exports["dkvmn"], *answers)
-        assert result.returncode != 0 and message in result.stderr, (answers, result.stderr[-3000:])
-        assert "P(correct)" not in result.stdout   # refused before the model ran
-
-    (tmp_path / "call.py").write_text(CLIENT_CALL)
-    old = format_1_export(trained, exports["dkvmn"], str(tmp_path / "format-1"))
-    for folder, dtype in ((exports["dkvmn"], "int64"), (old, "int32")):
-        result = run_outside_repo(tmp_path, ["call.py", folder])
-        assert result.returncode == 0, result.stderr[-3000:]
-        lines = result.stdout.strip().splitlines()
-        assert len(lines) == 3 and all(line.startswith("refused: skill takes whole numbers (%s)" % dtype)
-                                       for line in lines[:1] + lines[2:]), result.stdout
-        # past int32 an int64 skill is refused by an int32 export's client, and by an int64 export's graph
-        assert lines[1].startswith("refused" if dtype == "int32" else "the model refused: InvalidArgument"), \
-            result.stdout
-
     newer = tmp_path / "format-3"
     shutil.copytree(exports["dkvmn"], str(newer))
     with open(str(newer / "export.json")) as f:
         described = json.load(f)
     described["format_version"] = 3
     (newer / "export.json").write_text(json.dumps(described))
-    result = run_client(tmp_path, str(newer), "3:1")
-    assert result.returncode != 0 and "has export format 3; this client reads formats (1, 2)" in result.stderr
+    cases = (([exports["dkvmn"], "3:1", "999:0"], "ValueError: unknown skill id '999'"),
+             ([exports["dkvmn"], "3:1", "7:2"], "ValueError: '7:2': give SKILL_ID:ANSWER"),
+             ([exports["dkvmn"], "3:0.5"], "ValueError: '3:0.5': give SKILL_ID:ANSWER"),
+             ([exports["dkvmn"], "3"], "ValueError: '3': give SKILL_ID:ANSWER"),
+             ([str(newer), "3:1"], "has export format 3; this client reads formats (1, 2)"))
+    (tmp_path / "client.py").write_text(documented_client())
+    (tmp_path / "cases.py").write_text(CLIENT_CASES)
+    (tmp_path / "cases.json").write_text(json.dumps([argv for argv, _ in cases]))
+    result = run_outside_repo(tmp_path, ["cases.py"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = [json.loads(line) for line in result.stdout.strip().splitlines()[-len(cases):]]
+    for (argv, message), report in zip(cases, reports):
+        assert report["ended"].startswith("ValueError: ") and message in report["ended"], (argv, report)
+        assert "P(correct)" not in report["stdout"], (argv, report)   # refused before the model ran
+
+    (tmp_path / "call.py").write_text(CLIENT_CALL)
+    old = format_1_export(trained, exports["dkvmn"], str(tmp_path / "format-1"))
+    result = run_outside_repo(tmp_path, ["call.py", exports["dkvmn"], old])
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = result.stdout.strip().splitlines()
+    assert len(printed) == 6, result.stdout
+    for lines, dtype in ((printed[:3], "int64"), (printed[3:], "int32")):
+        assert all(line.startswith("refused: skill takes whole numbers (%s)" % dtype)
+                   for line in lines[:1] + lines[2:]), result.stdout
+        # past int32 an int64 skill is refused by an int32 export's client, and by an int64 export's graph
+        assert lines[1].startswith("refused" if dtype == "int32" else "the model refused: InvalidArgument"), \
+            result.stdout
 
 
 @pytest.mark.parametrize("model", model_registry.names())
