@@ -6,8 +6,10 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
 1. Search, per model: trial 0 is the defaults (main.py's constants with the study's data options and --set),
    trials 1.. are drawn from the space (experiments/search.py). Every trial runs on every search fold with
    `--score_test false`: no test figure exists to choose by.
-   - cross-validation: outer fold k's choice is the trial with the best validation AUC on fold k, whose
-     validation students are not fold k's test students: a fold's choice never sees its own test students;
+   - cross-validation: outer fold k's trials run on `inner_folds` train / validation cuts of fold k's
+     non-test students (main.py's VALID_FOLD j = k+1, k+2, ... wrapping past K), and its choice is the trial
+     with the best mean validation AUC over those cuts: a fold's choice never sees its own test students,
+     and rests on more than one validation fold;
    - fixed test (one test split, K validation folds; the three-line files' design): one choice for all
      folds, the best mean validation AUC over the folds.
    Ties go to the lower trial, so a search never loses to the defaults on validation.
@@ -23,13 +25,17 @@ from experiments.settings import SMOKE, check_settings, is_log_source, parse_set
 from utils.config import ConfigError, main_constants
 
 # main.py's split-design constants: the design, the number of folds K, the split's own seed.
-SPLIT_CONSTANTS = {"design": "split_design", "folds": "folds", "split_seed": "split_seed"}
+SPLIT_CONSTANTS = {"design": "split_design", "folds": "folds", "split_seed": "split_seed",
+                   "valid_fold": "valid_fold"}
 DESIGNS = ("cross_validation", "fixed_test")
 DEFAULT_FOLDS = 5
 # Where a source can model different ids (skills or items), the constant that says which.
 ID_CONSTANTS = {"csv": "csv_skill_column", "assistments": "skill_key", "ednet": "ednet_skill"}
 SMOKE_TRIALS = 2
 SMOKE_FOLDS = 2  # --smoke runs the first two folds: every part of the pipeline, in minutes
+# Validation cuts per outer fold in a cross-validation search: two make the choice a mean over folds at twice
+# one cut's cost; --smoke takes one.
+DEFAULT_INNER_FOLDS = 2
 MIN_STUDENTS_PER_FOLD = 3  # a test, a validation and a training student
 
 
@@ -89,15 +95,35 @@ def trials_for(space, n_trials, seed):
     return [{}] + search.sample(space, max(0, n_trials - 1), seed)
 
 
+def inner_validation_folds(fold, k, inner_folds):
+    """The validation folds of outer fold `fold`'s search: the `inner_folds` folds after it, wrapping past
+    `k` (never `fold` itself, whose students are its test split)."""
+    if not 1 <= inner_folds <= k - 1:
+        raise ConfigError("--inner_folds must be in 1..%d with %d folds (each is a validation fold other "
+                          "than the test fold), got %d" % (k - 1, k, inner_folds))
+    return [(fold - 1 + step) % k + 1 for step in range(1, inner_folds + 1)]
+
+
+def search_cuts(plan, fold):
+    """[(valid_fold or None, extra settings)] the search runs of outer fold `fold`: cross-validation, one per
+    inner validation fold; fixed test, the fold itself (its validation fold is `fold`)."""
+    if plan["design"] != "cross_validation":
+        return [(None, {})]
+    return [(j, {SPLIT_CONSTANTS["valid_fold"]: j})
+            for j in inner_validation_folds(fold, plan["k"], plan["inner_folds"])]
+
+
 def search_specs(plan, model, trials):
-    """Every (trial, search fold) run of `model`: its settings with --score_test false, the first seed."""
+    """Every (trial, fold, validation cut) run of `model`: its settings with --score_test false, the first
+    seed."""
     specs = []
     for index, values in enumerate(trials):
-        settings = dict(plan["base"][model], score_test=False, **values)
         for fold in plan["folds"]:
-            spec = make_spec(plan, model, fold, plan["seeds"][0], settings, "search")
-            spec["trial"] = index
-            specs.append(spec)
+            for valid_fold, cut in search_cuts(plan, fold):
+                settings = dict(plan["base"][model], score_test=False, **dict(values, **cut))
+                spec = make_spec(plan, model, fold, plan["seeds"][0], settings, "search")
+                spec["trial"], spec["valid_fold"] = index, valid_fold
+                specs.append(spec)
     return specs
 
 
@@ -120,20 +146,27 @@ def make_spec(plan, model, fold, seed, settings, phase):
 def choose(plan, trials, specs, records):
     """fold (text) -> the choice {trial, values, valid_auc, judged_on} of one model, from its search records.
 
-    records: key -> record of the search runs that finished. Cross-validation: per fold, the best validation
-    AUC on that fold; fixed test: the best mean over all folds, for every fold. A trial that did not finish
-    on the folds it is judged on does not count; with none left, the defaults (trial 0) run, and say so."""
+    records: key -> record of the search runs that finished. Cross-validation: per fold k, the best mean
+    validation AUC over fold k's validation cuts (its non-test students only); fixed test: the best mean over
+    all folds, for every fold. A trial that did not finish on every run it is judged on does not count; with
+    none left, the defaults (trial 0) run, and say so."""
     valid = {}
     for spec in specs:
         record = records.get(spec["key"])
         if record is not None and record["summary"].get("valid_auc") is not None:
-            valid[(spec["trial"], spec["fold"])] = float(record["summary"]["valid_auc"])
+            run = (spec["trial"], spec["fold"], spec.get("valid_fold"))
+            valid[run] = float(record["summary"]["valid_auc"])
     if plan["design"] == "cross_validation":
-        return dict((str(fold), best([(t, [valid.get((t, fold))]) for t in range(len(trials))], trials,
-                                     "validation AUC of fold %d (its own non-test students)" % fold))
-                    for fold in plan["folds"])
-    choice = best([(t, [valid.get((t, fold)) for fold in plan["folds"]]) for t in range(len(trials))], trials,
-                  "mean validation AUC over folds %s" % ", ".join(map(str, plan["folds"])))
+        choices = {}
+        for fold in plan["folds"]:
+            cuts = [j for j, _ in search_cuts(plan, fold)]
+            choices[str(fold)] = best(
+                [(t, [valid.get((t, fold, j)) for j in cuts]) for t in range(len(trials))], trials,
+                "mean validation AUC over validation folds %s of fold %d's non-test students"
+                % (", ".join(map(str, cuts)), fold))
+        return choices
+    choice = best([(t, [valid.get((t, fold, None)) for fold in plan["folds"]]) for t in range(len(trials))],
+                  trials, "mean validation AUC over folds %s" % ", ".join(map(str, plan["folds"])))
     return dict((str(fold), choice) for fold in plan["folds"])
 
 

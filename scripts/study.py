@@ -55,6 +55,9 @@ def parse_args(argv):
                         help="K folds (default %d; three-line files: their folds)" % study.DEFAULT_FOLDS)
     parser.add_argument("--" + study.SPLIT_CONSTANTS["split_seed"], type=int, default=0,
                         help="the seed of the split (never the models' seeds)")
+    parser.add_argument("--inner_folds", type=int, default=None, help="cross-validation: validation folds "
+                        "per outer fold's search, each choice judged on their mean (default %d; --smoke 1)"
+                        % study.DEFAULT_INNER_FOLDS)
     parser.add_argument("--models", nargs="+", choices=model_registry.names(),
                         default=list(model_registry.names()))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="models' seeds (SEED)")
@@ -116,6 +119,18 @@ def folds_and_design(args):
     return design, k, folds[:study.SMOKE_FOLDS] if args.smoke else folds
 
 
+def inner_folds(args, design, k):
+    """How many validation folds each outer fold's search averages over (cross-validation), else None."""
+    if design != "cross_validation":
+        if args.inner_folds is not None:
+            raise ConfigError("--inner_folds is for cross_validation; %s judges each trial on the mean over "
+                              "its %d validation folds" % (design, k))
+        return None
+    count = args.inner_folds or (1 if args.smoke else min(study.DEFAULT_INNER_FOLDS, k - 1))
+    study.inner_validation_folds(1, k, count)  # the ConfigError of a count that k folds cannot give
+    return count
+
+
 def make_plan(args, log):
     """Everything the study runs, checked before anything starts (ConfigError / DataError on bad input)."""
     design, k, folds = folds_and_design(args)
@@ -132,7 +147,8 @@ def make_plan(args, log):
                               % " ".join(args.ids))
         data[id_constant] = args.ids[0]
     plan = {"name": args.name, "dataset": args.dataset, "dataset_dir": args.dataset_dir, "design": design,
-            "k": k, "folds": folds, "seeds": args.seeds[:1] if args.smoke else args.seeds,
+            "k": k, "folds": folds, "inner_folds": inner_folds(args, design, k),
+            "seeds": args.seeds[:1] if args.smoke else args.seeds,
             "models": args.models, "runs_dir": args.runs_dir, "cpus_per_run": args.cpus_per_run,
             "smoke": args.smoke, "data": data, "ids": args.ids or [], "id_constant": id_constant}
     plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke))
@@ -145,7 +161,8 @@ def make_plan(args, log):
         plan.setdefault("spaces", {})[model] = space
     plan["search_text"] = ("no search: main.py's defaults" if args.no_search else
                            "%d trial(s) per model, the defaults first; %s" % (
-                               trials, "each outer fold chooses on its own validation students"
+                               trials, "each outer fold chooses on the mean validation AUC over %d "
+                               "validation fold(s) of its own non-test students" % plan["inner_folds"]
                                if design == "cross_validation" else "judged on the mean validation AUC "
                                "over the folds"))
     if not table.is_log_source(args.dataset) and args.dataset != "synthetic":
@@ -196,8 +213,10 @@ class Runner(object):
         ray_driver.run_tasks(self.ray, runs.run_and_record, todo, self.args.cpus_per_run, self.take)
 
     def take(self, spec, result):
-        what = "%s %s fold %d seed %d%s" % (spec["group"], spec["model"], spec["fold"], spec["seed"],
-                                            " trial %d" % spec["trial"] if "trial" in spec else "")
+        what = "%s %s fold %d seed %d%s%s" % (
+            spec["group"], spec["model"], spec["fold"], spec["seed"],
+            " trial %d" % spec["trial"] if "trial" in spec else "",
+            " validation fold %d" % spec["valid_fold"] if spec.get("valid_fold") else "")
         if not result["failed"]:
             runs.write_record(self.args.out, result, self.command)
             self.log("finished %s (%s): valid AUC %s" % (what, result["how"], study_report.fmt(

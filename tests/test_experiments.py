@@ -124,39 +124,63 @@ def test_trials_start_with_the_defaults_and_are_drawn_the_same_way_again():
 
 
 def choice_of(design, valid):
-    """The study's choice from {(trial, fold): valid AUC} over 3 trials and folds 1, 2."""
-    plan = {"design": design, "folds": [1, 2]}
+    """The study's choice from {(trial, fold, valid_fold or None): valid AUC} over 3 trials and folds 1, 2
+    (of K = 3; cross-validation: two validation folds each)."""
+    plan = {"design": design, "folds": [1, 2], "k": 3, "inner_folds": 2}
     trials = [{}, {"learning_rate": 0.01}, {"learning_rate": 0.001}]
     specs, records = [], {}
-    for (trial, fold), auc in valid.items():
-        key = "t%d-f%d" % (trial, fold)
-        specs.append({"trial": trial, "fold": fold, "key": key})
+    for (trial, fold, valid_fold), auc in valid.items():
+        key = "t%d-f%d-v%s" % (trial, fold, valid_fold)
+        specs.append({"trial": trial, "fold": fold, "valid_fold": valid_fold, "key": key})
         if auc is not None:
             records[key] = {"summary": {"valid_auc": auc}}
     return study.choose(plan, trials, specs, records)
 
 
-def test_cross_validation_chooses_per_fold_on_that_fold_s_validation_only():
-    chosen = choice_of("cross_validation", {(0, 1): 0.70, (1, 1): 0.75, (2, 1): 0.71,
-                                            (0, 2): 0.72, (1, 2): 0.60, (2, 2): 0.73})
-    assert chosen["1"]["trial"] == 1 and chosen["2"]["trial"] == 2
-    assert chosen["2"]["values"] == {"learning_rate": 0.001} and "fold 2" in chosen["2"]["judged_on"]
+def test_a_cross_validation_search_validates_each_outer_fold_on_its_own_non_test_folds():
+    assert study.inner_validation_folds(1, 5, 2) == [2, 3] and study.inner_validation_folds(5, 5, 2) == [1, 2]
+    assert study.inner_validation_folds(3, 3, 2) == [1, 2]
+    with pytest.raises(ConfigError, match="--inner_folds must be in 1..2 with 3 folds"):
+        study.inner_validation_folds(1, 3, 3)
+    plan = {"design": "cross_validation", "folds": [1, 2, 3], "k": 3, "inner_folds": 2, "seeds": [0],
+            "base": {"dkt": {"epochs": 2}}, "dataset": "csv", "dataset_dir": "logs", "runs_dir": "runs",
+            "cpus_per_run": 1, "smoke": False, "name": "mine"}
+    specs = study.search_specs(plan, "dkt", [{}, {"learning_rate": 0.01}])
+    assert len(specs) == 2 * 3 * 2 and len(set(s["key"] for s in specs)) == len(specs)
+    for spec in specs:
+        assert spec["valid_fold"] != spec["fold"] and spec["settings"]["valid_fold"] == spec["valid_fold"]
+        assert spec["settings"]["score_test"] is False
+
+
+def test_cross_validation_chooses_per_fold_on_the_mean_over_its_validation_folds():
+    # fold 1 validates on folds 2, 3; fold 2 on folds 3, 1. Trial 1 is best on fold 1's cut 2 alone, trial 2
+    # on the mean of its cuts
+    chosen = choice_of("cross_validation", {
+        (0, 1, 2): 0.70, (0, 1, 3): 0.70, (1, 1, 2): 0.80, (1, 1, 3): 0.60, (2, 1, 2): 0.75, (2, 1, 3): 0.70,
+        (0, 2, 3): 0.72, (0, 2, 1): 0.72, (1, 2, 3): 0.60, (1, 2, 1): 0.90, (2, 2, 3): 0.73, (2, 2, 1): 0.73})
+    assert chosen["1"]["trial"] == 2 and chosen["1"]["valid_auc"] == pytest.approx(0.725)
+    assert chosen["2"]["trial"] == 1 and chosen["2"]["values"] == {"learning_rate": 0.01}
+    assert "validation folds 3, 1 of fold 2" in chosen["2"]["judged_on"]
+    missing = choice_of("cross_validation", {(0, 1, 2): 0.70, (0, 1, 3): 0.70, (1, 1, 2): 0.90,
+                                             (1, 1, 3): None})
+    assert missing["1"]["trial"] == 0  # a trial without every cut does not count
 
 
 def test_a_fixed_test_split_chooses_once_on_the_mean_over_folds_and_ties_go_to_the_defaults():
     # trial 1 is best on fold 1 alone, but its mean ties the defaults' (0.75): the defaults stay
-    chosen = choice_of("fixed_test", {(0, 1): 0.75, (1, 1): 0.875, (2, 1): 0.5,
-                                      (0, 2): 0.75, (1, 2): 0.625, (2, 2): 0.75})
+    chosen = choice_of("fixed_test", {(0, 1, None): 0.75, (1, 1, None): 0.875, (2, 1, None): 0.5,
+                                      (0, 2, None): 0.75, (1, 2, None): 0.625, (2, 2, None): 0.75})
     assert chosen["1"] == chosen["2"] and chosen["1"]["trial"] == 0 and chosen["1"]["valid_auc"] == 0.75
-    better = choice_of("fixed_test", {(0, 1): 0.75, (1, 1): 0.875, (2, 1): 0.5,
-                                      (0, 2): 0.75, (1, 2): 0.75, (2, 2): 0.75})
+    better = choice_of("fixed_test", {(0, 1, None): 0.75, (1, 1, None): 0.875, (2, 1, None): 0.5,
+                                      (0, 2, None): 0.75, (1, 2, None): 0.75, (2, 2, None): 0.75})
     assert better["1"]["trial"] == 1 and better["2"]["values"] == {"learning_rate": 0.01}
 
 
 def test_a_trial_missing_a_fold_does_not_count_and_none_left_means_the_defaults():
-    chosen = choice_of("fixed_test", {(0, 1): 0.70, (0, 2): 0.70, (1, 1): 0.90, (1, 2): None})
+    chosen = choice_of("fixed_test", {(0, 1, None): 0.70, (0, 2, None): 0.70, (1, 1, None): 0.90,
+                                      (1, 2, None): None})
     assert chosen["1"]["trial"] == 0
-    nothing = choice_of("fixed_test", {(0, 1): None, (0, 2): None})
+    nothing = choice_of("fixed_test", {(0, 1, None): None, (0, 2, None): None})
     assert nothing["1"]["trial"] == 0 and "no trial finished" in nothing["1"]["judged_on"]
 
 

@@ -116,6 +116,7 @@ def test_the_same_command_again_runs_nothing(smoke):
     (["--space", '{"memory_sise": [5]}'], "memory_sise is not a constant of main.py"),
     (["--ids", "kc", "item", "--no_search"], "a choice made on validation"),
     (["--set", "csv_file=x.tsv"], "as main.py spells them"),
+    (["--inner_folds", "5"], "--inner_folds must be in 1..4 with 5 folds"),
 ])
 def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, args, message):
     write_log(str(tmp_path))
