@@ -1,10 +1,11 @@
-"""A many-runs driver on a real local Ray, ended by SIGTERM, leaves no Ray process and no folder of its
-own."""
+"""A many-runs driver on a real local Ray, ended by SIGTERM or Ctrl-C (SIGINT) while it waits for a run,
+stops at once and leaves no Ray process and no folder of its own."""
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -12,12 +13,20 @@ pytest.importorskip("ray")
 
 from experiments import ray_driver  # noqa: E402
 
+# Waits for a run that lasts two minutes, as a driver waits for main.py.
 DRIVER = """import sys, time
 sys.path.insert(0, sys.argv[1])
 from experiments import ray_driver
+
+
+def a_long_run(spec):
+    time.sleep(120)
+    return spec
+
+
 with ray_driver.ray_session("", 1, 1, print) as ray:
     print("up", ray.get(ray.remote(lambda: 1).remote()), flush=True)
-    time.sleep(120)
+    ray_driver.run_tasks(ray, a_long_run, [{"run": 1}], 1, lambda spec, result: None)
 """
 
 
@@ -36,7 +45,8 @@ def folders_of_driver(pid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
-def test_a_driver_ended_by_sigterm_leaves_no_ray_process_and_no_folder():
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_a_driver_ended_while_it_waits_stops_at_once_and_leaves_no_ray_process_and_no_folder(signal_number):
     env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, repo], env=env, stdout=subprocess.PIPE,
@@ -46,8 +56,9 @@ def test_a_driver_ended_by_sigterm_leaves_no_ray_process_and_no_folder():
             assert driver.poll() is None, "the driver ended before Ray was up"
         folders = folders_of_driver(driver.pid)
         assert len(folders) == 1 and ray_driver.processes_using(folders[0])  # Ray runs in the driver's folder
-        driver.send_signal(signal.SIGTERM)
-        driver.wait(timeout=120)
+        time.sleep(3)  # the run has started: the driver waits for it
+        driver.send_signal(signal_number)
+        driver.wait(timeout=60)  # well before the run would end
     finally:
         if driver.poll() is None:
             driver.kill()
