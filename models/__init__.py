@@ -41,7 +41,9 @@ used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py c
                                   "skill_correlation_weights" (optional): float32 [n_skills, N], each skill's
                                       weights over N latent concepts: written to correlation_weights.csv and
                                       drawn by plots/plot_clusters.py; absent or None = none;
-                                  "read_content" (optional): float32 [B, T, d], for the tests.
+                                  "read_content" (optional): float32 [B, T, d], for the tests;
+                                  "regularization_loss" (optional): float32 [], added to the
+                                      objective that train_op minimises, not to the logged loss.
                              Every variable is created under tf.variable_scope("<name>"), the registered
                              name (build_graph counts the parameters there, and refuses a model that makes
                              none). training: bool [] tensor, dropout on; batch_parts: int >= 1, how many
@@ -212,6 +214,7 @@ HPARAM_RANGES = {
     "learning_rate": ("a number > 0", lambda v: _finite(v) and v > 0),
     "init_std": ("a number > 0", lambda v: _finite(v) and v > 0),
     "dropout": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
+    "baseline_l2": ("a number >= 0 (0 = no penalty)", lambda v: _finite(v) and v >= 0),
     "momentum": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
     "max_grad_norm": ("a number >= 0 (0 = no clipping)", lambda v: v is None or (_finite(v) and v >= 0)),
 }
@@ -279,6 +282,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
     global_step = tf.train.get_or_create_global_step()
     objective = training_objective(loss, mask, hp["loss_scale"])
+    if outputs.get("regularization_loss") is not None:  # a weight penalty: not part of the logged loss
+        objective = objective + outputs["regularization_loss"]
     train_op, grad_norm = training_op(objective, learning_rate, hp, global_step)
     return KTGraph(
         skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,

@@ -200,7 +200,8 @@ def test_command_line_errors_are_short_and_exit_2(capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--model", "lstm", "unknown model 'lstm': choose one of dkvmn, dkt (utils/model_registry.py"),
+    ("--model", "lstm",
+     "unknown model 'lstm': choose one of dkvmn, dkt, bkt, irt, pfa, best_lr (utils/model_registry.py"),
     ("--optimizer", "rmsprop", "unknown optimizer 'rmsprop'"),
     ("--loss_scale", "sum", "unknown loss_scale 'sum': use 'mean' or 'sequence_sum'"),
     ("--dropout", "1.5", "dropout must be in [0, 1)"),
