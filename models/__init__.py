@@ -55,6 +55,14 @@ used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py c
                              reuse=True)).
     knowledge_state_floats(n_skills, hparams)
                              -> int, floats knowledge_state holds per step (sizes predict.py's batches).
+    READS_HISTORY (optional) bool, default True. False: the prediction at t reads the id answered at t alone,
+                             no earlier answer (IRT), so no answer changes a prediction and a state carried
+                             over a whole history predicts what one cut at SEQ_LEN does.
+    READS_OTHER_IDS (optional)
+                             bool, default True. False: the prediction on an id reads only the earlier answers
+                             on that same id (BKT, PFA), so an answer changes later predictions on its own id
+                             and none on another. The tests (tests/test_models.py, tests/test_export.py) read
+                             both through `reads_history` and `reads_other_ids` below.
 
 and, for serving one student's state answer by answer (utils/serving.py, export.py, evaluate.py
 --carry_state): a state is float32 [S], the model's recurrent state flattened; every variable is build's,
@@ -292,6 +300,17 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
         skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
         model_name=model_name, hparams=hp)
+
+
+def reads_history(model_name):
+    """Whether `model_name`'s predictions read earlier answers at all (READS_HISTORY, default True)."""
+    return bool(getattr(MODELS[model_name], "READS_HISTORY", True))
+
+
+def reads_other_ids(model_name):
+    """Whether `model_name`'s prediction on an id reads earlier answers on other ids (READS_OTHER_IDS, default
+    True; never when it reads no history)."""
+    return reads_history(model_name) and bool(getattr(MODELS[model_name], "READS_OTHER_IDS", True))
 
 
 def knowledge_state(kt):

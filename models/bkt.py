@@ -17,6 +17,7 @@ EPSILON] where a logit is taken. The state of a student is K of every skill: [n_
 import tensorflow.compat.v1 as tf
 
 HPARAMS = ()
+READS_OTHER_IDS = False  # each skill its own model: an answer moves only its skill's K
 PARAMETERS = ("prior", "learn", "forget", "guess", "slip")
 # What an unfitted graph holds (and where EM starts from: utils/bkt_fit.py): a plausible BKT.
 START = {"prior": 0.5, "learn": 0.1, "forget": 0.0, "guess": 0.2, "slip": 0.1}

@@ -13,6 +13,7 @@ import tensorflow.compat.v1 as tf
 from models import counts, regression
 
 HPARAMS = ("baseline_l2",)
+READS_HISTORY = False   # the id alone: a carried state predicts what a cut one does
 SCOPE = "irt"
 
 

@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 from models import counts, regression
 
 HPARAMS = ("baseline_l2",)
+READS_OTHER_IDS = False  # the counts on the id answered only
 SCOPE = "pfa"
 
 
