@@ -27,8 +27,7 @@ from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
-from utils.training import (Trainer, check_scorable, library_versions, out_of_memory,  # noqa: E402
-                            why_training_ended)
+from utils.training import Trainer, check_scorable, library_versions, out_of_memory  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv", "ednet" or a three-line prefix
@@ -147,8 +146,7 @@ def run(config, log=print):
                 % (split, ids, answers))
 
     # the model first: one that cannot be built leaves no run folder behind
-    trainer = (BktTrainer if config["model"] == "bkt" else Trainer)(  # BKT: EM fits, not gradient steps
-        config, dataset, run_dir if resuming else None, log=log)
+    trainer = trainer_class(config["model"])(config, dataset, run_dir if resuming else None, log=log)
     try:
         if not resuming:
             run_dir = trainer.run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"],
@@ -169,7 +167,7 @@ def run(config, log=print):
             log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
             state = trainer.fit(state)
-            log("training ended after epoch %d: %s" % (state["epoch"], why_training_ended(config, state)))
+            log("training ended after epoch %d: %s" % (state["epoch"], trainer.why_training_ended(state)))
             trainer.restore(state["best_checkpoint"])
             test_figures = {}
             if config["score_test"]:  # once, with the checkpoint chosen on validation
@@ -182,7 +180,8 @@ def run(config, log=print):
                 if oracle is not None:
                     test_figures["oracle_auc"] = oracle
             run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
-            summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
+            summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters,
+                                              trainer.stopped(state))
     except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
         raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
     except tf.errors.ResourceExhaustedError as error:
@@ -198,6 +197,11 @@ def run(config, log=print):
                                                               test_line))
     log("run folder: %s" % run_dir)
     return run_dir, summary
+
+
+def trainer_class(model):
+    """The run loop of `model`: utils/training.py's Trainer (gradient steps), or BKT's EM fits."""
+    return BktTrainer if model == "bkt" else Trainer
 
 
 def record_filled_in(run_dir, filled_in, log):

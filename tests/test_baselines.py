@@ -135,7 +135,7 @@ def test_no_prediction_sees_its_own_or_a_later_answer(model_name):
             flipped[0, t] = 1 - flipped[0, t]
             after = sess.run(kt.p, {kt.skills: skills, kt.answers: flipped})
             np.testing.assert_array_equal(after[0, :t + 1], before[0, :t + 1])
-            if model_name != "irt" and t < 3:
+            if models.reads_history(model_name) and t < 3:
                 assert np.abs(after[0, t + 1:] - before[0, t + 1:]).max() > 1e-4
 
 
@@ -184,6 +184,19 @@ def test_pfa_and_bkt_learn_what_irt_cannot(baseline_runs):
     irt = baseline_runs["irt"][1]["test_auc"]
     for model_name in ("pfa", "best_lr", "bkt"):
         assert baseline_runs[model_name][1]["test_auc"] > irt + 0.01, model_name
+
+
+def test_a_bkt_run_says_it_fitted_both_settings(baseline_runs):
+    """BKT's two epochs are its two EM fits (without, with forgetting): that, not an early stop, ends it."""
+    _, summary, lines = baseline_runs["bkt"]
+    assert summary["epochs_run"] == len(bkt_fit.FORGETTING) == 2
+    assert summary["stopped"].startswith("both BKT settings fitted (EM without and with forgetting)")
+    assert any(line.startswith("training ended after epoch 2: both BKT settings fitted") for line in lines)
+    cut_short = bkt_fit.BktTrainer.__new__(bkt_fit.BktTrainer)  # its reasons read the config alone
+    cut_short.config = {"epochs": 1, "early_stop_patience": 0}
+    assert cut_short.why_training_ended({"epoch": 1, "best_epoch": 1}) == (
+        "the epoch limit (EPOCHS = 1); BKT with forgetting was not fitted (it is epoch 2)")
+    assert cut_short.stopped({"epoch": 1, "best_epoch": 1}) is None
 
 
 @pytest.mark.parametrize("model_name", BASELINES)

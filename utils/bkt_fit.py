@@ -145,6 +145,8 @@ def fit_bkt(sequences, n_skills, seq_len, forgetting, seed=0):
 class BktTrainer(Trainer):
     """The run loop of utils/training.py with each epoch an EM fit of one FORGETTING setting."""
 
+    FIXED_EPOCHS = len(FORGETTING)
+
     def __init__(self, config, dataset, run_dir, log=print):
         hmm_module()  # before anything is written: a missing hmmlearn is said before the run folder exists
         super(BktTrainer, self).__init__(config, dataset, run_dir, log=log)
@@ -155,7 +157,19 @@ class BktTrainer(Trainer):
             self.assign = tf.group(*[tf.assign(variables[name], self.fitted[name]) for name in variables])
 
     def _should_stop(self, state):
-        return state["epoch"] >= len(FORGETTING)
+        return state["epoch"] >= self.FIXED_EPOCHS
+
+    def why_training_ended(self, state):
+        if state["epoch"] >= len(FORGETTING):
+            return self.stopped(state)
+        return "%s; BKT with forgetting was not fitted (it is epoch %d)" % (
+            super(BktTrainer, self).why_training_ended(state), len(FORGETTING))
+
+    def stopped(self, state):
+        if state["epoch"] >= len(FORGETTING):  # every setting fitted: nothing is left to train
+            return "both BKT settings fitted (EM without and with forgetting); validation picked epoch %d" % (
+                state["best_epoch"])
+        return None
 
     def _train_epoch(self, epoch, state, step_log, writer):
         started = time.time()
