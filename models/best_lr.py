@@ -5,7 +5,7 @@ successes on that id, and the student's earlier attempts and successes in total.
     logit_t = b + w[q_t] + a[q_t] phi(attempts_t) + s[q_t] phi(successes_t)
                 + a_total phi(total_attempts_t) + s_total phi(total_successes_t),     phi(x) = log(1 + x)
 
-with the counts of positions before t (models/counts.py; attempts = successes + failures), b a global
+with the counts of positions before t (models/answer_counts.py; attempts = successes + failures), b a global
 intercept, w, a, s per id and L2-penalised (models/regression.py), a_total and s_total global. phi is the
 transform of their features' code: it keeps a long history from dominating the logit. Their time-window
 features need timestamps, which the sequences here do not carry; with one id column, the item and the skill
@@ -13,7 +13,7 @@ one-hot are the same feature.
 """
 import tensorflow.compat.v1 as tf
 
-from models import counts, regression
+from models import answer_counts, regression
 
 HPARAMS = ("baseline_l2",)
 SCOPE = "best_lr"
@@ -30,7 +30,7 @@ def parameters(n_skills, hparams):
 
 
 def logits(skills, counted, params):
-    """The logit of answering `skills` (any shape) correctly given `counted` (models.counts.Counts)."""
+    """The logit of answering `skills` (any shape) correctly given `counted` (models.answer_counts.Counts)."""
     bias, attempts_weight, successes_weight = (tf.gather(w, skills) for w in params["per_id"])
     attempts = counted.successes + counted.failures
     total_attempts = counted.total_successes + counted.total_failures
@@ -54,11 +54,11 @@ def knowledge_state_floats(n_skills, hparams):
 
 
 def state_size(n_skills, hparams):
-    return counts.state_size(n_skills)
+    return answer_counts.state_size(n_skills)
 
 
 def state_layout(hparams):
-    return counts.state_layout("Best-LR")
+    return answer_counts.state_layout("Best-LR")
 
 
 def state_tables(n_skills, hparams):
@@ -66,7 +66,7 @@ def state_tables(n_skills, hparams):
 
 
 def initial_state(n_skills, hparams):
-    return counts.initial_state(n_skills)
+    return answer_counts.initial_state(n_skills)
 
 
 def predict_from_state(states, skills, tables, n_skills, hparams):
@@ -74,4 +74,4 @@ def predict_from_state(states, skills, tables, n_skills, hparams):
 
 
 def update_state(states, skills, answers, tables, n_skills, hparams):
-    return counts.updated_state(states, skills, answers, n_skills)
+    return answer_counts.updated_state(states, skills, answers, n_skills)

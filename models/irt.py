@@ -6,11 +6,11 @@ with b a global intercept (what an id never seen in training is predicted from) 
 difficulty per id (models/regression.py). No per-student ability: the test students are not seen in
 training, so an ability could not be fitted for them. It reads no history, so its prediction is the same
 whether a history is cut at SEQ_LEN or carried whole; served, its state is the counts all the regressions
-share (models/counts.py), which it ignores.
+share (models/answer_counts.py), which it ignores.
 """
 import tensorflow.compat.v1 as tf
 
-from models import counts, regression
+from models import answer_counts, regression
 
 HPARAMS = ("baseline_l2",)
 READS_HISTORY = False   # the id alone: a carried state predicts what a cut one does
@@ -43,11 +43,11 @@ def knowledge_state_floats(n_skills, hparams):
 
 
 def state_size(n_skills, hparams):
-    return counts.state_size(n_skills)
+    return answer_counts.state_size(n_skills)
 
 
 def state_layout(hparams):
-    return counts.state_layout("IRT (unused by its prediction)")
+    return answer_counts.state_layout("IRT (unused by its prediction)")
 
 
 def state_tables(n_skills, hparams):
@@ -55,7 +55,7 @@ def state_tables(n_skills, hparams):
 
 
 def initial_state(n_skills, hparams):
-    return counts.initial_state(n_skills)
+    return answer_counts.initial_state(n_skills)
 
 
 def predict_from_state(states, skills, tables, n_skills, hparams):
@@ -63,4 +63,4 @@ def predict_from_state(states, skills, tables, n_skills, hparams):
 
 
 def update_state(states, skills, answers, tables, n_skills, hparams):
-    return counts.updated_state(states, skills, answers, n_skills)
+    return answer_counts.updated_state(states, skills, answers, n_skills)

@@ -3,13 +3,14 @@ and the student's earlier successes and failures on that id.
 
     logit_t = b + beta[q_t] + gamma[q_t] * successes_t + rho[q_t] * failures_t
 
-with successes_t and failures_t the student's answers on q_t before position t (models/counts.py), b a global
-intercept (what an id never seen in training is predicted from) and beta, gamma, rho per id, L2-penalised
-(models/regression.py). It has no recurrent state but its counts: served, the state is the counts.
+with successes_t and failures_t the student's answers on q_t before position t (models/answer_counts.py), b a
+global intercept (what an id never seen in training is predicted from) and beta, gamma, rho per id,
+L2-penalised (models/regression.py). It has no recurrent state but its counts: served, the state is the
+counts.
 """
 import tensorflow.compat.v1 as tf
 
-from models import counts, regression
+from models import answer_counts, regression
 
 HPARAMS = ("baseline_l2",)
 READS_OTHER_IDS = False  # the counts on the id answered only
@@ -25,7 +26,7 @@ def parameters(n_skills, hparams):
 
 
 def logits(skills, counted, params):
-    """The logit of answering `skills` (any shape) correctly given `counted` (models.counts.Counts)."""
+    """The logit of answering `skills` (any shape) correctly given `counted` (models.answer_counts.Counts)."""
     easiness, success_weight, failure_weight = (tf.gather(w, skills) for w in params["per_id"])
     return (params["intercept"] + easiness + success_weight * counted.successes
             + failure_weight * counted.failures)
@@ -45,11 +46,11 @@ def knowledge_state_floats(n_skills, hparams):
 
 
 def state_size(n_skills, hparams):
-    return counts.state_size(n_skills)
+    return answer_counts.state_size(n_skills)
 
 
 def state_layout(hparams):
-    return counts.state_layout("PFA")
+    return answer_counts.state_layout("PFA")
 
 
 def state_tables(n_skills, hparams):
@@ -57,7 +58,7 @@ def state_tables(n_skills, hparams):
 
 
 def initial_state(n_skills, hparams):
-    return counts.initial_state(n_skills)
+    return answer_counts.initial_state(n_skills)
 
 
 def predict_from_state(states, skills, tables, n_skills, hparams):
@@ -65,4 +66,4 @@ def predict_from_state(states, skills, tables, n_skills, hparams):
 
 
 def update_state(states, skills, answers, tables, n_skills, hparams):
-    return counts.updated_state(states, skills, answers, n_skills)
+    return answer_counts.updated_state(states, skills, answers, n_skills)

@@ -1,8 +1,8 @@
 """The model interface (models/__init__.py) for a logistic regression on a student's earlier answers.
 
 IRT, PFA and Best-LR differ only in their weights (`parameters`) and in how the logit is formed from the id
-answered and its counts (`logits`, see models/counts.py for the counts). This module turns such a pair into
-the interface that DKT and DKVMN implement, so the three train in the same loop (Adam on the mean binary
+answered and its counts (`logits`, see models/answer_counts.py for the counts). This module turns such a pair
+into the interface that DKT and DKVMN implement, so the three train in the same loop (Adam on the mean binary
 cross-entropy, early stopping on validation) and serve with the same graph (the state = the counts).
 
 Every weight starts at zero (the problem is convex: the start changes nothing but the time to get there).
@@ -13,7 +13,7 @@ per-id weights at zero: its logit is the global part alone.
 """
 import tensorflow.compat.v1 as tf
 
-from models import counts as counting
+from models import answer_counts as counting
 
 
 def weight(name, shape):

@@ -11,7 +11,7 @@ import evaluate
 import main
 import models
 from data import make_sequence
-from models import counts
+from models import answer_counts
 from utils import run_files
 from utils.config import main_constants
 
@@ -96,7 +96,7 @@ def test_prior_counts_are_the_answers_before_each_position():
     skills = rng.randint(0, 3, size=(2, 9)).astype(np.int32)
     answers = rng.randint(0, 2, size=(2, 9)).astype(np.int32)
     with tf.Graph().as_default(), tf.Session() as sess:
-        got = sess.run(counts.prior_counts(tf.constant(skills), tf.constant(answers)))
+        got = sess.run(answer_counts.prior_counts(tf.constant(skills), tf.constant(answers)))
     for b in range(2):
         for t in range(9):
             earlier = slice(0, t)
