@@ -18,15 +18,16 @@ quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (uti
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import data  # noqa: E402
+from data.dataset import unseen_in_training  # noqa: E402
 import models  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
+from utils.bkt_fit import BktTrainer  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.config import (ConfigError, override_pairs, parse_overrides, require_number,  # noqa: E402
                           require_whole)
 from utils.metrics import auc_interval, oracle_auc, split_metrics  # noqa: E402
-from utils.training import (Trainer, check_scorable, library_versions, out_of_memory,  # noqa: E402
-                            why_training_ended)
+from utils.training import Trainer, check_scorable, library_versions, out_of_memory  # noqa: E402
 
 # --- data ------------------------------------------------------------------------------------------------
 DATASET = "synthetic"          # "synthetic" (built in), "assistments", "csv", "ednet" or a three-line prefix
@@ -64,7 +65,8 @@ SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
 SEQ_LEN = 200                  # sequences are cut into chunks of this length, each trained on its own
 
 # --- model -----------------------------------------------------------------------------------------------
-MODEL = "dkvmn"                # a name of utils/model_registry.py: "dkvmn" or "dkt"
+MODEL = "dkvmn"                # a name in utils/model_registry.py: "dkvmn", "dkt", or a classical baseline:
+                               # "bkt", "irt", "pfa", "best_lr"
 MEMORY_SIZE = 20               # DKVMN: N, memory slots (latent concepts)
 KEY_DIM = 50                   # DKVMN: d_k, size of the key embedding and of M^k's rows
 VALUE_DIM = 200                # DKVMN: d_v, size of the value embedding and of M^v's rows
@@ -74,6 +76,7 @@ HIDDEN_SIZE = 200              # DKT: LSTM units
 DKT_EMBEDDING_SIZE = 200       # DKT: size of the (skill, answer) embedding; 0 = the paper's one-hot input
 DROPOUT = 0.2                  # dropout rate before the output layer while training
 INIT_STD = 0.1                 # std of the normal initialiser of embeddings and memories
+BASELINE_L2 = 1e-6             # IRT/PFA/Best-LR: L2 penalty on the per-id weights, added to the mean BCE
 
 # --- optimisation ----------------------------------------------------------------------------------------
 OPTIMIZER = "adam"             # "adam" or "sgd" (with momentum, as in the DKVMN paper)
@@ -110,7 +113,8 @@ def older_run_values(saved):
     constants `saved`) resumes with: the ones that keep what it did (one loop per batch, no data cache, its
     students split by its SEED as they were: data.older_run_split; the EdNet options cannot concern it)."""
     ednet = dict((name, value) for name, value in constants().items() if name.startswith("ednet_"))
-    return dict(ednet, batch_parts=1, data_cache=False, **data.older_run_split(saved))
+    return dict(ednet, batch_parts=1, data_cache=False, baseline_l2=BASELINE_L2,
+                **data.older_run_split(saved))
 
 
 def run(config, log=print):
@@ -135,9 +139,14 @@ def run(config, log=print):
     for line in dataset.report:
         log(line)
     check_scorable(dataset, ("valid", "test") if config["score_test"] else ("valid",))
+    unseen = unseen_in_training(dataset)
+    for split, (ids, answers) in sorted(unseen.items()):
+        if ids:
+            log("%s: %d ids (%d answers) never answered in training: the model has learnt nothing of them"
+                % (split, ids, answers))
 
     # the model first: one that cannot be built leaves no run folder behind
-    trainer = Trainer(config, dataset, run_dir if resuming else None, log=log)
+    trainer = trainer_class(config["model"])(config, dataset, run_dir if resuming else None, log=log)
     try:
         if not resuming:
             run_dir = trainer.run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"],
@@ -158,7 +167,7 @@ def run(config, log=print):
             log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 
             state = trainer.fit(state)
-            log("training ended after epoch %d: %s" % (state["epoch"], why_training_ended(config, state)))
+            log("training ended after epoch %d: %s" % (state["epoch"], trainer.why_training_ended(state)))
             trainer.restore(state["best_checkpoint"])
             test_figures = {}
             if config["score_test"]:  # once, with the checkpoint chosen on validation
@@ -166,11 +175,13 @@ def run(config, log=print):
                 run_files.write_predictions(run_dir, predictions)
                 test_figures = split_metrics(predictions)
                 test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
+                test_figures.update(unseen_ids=unseen["test"][0], unseen_id_answers=unseen["test"][1])
                 oracle = oracle_auc(predictions, dataset.test)
                 if oracle is not None:
                     test_figures["oracle_auc"] = oracle
             run_files.write_correlation_weights(run_dir, trainer.skill_correlation_weights())
-            summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters)
+            summary = run_files.write_summary(run_dir, config, state, test_figures, trainer.num_parameters,
+                                              trainer.stopped(state))
     except OSError as error:  # a full or read-only disk: the last committed epoch stays resumable
         raise run_files.write_failed(run_dir, error.filename or "a file", error.strerror or error)
     except tf.errors.ResourceExhaustedError as error:
@@ -186,6 +197,11 @@ def run(config, log=print):
                                                               test_line))
     log("run folder: %s" % run_dir)
     return run_dir, summary
+
+
+def trainer_class(model):
+    """The run loop of `model`: utils/training.py's Trainer (gradient steps), or BKT's EM fits."""
+    return BktTrainer if model == "bkt" else Trainer
 
 
 def record_filled_in(run_dir, filled_in, log):

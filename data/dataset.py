@@ -182,3 +182,20 @@ def _id_order(skill_id):
         return (0, float(skill_id), skill_id)
     except ValueError:
         return (1, 0.0, skill_id)
+
+
+def unseen_in_training(dataset):
+    """The ids answered in the validation and test splits that no training answer has: a model has learnt
+    nothing of them (a regression predicts them from its global weights, BKT from its pooled parameters,
+    a deep model from its untrained rows). Returns {split: (ids, answers on them)} for valid and test."""
+    trained = np.zeros(dataset.n_skills, dtype=bool)
+    for seq in dataset.train:
+        trained[seq.skills] = True
+    counts = {}
+    for split in ("valid", "test"):
+        answered = np.zeros(dataset.n_skills, dtype=np.int64)
+        for seq in getattr(dataset, split):
+            answered += np.bincount(seq.skills, minlength=dataset.n_skills)
+        unseen = (answered > 0) & ~trained
+        counts[split] = (int(unseen.sum()), int(answered[unseen].sum()))
+    return counts

@@ -17,9 +17,14 @@ from utils.config import ConfigError, main_constants, parse_value
 # Default spaces: the sizes and rates that the DKVMN paper and its peers vary; a model without its own
 # searches the training settings every model has.
 COMMON_SPACE = {"learning_rate": {"loguniform": [3e-4, 1e-2]}, "dropout": {"uniform": [0.0, 0.4]}}
+REGRESSION_SPACE = {"learning_rate": {"loguniform": [1e-3, 3e-2]},
+                    "baseline_l2": {"loguniform": [1e-8, 1e-3]}}
 SPACES = {
     "dkvmn": dict(COMMON_SPACE, memory_size={"choice": [10, 20, 50]}, value_dim={"choice": [50, 100, 200]}),
     "dkt": dict(COMMON_SPACE, hidden_size={"choice": [50, 100, 200]}),
+    # The regressions read no dropout: their rate and the L2 penalty of their per-id weights.
+    "irt": REGRESSION_SPACE, "pfa": REGRESSION_SPACE, "best_lr": REGRESSION_SPACE,
+    "bkt": {},  # nothing to search: EM fits it, and validation picks forgetting within the run
 }
 SMOKE_SPACE = {"learning_rate": {"loguniform": [1e-3, 1e-2]}, "dropout": {"uniform": [0.0, 0.3]}}
 DISTRIBUTIONS = {"loguniform": 2, "uniform": 2, "randint": 2, "choice": None, "grid": None}
@@ -27,7 +32,15 @@ NEVER_SEARCHED = ("score_test", "epochs") + NOT_SETTINGS
 
 
 def default_space(model, smoke=False):
+    """The model's declared space ({} for a model with nothing to search), or --smoke's tiny one."""
+    if not searchable(model):
+        return {}
     return json.loads(json.dumps(SMOKE_SPACE if smoke else SPACES.get(model, COMMON_SPACE)))
+
+
+def searchable(model):
+    """False for a model that declares an empty space: no setting changes what it learns (BKT)."""
+    return bool(SPACES.get(model, COMMON_SPACE))
 
 
 def read_space(text, model, smoke, source="--space"):

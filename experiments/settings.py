@@ -135,11 +135,13 @@ def check_settings(settings, source="--set"):
 
 
 def table_settings(dataset, model):
-    """The table's row for (data set, model), or None when the data set (or the model) has no row."""
+    """The table's row for (data set, model), or None when the data set (or the model) has no row. A
+    registered model without settings of its own in the row (the classical baselines) takes the row's shared
+    ones: the same SEQ_LEN cut, batches and epochs, so that it sees the histories the deep models see."""
     row = SETTINGS.get(dataset)
-    if row is None or model not in row:
+    if row is None or model not in model_registry.names():
         return None
-    return dict(row["all"], **row[model])
+    return dict(row["all"], **row.get(model, {}))
 
 
 def settings_hash(settings):

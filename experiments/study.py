@@ -82,8 +82,9 @@ def base_settings(data, sets, epochs, smoke):
 
 
 def space_for(model, text, smoke, id_constant, ids):
-    """The model's declared space (checked), with the id's choices when there are several."""
-    space = search.read_space(text, model, smoke)
+    """The model's declared space (checked), with the id's choices when there are several; a model with
+    nothing to search (BKT) gets none of --space, only the id's choices."""
+    space = search.read_space(text, model, smoke) if search.searchable(model) else {}
     if ids and len(ids) > 1:
         space[id_constant] = list(ids)
         search.check_space({id_constant: list(ids)}, "--ids")
@@ -91,7 +92,10 @@ def space_for(model, text, smoke, id_constant, ids):
 
 
 def trials_for(space, n_trials, seed):
-    """Trial 0 = the defaults (no values), then n_trials - 1 drawn from the space."""
+    """Trial 0 = the defaults (no values), then n_trials - 1 drawn from the space (none from an empty one:
+    they would all be the defaults again)."""
+    if not space:
+        return [{}]
     return [{}] + search.sample(space, max(0, n_trials - 1), seed)
 
 

@@ -41,7 +41,9 @@ used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py c
                                   "skill_correlation_weights" (optional): float32 [n_skills, N], each skill's
                                       weights over N latent concepts: written to correlation_weights.csv and
                                       drawn by plots/plot_clusters.py; absent or None = none;
-                                  "read_content" (optional): float32 [B, T, d], for the tests.
+                                  "read_content" (optional): float32 [B, T, d], for the tests;
+                                  "regularization_loss" (optional): float32 [], added to the
+                                      objective that train_op minimises, not to the logged loss.
                              Every variable is created under tf.variable_scope("<name>"), the registered
                              name (build_graph counts the parameters there, and refuses a model that makes
                              none). training: bool [] tensor, dropout on; batch_parts: int >= 1, how many
@@ -53,6 +55,14 @@ used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py c
                              reuse=True)).
     knowledge_state_floats(n_skills, hparams)
                              -> int, floats knowledge_state holds per step (sizes predict.py's batches).
+    READS_HISTORY (optional) bool, default True. False: the prediction at t reads the id answered at t alone,
+                             no earlier answer (IRT), so no answer changes a prediction and a state carried
+                             over a whole history predicts what one cut at SEQ_LEN does.
+    READS_OTHER_IDS (optional)
+                             bool, default True. False: the prediction on an id reads only the earlier answers
+                             on that same id (BKT, PFA), so an answer changes later predictions on its own id
+                             and none on another. The tests (tests/test_models.py, tests/test_export.py) read
+                             both through `reads_history` and `reads_other_ids` below.
 
 and, for serving one student's state answer by answer (utils/serving.py, export.py, evaluate.py
 --carry_state): a state is float32 [S], the model's recurrent state flattened; every variable is build's,
@@ -212,6 +222,7 @@ HPARAM_RANGES = {
     "learning_rate": ("a number > 0", lambda v: _finite(v) and v > 0),
     "init_std": ("a number > 0", lambda v: _finite(v) and v > 0),
     "dropout": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
+    "baseline_l2": ("a number >= 0 (0 = no penalty)", lambda v: _finite(v) and v >= 0),
     "momentum": ("in [0, 1)", lambda v: _finite(v) and 0 <= v < 1),
     "max_grad_norm": ("a number >= 0 (0 = no clipping)", lambda v: v is None or (_finite(v) and v >= 0)),
 }
@@ -279,6 +290,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     loss = tf.identity(masked_bce(logits, answers, mask), name="loss")
     global_step = tf.train.get_or_create_global_step()
     objective = training_objective(loss, mask, hp["loss_scale"])
+    if outputs.get("regularization_loss") is not None:  # a weight penalty: not part of the logged loss
+        objective = objective + outputs["regularization_loss"]
     train_op, grad_norm = training_op(objective, learning_rate, hp, global_step)
     return KTGraph(
         skills=skills, answers=answers, mask=mask, training=training, learning_rate=learning_rate,
@@ -287,6 +300,17 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
         skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
         model_name=model_name, hparams=hp)
+
+
+def reads_history(model_name):
+    """Whether `model_name`'s predictions read earlier answers at all (READS_HISTORY, default True)."""
+    return bool(getattr(MODELS[model_name], "READS_HISTORY", True))
+
+
+def reads_other_ids(model_name):
+    """Whether `model_name`'s prediction on an id reads earlier answers on other ids (READS_OTHER_IDS, default
+    True; never when it reads no history)."""
+    return reads_history(model_name) and bool(getattr(MODELS[model_name], "READS_OTHER_IDS", True))
 
 
 def knowledge_state(kt):

@@ -38,7 +38,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from experiments import ray_driver, runs, settings as table  # noqa: E402
-from experiments.search import read_space  # noqa: E402
+from experiments.search import read_space, searchable  # noqa: E402
 from experiments.tables import fmt  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.config import ConfigError  # noqa: E402
@@ -271,6 +271,10 @@ def search(argv, log=print):
     """The script; returns its exit status. Bad input raises ConfigError before anything is written; a search
     that ends without a record leaves nothing under its --name (so it does not block that name)."""
     args = parse_args(argv)
+    if not searchable(args.model):
+        raise ConfigError("--model %s has no setting to search (its space in experiments/search.py is empty: "
+                          "no setting changes what it learns); run it as it is: python scripts/reproduce.py "
+                          "%s --models %s" % (args.model, args.dataset, args.model))
     space = read_space(args.space, args.model, args.smoke)
     base = base_settings(args)
     dataset_dir = args.dataset_dir or table.table_dataset_dir(args.dataset)

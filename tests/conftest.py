@@ -1,4 +1,5 @@
 """Test set-up: TF1 graph mode (once, as main.py does), the repo root on sys.path, shared fixtures."""
+import collections.abc
 import os
 import sys
 
@@ -21,17 +22,40 @@ def _data_cache_in_tmp(tmp_path_factory):
     cache.DEFAULT_CACHE_DIR = str(tmp_path_factory.mktemp("data_cache"))
 
 
+class TinyRuns(collections.abc.Mapping):
+    """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per registered
+    model, each trained when a test first asks for it: a module that reads one model's run trains no other."""
+
+    def __init__(self, root):
+        self.root, self.opened = root, {}
+
+    def __getitem__(self, model):
+        from tiny_runs import tiny_run
+        from utils import model_registry
+        from utils.trained_model import TrainedModel
+        if model not in model_registry.names():
+            raise KeyError(model)
+        if model not in self.opened:
+            run_dir = tiny_run(self.root, model)
+            self.opened[model] = (run_dir, TrainedModel(run_dir))
+        return self.opened[model]
+
+    def __iter__(self):
+        from utils import model_registry
+        return iter(model_registry.names())
+
+    def __len__(self):
+        from utils import model_registry
+        return len(model_registry.names())
+
+    def close(self):
+        for _, trained in self.opened.values():
+            trained.close()
+
+
 @pytest.fixture(scope="module")
 def trained_runs(tmp_path_factory):
-    """model -> (run folder, its selected checkpoint opened once) of a tiny finished run per model."""
-    from tiny_runs import tiny_run
-    from utils import model_registry
-    from utils.trained_model import TrainedModel
-    root = tmp_path_factory.mktemp("runs")
-    opened = {}
-    for model in model_registry.names():
-        run_dir = tiny_run(root, model)
-        opened[model] = (run_dir, TrainedModel(run_dir))
-    yield opened
-    for _, trained in opened.values():
-        trained.close()
+    """model -> (run folder, its selected checkpoint opened once) of a tiny run per model (TinyRuns)."""
+    runs = TinyRuns(tmp_path_factory.mktemp("runs"))
+    yield runs
+    runs.close()

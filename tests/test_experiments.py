@@ -123,6 +123,29 @@ def test_trials_start_with_the_defaults_and_are_drawn_the_same_way_again():
         assert 3e-4 <= values["learning_rate"] <= 1e-2 and values["memory_size"] in (10, 20, 50)
 
 
+def test_bkt_has_nothing_to_search_and_the_regressions_search_their_penalty():
+    """BKT's only choice (forgetting) is made within its run: a study runs its defaults once, not N equal
+    trials, whatever --space says; the regressions read no dropout, so their space is the rate and the L2."""
+    assert not search.searchable("bkt") and search.default_space("bkt", smoke=True) == {}
+    assert study.trials_for(study.space_for("bkt", '{"learning_rate": [0.01, 0.1]}', False, None, None), 6,
+                            seed=0) == [{}]
+    assert study.space_for("bkt", None, False, "csv_skill_column", ["kc", "item"]) == {
+        "csv_skill_column": ["kc", "item"]}  # the id is still a choice
+    for model in ("irt", "pfa", "best_lr"):
+        assert search.searchable(model) and sorted(search.default_space(model)) == ["baseline_l2",
+                                                                                    "learning_rate"]
+
+
+def test_a_baseline_takes_the_shared_settings_of_a_table_row():
+    """The same SEQ_LEN cut and batches as the deep models of the row: the same histories."""
+    from experiments import settings
+    shared = settings.SETTINGS["synthetic"]["all"]
+    for model in ("bkt", "irt", "pfa", "best_lr"):
+        assert settings.table_settings("synthetic", model) == shared
+    assert settings.table_settings("synthetic", "lstm") is None
+    assert settings.table_settings("csv", "pfa") is None
+
+
 def choice_of(design, valid):
     """The study's choice from {(trial, fold, valid_fold or None): valid AUC} over 3 trials and folds 1, 2
     (of K = 3; cross-validation: two validation folds each)."""

@@ -13,7 +13,9 @@ N_SKILLS = 7
 TINY_DKVMN = {"memory_size": 3, "key_dim": 4, "value_dim": 5, "final_dim": 6, "init_std": 0.5,
               "dropout": 0.3}
 TINY_DKT = {"hidden_size": 8, "dkt_embedding_size": 8, "init_std": 0.5, "dropout": 0.3}
-TINY = {"dkvmn": TINY_DKVMN, "dkt": TINY_DKT}
+TINY_REGRESSION = {"baseline_l2": 1e-3}
+TINY = {"dkvmn": TINY_DKVMN, "dkt": TINY_DKT, "bkt": {}, "irt": TINY_REGRESSION, "pfa": TINY_REGRESSION,
+        "best_lr": TINY_REGRESSION}
 
 
 def make_session(graph):
@@ -134,22 +136,52 @@ def test_dkt_matches_numpy_lstm(embedding_size):
     np.testing.assert_allclose(p_first, p[:, :1], atol=1e-6)
 
 
+def with_weights_that_read_the_answers(model_name):
+    """The tiny graph of `model_name`; a model whose weights all start at zero (the regressions: their
+    predictions are 0.5 whatever was answered) gets random ones, so that what it reads shows."""
+    kt, sess, weights = tiny(model_name)
+    if any(value.any() for value in weights.values()):
+        return kt, sess
+    kt, sess, _ = build(model_name, **TINY[model_name])
+    with sess.graph.as_default():
+        variables = tf.trainable_variables()
+        rng = np.random.RandomState(0)
+        sess.run([tf.assign(v, rng.uniform(0.1, 0.9, v.shape.as_list())) for v in variables])
+    return kt, sess
+
+
 @pytest.mark.parametrize("model_name", model_registry.names())
 def test_no_leakage_from_current_or_later_answers_or_padding(model_name):
-    kt, sess, _ = tiny(model_name)
+    """An answer changes no prediction at or before its position, and changes the later ones the model reads
+    it for (models/__init__.py: READS_HISTORY, READS_OTHER_IDS): every later one, some on its own id, or
+    none."""
+    kt, sess = with_weights_that_read_the_answers(model_name)
     length, valid = 8, 5
     skills, answers, mask = random_batch(np.random.RandomState(3), length=length)
     mask[1, valid:] = 0.0
     skills[1, valid:] = 0
     answers[1, valid:] = 0
     p, loss = sess.run([kt.p, kt.loss], feed(kt, skills, answers, mask))
+    checked = 0
     for t in range(length - 1):
         flipped = answers.copy()
         flipped[0, t] = 1 - flipped[0, t]
         p_flipped = sess.run(kt.p, feed(kt, skills, flipped, mask))
         np.testing.assert_allclose(p_flipped[0, :t + 1], p[0, :t + 1], atol=1e-7)
         np.testing.assert_allclose(p_flipped[1], p[1], atol=1e-7)
-        assert np.abs(p_flipped[0, t + 1:] - p[0, t + 1:]).max() > 1e-6, "answer %d is ignored" % t
+        later = np.arange(length) > t
+        same_id = later & (skills[0] == skills[0, t])
+        if not models.reads_history(model_name):
+            read = np.zeros(length, bool)
+        elif not models.reads_other_ids(model_name):
+            read = same_id
+        else:
+            read = later
+        np.testing.assert_allclose(p_flipped[0, ~read], p[0, ~read], atol=1e-7)
+        if read.any():
+            assert np.abs(p_flipped[0, read] - p[0, read]).max() > 1e-6, "answer %d is ignored" % t
+            checked += 1
+    assert checked or not models.reads_history(model_name), "no answer of the batch is read later"
     padded_skills, padded_answers = skills.copy(), answers.copy()
     padded_skills[1, valid:] = [6, 3, 1]
     padded_answers[1, valid:] = 1
@@ -178,6 +210,7 @@ def synthetic_problem(n_students=300, length=20, n_concepts=5, n_skills=15, seed
 SMALL = {
     "dkvmn": {"memory_size": 5, "key_dim": 8, "value_dim": 8, "final_dim": 8},
     "dkt": {"hidden_size": 16},
+    "bkt": {}, "irt": {}, "pfa": {}, "best_lr": {},  # their own sizes: one weight (or BKT probability) per id
 }
 
 

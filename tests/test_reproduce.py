@@ -34,6 +34,9 @@ def work(tmp_path):
     return tmp_path
 
 
+DEEP = ["--models", "dkvmn", "dkt"]  # the default is every registered model: the baselines too
+
+
 def smoke_args(head, *more):
     return [NAME, "--dataset_dir", "data", "--smoke", "--address", head] + list(more)
 
@@ -52,7 +55,7 @@ def run_folders(work):
 
 
 def test_each_run_is_recorded_and_the_table_comes_from_the_records(head, work):
-    completed = run_script("reproduce.py", smoke_args(head), work)
+    completed = run_script("reproduce.py", smoke_args(head, *DEEP), work)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     found = records(work)
     assert sorted(r["model"] for r in found.values()) == ["dkt", "dkvmn"]
@@ -79,7 +82,7 @@ def test_each_run_is_recorded_and_the_table_comes_from_the_records(head, work):
         assert record["seconds_per_epoch"] > 0
         assert "%.4f" % summary["test_auc"] in markdown and record["run_dir"] in markdown
 
-    again = run_script("reproduce.py", smoke_args(head), work)
+    again = run_script("reproduce.py", smoke_args(head, *DEEP), work)
     assert again.returncode == 0 and "2 already recorded" in again.stdout and "0 to run" in again.stdout
     assert records(work) == found and len(run_folders(work)) == 2
 
@@ -134,7 +137,7 @@ def test_a_killed_command_resumes_the_killed_run_from_its_last_epoch(head, tmp_p
 
 def test_a_failed_run_is_listed_and_the_others_finish(head, work):
     # a huge initial std makes DKVMN's first loss NaN (main.py exits 3); DKT still trains
-    completed = run_script("reproduce.py", smoke_args(head, "--set", "init_std=1e30"), work)
+    completed = run_script("reproduce.py", smoke_args(head, "--set", "init_std=1e30", *DEEP), work)
     assert completed.returncode == 1
     assert "FAILED dkvmn fold 1 seed 0: exit status 3" in completed.stdout
     log = [line for line in open(str(work / "runs" / "reproduce" / NAME / [

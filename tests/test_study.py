@@ -18,7 +18,9 @@ from ray_helpers import RAY_ENV, REPO, error_lines, run_script  # noqa: E402
 
 DATA = ["--dataset", "csv", "--dataset_dir", "logs", "--csv_file", "answers.tsv", "--csv_student_column",
         "user_id", "--csv_skill_column", "kc", "--csv_order_column", "order_id"]
-SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item"]  # the id is a choice too
+DEEP = ["--models", "dkvmn", "dkt"]  # the default is every registered model: the baselines too
+# the id is a choice too
+SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item"] + DEEP
 
 
 def write_log(folder, students=60, seed=0):
@@ -194,7 +196,7 @@ def test_a_killed_study_resumes_its_run_and_the_next_command_stops_what_the_kill
 def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path):
     write_log(str(tmp_path))
     # a huge initial std makes DKVMN's first loss NaN (main.py exits 3); DKT still trains
-    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"]
+    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"] + DEEP
     completed = run_script("study.py", args, tmp_path, timeout=900)
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "FAILED test dkvmn fold 1 seed 0: exit status 3" in completed.stdout

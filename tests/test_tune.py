@@ -141,6 +141,14 @@ def test_other_bad_input_is_one_error_line_and_nothing_is_written(tmp_path, args
     assert_bad_input(completed, message, tmp_path)
 
 
+def test_a_model_with_nothing_to_search_is_refused_with_the_command_that_runs_it(tmp_path):
+    write_three_line(str(tmp_path / "data"), NAME)
+    completed = run_script("tune.py", [NAME, "--model", "bkt", "--dataset_dir", "data", "--smoke"], tmp_path,
+                           timeout=60)
+    assert_bad_input(completed, "--model bkt has no setting to search", tmp_path)
+    assert "python scripts/reproduce.py %s --models bkt" % NAME in error_lines(completed)[0]
+
+
 def assert_bad_input(completed, message, tmp_path):
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr

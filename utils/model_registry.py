@@ -16,9 +16,12 @@ ModelEntry = collections.namedtuple("ModelEntry", [
 ENTRIES = (
     ModelEntry("dkvmn", "models.dkvmn", "DKVMN", "Dynamic Key-Value Memory Network (Zhang et al. 2017)"),
     ModelEntry("dkt", "models.dkt", "DKT", "Deep Knowledge Tracing, an LSTM (Piech et al. 2015)"),
+    ModelEntry("bkt", "models.bkt", "BKT", "Bayesian Knowledge Tracing by EM (Corbett & Anderson 1995)"),
+    ModelEntry("irt", "models.irt", "IRT", "One-parameter IRT, a logistic regression on the id (Rasch 1960)"),
+    ModelEntry("pfa", "models.pfa", "PFA", "Performance Factors Analysis (Pavlik, Cen, Koedinger 2009)"),
+    ModelEntry("best_lr", "models.best_lr", "Best-LR",
+               "The best logistic regression of Gervet, Koedinger, Schneider, Mitchell (2020)"),
 )
-
-
 
 def _checked(entries):
     """The entries by name; ValueError on import for a name that repeats or is not a lower-case identifier (it
@@ -33,25 +36,20 @@ def _checked(entries):
         by_name[entry.name] = entry
     return by_name
 
-
 MODELS = _checked(ENTRIES)
-
 
 def names():
     """The model names, in the order the tables list them."""
     return tuple(MODELS)
-
 
 def label(name):
     """The display name of a model (an unknown name, e.g. from an old run folder, as it is spelled)."""
     entry = MODELS.get(str(name).lower())
     return entry.label if entry else str(name)
 
-
 def entry(name):
     """The ModelEntry of a registered model (check_name's ValueError otherwise)."""
     return MODELS[check_name(name)]
-
 
 def check_name(name):
     """`name` if it is a registered model, else a ValueError that lists the models."""

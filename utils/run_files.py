@@ -387,11 +387,13 @@ def write_correlation_weights(run_dir, weights):
     write_csv(os.path.join(run_dir, CORRELATION_WEIGHTS), columns, rows)
 
 
-def write_summary(run_dir, config, state, test_metrics, num_parameters):
+def write_summary(run_dir, config, state, test_metrics, num_parameters, stopped=None):
     """summary.json: the selected epoch and the test figures of its checkpoint, measured once (test_metrics
-    names without their test_ prefix; empty when the run does not score the test split)."""
-    stopped = ("early stop: no better validation AUC for %d epochs" % config["early_stop_patience"]
-               if state["epoch"] < config["epochs"] else "reached EPOCHS")
+    names without their test_ prefix; empty when the run does not score the test split). `stopped`: why
+    training ended, in words; None: from EPOCHS and EARLY_STOP_PATIENCE."""
+    if stopped is None:
+        stopped = ("early stop: no better validation AUC for %d epochs" % config["early_stop_patience"]
+                   if state["epoch"] < config["epochs"] else "reached EPOCHS")
     summary = {"model": config["model"], "dataset": config["dataset"], "best_epoch": state["best_epoch"],
                "epochs_run": state["epoch"], "valid_auc": state["best_valid_auc"],
                "num_parameters": num_parameters, "stopped": stopped}

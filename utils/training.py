@@ -116,6 +116,10 @@ SCORING_BATCH_SIZE = 32
 class Trainer(object):
     """Owns the graph, the session and the run folder of one run."""
 
+    # A trainer that always stops after this many epochs (BKT: one EM fit per setting), fewer only when EPOCHS
+    # is lower; None: EPOCHS and the early stop decide.
+    FIXED_EPOCHS = None
+
     def __init__(self, config, dataset, run_dir, log=print):
         self.config = config
         self.dataset = dataset
@@ -245,6 +249,15 @@ class Trainer(object):
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
             state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
         return state
+
+    def why_training_ended(self, state):
+        """Why `fit` ended at state["epoch"], for the run's log."""
+        return why_training_ended(self.config, state)
+
+    def stopped(self, state):
+        """Why `fit` ended, for summary.json's "stopped"; None: run_files.write_summary's words (EPOCHS
+        reached, or the early stop)."""
+        return None
 
     def _should_stop(self, state):
         patience = self.config["early_stop_patience"]

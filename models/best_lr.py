@@ -1,0 +1,77 @@
+"""Best-LR (Gervet, Koedinger, Schneider, Mitchell 2020, "When is deep learning the best approach to knowledge
+tracing?"): their strongest logistic regression, on the id answered, the student's earlier attempts and
+successes on that id, and the student's earlier attempts and successes in total.
+
+    logit_t = b + w[q_t] + a[q_t] phi(attempts_t) + s[q_t] phi(successes_t)
+                + a_total phi(total_attempts_t) + s_total phi(total_successes_t),     phi(x) = log(1 + x)
+
+with the counts of positions before t (models/answer_counts.py; attempts = successes + failures), b a global
+intercept, w, a, s per id and L2-penalised (models/regression.py), a_total and s_total global. phi is the
+transform of their features' code: it keeps a long history from dominating the logit. Their time-window
+features need timestamps, which the sequences here do not carry; with one id column, the item and the skill
+one-hot are the same feature.
+"""
+import tensorflow.compat.v1 as tf
+
+from models import answer_counts, regression
+
+HPARAMS = ("baseline_l2",)
+SCOPE = "best_lr"
+
+
+def parameters(n_skills, hparams):
+    """Creates (or, under a reusing scope, fetches) Best-LR's weights: the global intercept and total-count
+    weights [] and, per id, a bias and the weights of its attempts and successes, [n_skills] each (`per_id`,
+    penalised)."""
+    per_id = [regression.weight(name, [n_skills]) for name in ("bias", "attempts_weight", "successes_weight")]
+    return {"intercept": regression.weight("intercept", []),
+            "total_attempts_weight": regression.weight("total_attempts_weight", []),
+            "total_successes_weight": regression.weight("total_successes_weight", []), "per_id": per_id}
+
+
+def logits(skills, counted, params):
+    """The logit of answering `skills` (any shape) correctly given `counted` (models.answer_counts.Counts)."""
+    bias, attempts_weight, successes_weight = (tf.gather(w, skills) for w in params["per_id"])
+    attempts = counted.successes + counted.failures
+    total_attempts = counted.total_successes + counted.total_failures
+    return (params["intercept"] + bias + attempts_weight * tf.log1p(attempts)
+            + successes_weight * tf.log1p(counted.successes)
+            + params["total_attempts_weight"] * tf.log1p(total_attempts)
+            + params["total_successes_weight"] * tf.log1p(counted.total_successes))
+
+
+def build(skills, answers, n_skills, hparams, training, batch_parts=1):
+    """logits [B, T] of P(answer t correct | positions < t); `training` and `batch_parts` change nothing."""
+    return regression.build(SCOPE, parameters, logits, skills, answers, n_skills, hparams)
+
+
+def knowledge_state(skills, answers, n_skills, hparams):
+    return regression.knowledge_state(SCOPE, parameters, logits, skills, answers, n_skills, hparams)
+
+
+def knowledge_state_floats(n_skills, hparams):
+    return regression.knowledge_state_floats(n_skills)
+
+
+def state_size(n_skills, hparams):
+    return answer_counts.state_size(n_skills)
+
+
+def state_layout(hparams):
+    return answer_counts.state_layout("Best-LR")
+
+
+def state_tables(n_skills, hparams):
+    return {}
+
+
+def initial_state(n_skills, hparams):
+    return answer_counts.initial_state(n_skills)
+
+
+def predict_from_state(states, skills, tables, n_skills, hparams):
+    return regression.predict_from_state(SCOPE, parameters, logits, states, skills, n_skills, hparams)
+
+
+def update_state(states, skills, answers, tables, n_skills, hparams):
+    return answer_counts.updated_state(states, skills, answers, n_skills)
