@@ -49,8 +49,10 @@ def folders_of_driver(pid):
 def test_a_driver_ended_while_it_waits_stops_at_once_and_leaves_no_ray_process_and_no_folder(signal_number):
     env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # Ctrl-C as at a terminal: a process started in the background by a shell inherits SIGINT ignored
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, repo], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True)
+                              stderr=subprocess.DEVNULL, universal_newlines=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while "up" not in driver.stdout.readline():
             assert driver.poll() is None, "the driver ended before Ray was up"
