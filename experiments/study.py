@@ -109,12 +109,11 @@ def inner_validation_folds(fold, k, inner_folds):
 
 
 def search_cuts(plan, fold):
-    """[(valid_fold or None, extra settings)] the search runs of outer fold `fold`: cross-validation, one per
-    inner validation fold; fixed test, the fold itself (its validation fold is `fold`)."""
+    """The validation folds of outer fold `fold`'s search runs: cross-validation, its inner validation folds;
+    fixed test, [None] (one run, whose validation fold is `fold` itself)."""
     if plan["design"] != "cross_validation":
-        return [(None, {})]
-    return [(j, {SPLIT_CONSTANTS["valid_fold"]: j})
-            for j in inner_validation_folds(fold, plan["k"], plan["inner_folds"])]
+        return [None]
+    return inner_validation_folds(fold, plan["k"], plan["inner_folds"])
 
 
 def search_specs(plan, model, trials):
@@ -123,7 +122,8 @@ def search_specs(plan, model, trials):
     specs = []
     for index, values in enumerate(trials):
         for fold in plan["folds"]:
-            for valid_fold, cut in search_cuts(plan, fold):
+            for valid_fold in search_cuts(plan, fold):
+                cut = {} if valid_fold is None else {SPLIT_CONSTANTS["valid_fold"]: valid_fold}
                 settings = dict(plan["base"][model], score_test=False, **dict(values, **cut))
                 spec = make_spec(plan, model, fold, plan["seeds"][0], settings, "search")
                 spec["trial"], spec["valid_fold"] = index, valid_fold
@@ -163,7 +163,7 @@ def choose(plan, trials, specs, records):
     if plan["design"] == "cross_validation":
         choices = {}
         for fold in plan["folds"]:
-            cuts = [j for j, _ in search_cuts(plan, fold)]
+            cuts = search_cuts(plan, fold)
             choices[str(fold)] = best(
                 [(t, [valid.get((t, fold, j)) for j in cuts]) for t in range(len(trials))], trials,
                 "mean validation AUC over validation folds %s of fold %d's non-test students"
