@@ -26,6 +26,7 @@ LEVEL = statistics.LEVEL
 PAPER_FOLDS = 5  # the paper's protocol for the three-line data sets: folds 1-5
 VERSIONS = ["naive_c5_q50_s4000_v%d" % version for version in range(20)]
 MODEL_A, MODEL_B = model_registry.names()[:2]  # the paper's two models, DKVMN and DKT; differences are A - B
+BASELINES = model_registry.names()[2:]  # the classical models, each set beside both deep ones
 
 # One row per block of Table 3: which data sets' records, and what one value of the mean is (its unit).
 ROWS = [
@@ -74,7 +75,7 @@ def run_fields(row, record):
             "fold": record["fold"], "seed": record["seed"], "unit": unit_name(row, unit_of(row, record)),
             "run_dir": record.get("run_dir"), "test_auc": summary.get("test_auc"),
             "test_auc_from2": summary.get("test_auc_from2"), "valid_auc": summary.get("valid_auc"),
-            "best_epoch": summary.get("best_epoch"),
+            "best_epoch": summary.get("best_epoch"), "wall_seconds": record.get("wall_seconds"),
             "ci": None if low is None or high is None else {
                 "low": low, "high": high, "resamples": summary.get("test_auc_ci_resamples")},
             "record": os.path.join("runs", record["dataset"], record["key"] + ".json")}
@@ -85,8 +86,9 @@ def mean_of(values):
     return float(np.mean(values)) if values else None
 
 
-def cell(row, model, records):
-    """The figures of one (row, model): a value per unit (the mean of the unit's runs), then across units."""
+def cell(row, model, records, results_dir):
+    """The figures of one (row, model): a value per unit (the mean of the unit's runs), then across units;
+    the same over whole histories for the units whose every run was scored so."""
     groups = {}
     for record in records:
         unit = unit_of(row, record)
@@ -99,15 +101,19 @@ def cell(row, model, records):
     from2 = [mean_of([r["summary"].get("test_auc_from2") for r in groups[unit]]) for unit in units]
     averaged = ["%s: mean of seeds %s" % (unit_name(row, unit), ", ".join(str(r["seed"]) for r in sorted(
         groups[unit], key=lambda r: r["seed"]))) for unit in units if len(groups[unit]) > 1]
-    paper = SETTINGS[row["datasets"][0]]["paper"][model]
+    paper = SETTINGS[row["datasets"][0]]["paper"].get(model)
     auc = statistics.over_units([values[unit] for unit in units])
+    whole = [[whole_history(results_dir, r) for r in groups[unit]] for unit in units]
+    whole = [mean_of([w["auc"] for w in scored]) for scored in whole if scored and None not in scored]
     return {"model": model, "units": units, "unit_names": [unit_name(row, u) for u in units],
             "unit_values": [values[u] for u in units], "test_auc": auc,
             "test_auc_from2": statistics.over_units(from2),
             "paper_auc": paper, "reaches_paper": None if paper is None or auc["mean"] is None
             else bool(auc["mean"] >= paper),
             "gap_to_paper": None if paper is None or auc["mean"] is None else auc["mean"] - paper,
-            "averaged_seeds": averaged, "runs": runs}
+            "averaged_seeds": averaged, "runs": runs,
+            "seconds_per_run": mean_of([r["wall_seconds"] for r in runs]),
+            "whole_history_auc": statistics.over_units(whole)}
 
 
 # --- the paired bootstrap of one fold -----------------------------------------------------------------------
@@ -132,6 +138,18 @@ def same_run(folder, record):
     except (OSError, ValueError, AttributeError):
         return False
     return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))
+
+
+def whole_history_path(results_dir, dataset, key):
+    """Where scripts/score_whole_histories.py keeps a record's figures scored over whole histories."""
+    return os.path.join(results_dir, "whole_history", dataset, key + ".json")
+
+
+def whole_history(results_dir, record):
+    """The record's figures scored over whole histories (the state carried across the SEQ_LEN cuts), or None
+    when it was not scored so."""
+    path = whole_history_path(results_dir, record["dataset"], record["key"])
+    return run_files.read_json(path) if os.path.isfile(path) else None
 
 
 def paired_path(results_dir, dataset, fold, seed):
@@ -184,27 +202,36 @@ def fold_difference(record_a, record_b, args):
 
 def row_table(row, args):
     records, left_out = {}, []
-    for model in (MODEL_A, MODEL_B):
+    for model in model_registry.names():
         records[model] = []
         for dataset in row["datasets"]:
             kept, other = table_records(args.results, dataset, model)
             records[model] += kept
             left_out += other
-    cells = dict((model, cell(row, model, records[model])) for model in (MODEL_A, MODEL_B))
+    cells = dict((model, cell(row, model, records[model], args.results)) for model in model_registry.names())
     return {"name": row["name"], "label": row["label"], "datasets": row["datasets"], "unit": row["unit"],
             "chosen": SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
             "left_out": sorted(left_out), "t_test": across_units(cells),
+            "baselines": baseline_differences(cells),
             "per_fold": per_fold(row, records, args)}
 
 
-def across_units(cells):
-    """The paired t-test of DKVMN - DKT over the units both models have."""
-    a, b = cells[MODEL_A], cells[MODEL_B]
+def across_units(cells, model_a=MODEL_A, model_b=MODEL_B):
+    """The paired t-test of A - B (by default DKVMN - DKT) over the units both models have."""
+    a, b = cells[model_a], cells[model_b]
     shared = [unit for unit in a["units"] if unit in b["units"]]
     value = lambda c, unit: c["unit_values"][c["units"].index(unit)]
     test = statistics.paired_over_units([value(a, u) for u in shared], [value(b, u) for u in shared])
     test["units"] = [a["unit_names"][a["units"].index(u)] for u in shared]
     return test
+
+
+def baseline_differences(cells):
+    """baseline -> {deep model -> the paired t-test of baseline - deep model over their shared units}, for
+    the baselines with runs in this row. The folds of the three-line data sets share one test split, so this
+    t measures the noise of retraining, not of the test students (said where the table prints it)."""
+    return dict((baseline, dict((deep, across_units(cells, baseline, deep)) for deep in (MODEL_A, MODEL_B)))
+                for baseline in BASELINES if cells[baseline]["units"])
 
 
 def per_fold(row, records, args):
@@ -324,6 +351,81 @@ def difference_tables(rows, args):
     return lines
 
 
+def auc_text(c):
+    auc = c["test_auc"]
+    if auc["mean"] is None:
+        return "-"
+    return fmt(auc["mean"]) + (" ± " + fmt(auc["std"]) if auc["std"] is not None else "")
+
+
+def difference_text(test):
+    if test["mean_difference"] is None:
+        return "-"
+    return "%s %s" % (fmt(test["mean_difference"], sign=True), interval(test["low"], test["high"], True))
+
+
+def seconds_text(c):
+    return "-" if c["seconds_per_run"] is None else "%.0f" % c["seconds_per_run"]
+
+
+BASELINE_EXPLANATION = (
+    "Each baseline is trained on the training split the deep models train on, with the row's shared "
+    "settings (the same SEQ_LEN cut, batches and epoch limit; experiments/settings.py), chooses its epoch"
+    " (BKT: with or without forgetting) on the validation split, and is scored once on the same test "
+    "positions, its history cut at SEQ_LEN as the deep models' is. Differences: baseline - deep model, a "
+    "paired t over the folds (seeds, versions) both have, with its 95% interval; the folds share one test"
+    " split, so the interval measures the noise of retraining, not of the test students. Whole histories:"
+    " the same runs scored with the state (the counts, BKT's filter) carried over each test history from "
+    "its first answer to its last (scripts/score_whole_histories.py, `evaluate.py --carry_state true`), "
+    "as a served model sees a student; compare it only with the same column. Seconds: the mean wall time "
+    "of one run as its record has it (main.py in its own process, the record's threads, evaluation and "
+    "the test scoring included), on the machine named in each record (`hardware`): compare times of one "
+    "machine only.")
+
+
+def baseline_table(rows):
+    """The classical models beside DKVMN and DKT, per data set: their figures and paired differences."""
+    lines = ["## The classical baselines beside DKVMN and DKT", "", BASELINE_EXPLANATION, "",
+             "| data set | model | test AUC, mean ± std | 95% CI (t) | n | - DKT [95% CI] | - DKVMN [95% CI] "
+             "| whole histories: test AUC, mean ± std (n) | seconds per run |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        if not row["baselines"]:
+            continue
+        for model in (MODEL_A, MODEL_B) + tuple(row["baselines"]):
+            c = row["cells"][model]
+            against = row["baselines"].get(model)
+            whole = c["whole_history_auc"]
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                row["label"], model_registry.label(model), auc_text(c),
+                interval(c["test_auc"]["low"], c["test_auc"]["high"]), n_text(row, c),
+                difference_text(against[MODEL_B]) if against else "",
+                difference_text(against[MODEL_A]) if against else "",
+                "-" if not whole["n"] else "%s (%d)" % (auc_text({"test_auc": whole}), whole["n"]),
+                seconds_text(c)))
+    if len(lines) == 6:
+        return []
+    return lines + [""] + baseline_verdicts(rows)
+
+
+def baseline_verdicts(rows):
+    """Where a classical model ties a deep one (the interval holds 0) or beats it (the interval above 0)."""
+    ties, beats = [], []
+    for row in rows:
+        for baseline, tests in sorted(row["baselines"].items()):
+            for deep, test in sorted(tests.items()):
+                if test["low"] is None or test["high"] is None:
+                    continue
+                name = "%s %s vs %s (%s)" % (row["label"], model_registry.label(baseline),
+                                             model_registry.label(deep), difference_text(test))
+                if test["low"] > 0:
+                    beats.append(name)
+                elif test["high"] >= 0:
+                    ties.append(name)
+    return ["- A classical model above a deep one (interval above 0): %s." % ("; ".join(beats) or "none"),
+            "- A classical model level with a deep one (interval holds 0): %s." % ("; ".join(ties) or "none")]
+
+
 def notes(rows, args):
     lines = ["## Notes", "",
              "- n is the number of values behind a mean: folds (ASSIST2009, ASSIST2015, STATICS; the "
@@ -376,7 +478,7 @@ def every_run(rows):
     lines = ["## Every run", "", "Record (under runs/), fold, seed, test AUC, its 95% CI, AUC on positions "
              ">= 2, run folder.", ""]
     for row in rows:
-        for model in (MODEL_A, MODEL_B):
+        for model in model_registry.names():
             for run in row["cells"][model]["runs"]:
                 lines.append("- %s %s: %s, fold %d, seed %d, test AUC %s %s, positions >= 2 %s, run folder "
                              "%s" % (row["label"], model_registry.label(model), run["record"], run["fold"],
@@ -386,14 +488,18 @@ def every_run(rows):
     return lines
 
 
+def with_blank(lines):
+    return lines + [""] if lines else lines
+
+
 def markdown(table):
     rows = table["rows"]
     return "\n".join(
-        ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC", "",
+        ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC, and the classical baselines beside them", "",
          "Made by `%s` from %d run records (results/runs/); every figure is in table3.json." % (
              table["command"], table["n_records"]), ""]
         + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""]
-        + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
+        + with_blank(baseline_table(rows)) + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
 
 
 def pair_name(row, pair):
@@ -426,7 +532,7 @@ def plot_entries(rows):
 
 def build(args, argv):
     rows = [row_table(row, args) for row in ROWS]
-    n_records = len(set(run["record"] for row in rows for m in (MODEL_A, MODEL_B)
+    n_records = len(set(run["record"] for row in rows for m in model_registry.names()
                         for run in row["cells"][m]["runs"]))  # v0 seed 0 is in two rows, one record
     if n_records == 0:
         raise ConfigError("no run records with the table's settings under %s: run scripts/reproduce.py "

@@ -164,6 +164,44 @@ def test_the_table_holds_utils_stats_of_the_records_and_the_predictions(tiny, ca
     assert "| ASSIST2009 | DKVMN |" in capsys.readouterr().out
 
 
+def test_the_baselines_stand_beside_both_deep_models_with_paired_differences(tiny):
+    """A baseline's records (the row's shared settings) give its cell, its paired t against DKT and DKVMN
+    over the folds both have, its time per run, and the verdict lines: above, level with or below."""
+    pfa = {1: 0.8300, 2: 0.8320, 3: 0.8310}   # above both deep models on every fold
+    irt = {1: 0.6200, 2: 0.6190}              # far below, two folds only
+    for model, values in (("pfa", pfa), ("irt", irt)):
+        for fold, auc in values.items():
+            record = write_record(tiny["results"], ASSIST, model, fold, 0, auc, auc)
+            record["wall_seconds"] = 20.0 + fold
+            run_files.write_json(runs.record_path(str(tiny["results"]), ASSIST, record["key"]), record)
+            if model == "pfa" and fold < 3:  # scored over whole histories too (fold 3 not: left out)
+                path = table3_rendering.whole_history_path(str(tiny["results"]), ASSIST, record["key"])
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                run_files.write_json(path, {"auc": auc + 0.01})
+    rows, text = run_table(tiny)
+    assist = rows[ASSIST]
+    assert sorted(assist["baselines"]) == ["irt", "pfa"]
+    deep_values = dict((model, [np.mean([a[i] for a in ASSIST_AUCS[fold].values()]) for fold in (1, 2, 3)])
+                       for i, model in enumerate(("dkvmn", "dkt")))
+    expected = stats.paired_t_test([pfa[f] for f in (1, 2, 3)], deep_values["dkt"])
+    for name in ("mean_difference", "low", "high", "p_value", "n"):
+        assert assist["baselines"]["pfa"]["dkt"][name] == pytest.approx(expected[name]), name
+    assert assist["baselines"]["irt"]["dkvmn"]["n"] == 2
+    assert assist["cells"]["pfa"]["seconds_per_run"] == pytest.approx(22.0)
+    assert assist["cells"]["pfa"]["paper_auc"] is None
+    assert "| ASSIST2009 | PFA | %.4f ± %.4f |" % (np.mean(list(pfa.values())),
+                                                  np.std(list(pfa.values()), ddof=1)) in text
+    assert "| 22 |" in text
+    whole = assist["cells"]["pfa"]["whole_history_auc"]
+    assert whole["n"] == 2 and whole["mean"] == pytest.approx(np.mean([pfa[1], pfa[2]]) + 0.01)
+    assert "| %.4f ± %.4f (2) | 22 |" % (whole["mean"], whole["std"]) in text
+    assert assist["cells"]["irt"]["whole_history_auc"]["n"] == 0
+    above = text.split("- A classical model above a deep one (interval above 0): ")[1].splitlines()[0]
+    assert "ASSIST2009 PFA vs DKT (+" in above and "ASSIST2009 PFA vs DKVMN (+" in above
+    assert "IRT" not in above
+    assert "ASSIST2015" not in text.split("## The classical baselines")[1].split("## Notes")[0]
+
+
 def test_a_missing_run_folder_gives_no_bootstrap_but_keeps_the_t_test(tiny):
     record = tiny["records"][("dkt", 3, 0)][0]
     shutil.rmtree(os.path.join(str(tiny["runs"]), "reproduce", ASSIST, record["key"]))
@@ -238,8 +276,9 @@ def test_the_rows_rendered_from_the_repository_s_records_equal_results_table3_js
     """The one renderer (experiments/table3.py) re-renders today's Table 3 from results/runs/ and the stored
     per-fold results in results/paired/ (the run folders are not in the repository): the same figures."""
     results = os.path.join(ROOT, "results")
-    for name in ("runs", "paired"):
-        shutil.copytree(os.path.join(results, name), str(tmp_path / name))
+    for name in ("runs", "paired", "whole_history"):
+        if os.path.isdir(os.path.join(results, name)):
+            shutil.copytree(os.path.join(results, name), str(tmp_path / name))
     with open(os.path.join(results, "table3.json")) as f:
         published = json.load(f)
     args = type("Args", (), {"results": str(tmp_path), "runs_dir": str(tmp_path / "no_run_folders"),
