@@ -140,8 +140,12 @@ def test_a_baseline_takes_the_shared_settings_of_a_table_row():
     """The same SEQ_LEN cut and batches as the deep models of the row: the same histories."""
     from experiments import settings
     shared = settings.SETTINGS["synthetic"]["all"]
-    for model in ("bkt", "irt", "pfa", "best_lr"):
-        assert settings.table_settings("synthetic", model) == shared
+    assert settings.table_settings("synthetic", "bkt") == shared
+    for model in ("irt", "pfa", "best_lr"):  # a step and a budget of their own, a row's override on top
+        assert settings.table_settings("synthetic", model) == dict(shared, **settings.REGRESSION_TRAINING)
+        statics = settings.table_settings("STATICS", model)
+        assert statics["learning_rate"] == settings.SETTINGS["STATICS"]["regressions"]["learning_rate"]
+        assert statics["seq_len"] == settings.SETTINGS["STATICS"]["all"]["seq_len"]
     assert settings.table_settings("synthetic", "lstm") is None
     assert settings.table_settings("csv", "pfa") is None
 
