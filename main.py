@@ -55,6 +55,8 @@ CSV_SKILL_COLUMN = "skill"     # csv: name of the column with the skill (or item
 CSV_CORRECT_COLUMN = "correct"  # csv: name of the column with the answer, 0 or 1
 CSV_ORDER_COLUMN = "order"     # csv: column of the time order (numbers or date-times); "" = file order
 CSV_SKILL_SEPARATOR = ""       # csv: separator of several skills in one cell, e.g. "_" for "12_45"; "" = off
+CSV_ITEM_COLUMN = ""           # csv: column of the item (question) id beside the skill, read by IRT and
+                               # Best-LR; "" = none (every model then reads the skill column alone)
 EDNET_KT1_DIR = "KT1"          # ednet: folder of the students' u<user id>.csv files, in DATASET_DIR
 EDNET_QUESTIONS_FILE = "contents/questions.csv"  # ednet: the questions' answers and tags, in DATASET_DIR
 EDNET_SKILL = "question"       # ednet: a "skill" is the "question" (item) or its "tags" (see MULTI_SKILL)

@@ -93,8 +93,10 @@ def _student_split(options):
 def older_run_split(constants):
     """The split options that a run made before them (`constants`, its config.json's, lack them) is read
     with: one split by valid_fraction / test_fraction shuffled with the run's seed, as such runs were made,
-    so that they resume and are scored on the students they were trained and selected on."""
-    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0}
+    so that they resume and are scored on the students they were trained and selected on; and no csv item
+    column, which no run made before that option read."""
+    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0,
+            "csv_item_column": ""}
 
 
 def _existing(*paths):

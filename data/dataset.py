@@ -21,8 +21,11 @@ class DataError(Exception):
 
 
 # One student's whole chronological sequence. skills = 0-based skill index (int32), answers = 0/1 (int32),
-# true_probs = the generator's true P(correct) of each answer (float32), None for real data.
-Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "true_probs"])
+# true_probs = the generator's true P(correct) of each answer (float32), None for real data; items = 0-based
+# item index of each answer (int32; the question answered, beside its skill), None where the source has no
+# item column (three-line files, synthetic data, a csv log without CSV_ITEM_COLUMN).
+Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "true_probs", "items"],
+                                  defaults=(None,))
 
 
 class Dataset(object):
@@ -33,11 +36,13 @@ class Dataset(object):
 
     Fields: name, n_skills, skill_ids (original id of each index, as text), skill_names (falls back to the
     id), true_concepts (int array of len n_skills, or None), train / valid / test, report (list of str),
-    fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks).
+    fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks),
+    item_ids (original id of each item index, as text; empty where the source has no item column, and then
+    every Sequence's items is None) and n_items (len(item_ids), 0 = no items).
     """
 
     def __init__(self, name, n_skills, skill_ids, skill_names, true_concepts, train, valid, test,
-                 report, fingerprint, stats=None):
+                 report, fingerprint, stats=None, item_ids=None):
         self.name = name
         self.n_skills = int(n_skills)
         self.skill_ids = list(skill_ids)
@@ -49,17 +54,20 @@ class Dataset(object):
         self.report = list(report)
         self.fingerprint = fingerprint
         self.stats = dict(stats or {})
+        self.item_ids = list(item_ids or [])
+        self.n_items = len(self.item_ids)
 
     def __repr__(self):
         return "Dataset(%r, n_skills=%d, students train/valid/test=%d/%d/%d)" % (
             self.name, self.n_skills, len(self.train), len(self.valid), len(self.test))
 
 
-def make_sequence(student, skills, answers, true_probs=None):
-    """A `Sequence` with the contract's dtypes (int32 skills/answers, float32 true_probs)."""
+def make_sequence(student, skills, answers, true_probs=None, items=None):
+    """A `Sequence` with the contract's dtypes (int32 skills/answers/items, float32 true_probs)."""
     probs = None if true_probs is None else np.asarray(true_probs, dtype=np.float32)
+    items = None if items is None else np.asarray(items, dtype=np.int32)
     return Sequence(str(student), np.asarray(skills, dtype=np.int32), np.asarray(answers, dtype=np.int32),
-                    probs)
+                    probs, items)
 
 
 def fingerprint(parts, options):
@@ -173,7 +181,8 @@ def remap_sequences(sequences, mapping, source_skill_ids, drop_unknown, where="t
             emptied += 1
             continue
         probs = None if seq.true_probs is None else seq.true_probs[keep]
-        out.append(Sequence(seq.student, mapped[keep].astype(np.int32), seq.answers[keep], probs))
+        items = None if seq.items is None else seq.items[keep]
+        out.append(Sequence(seq.student, mapped[keep].astype(np.int32), seq.answers[keep], probs, items))
     return out, {"interactions": dropped_interactions, "students": emptied, "skills": unknown_ids}
 
 
