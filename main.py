@@ -164,9 +164,13 @@ def run(config, log=print):
             else:
                 state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
-                                       dataset.n_skills, trainer.num_parameters)
+                                       dataset.n_skills, trainer.num_parameters, trainer.n_items)
                 run_files.write_skills(run_dir, dataset)
-            log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
+                if trainer.n_items:
+                    run_files.write_items(run_dir, dataset.item_ids)
+            log("run folder: %s  (%s, %d parameters%s)" % (
+                run_dir, config["model"], trainer.num_parameters,
+                ", reads %d items beside the skills" % trainer.n_items if trainer.n_items else ""))
 
             state = trainer.fit(state)
             log("training ended after epoch %d: %s" % (state["epoch"], trainer.why_training_ended(state)))

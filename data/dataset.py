@@ -186,6 +186,26 @@ def remap_sequences(sequences, mapping, source_skill_ids, drop_unknown, where="t
     return out, {"interactions": dropped_interactions, "students": emptied, "skills": unknown_ids}
 
 
+def remap_items(sequences, source_item_ids, run_item_ids, where="the data"):
+    """Sequences with items given as a run's item indices (matched by original id, as map_skills does).
+
+    DataError when the data has no items, or has item ids that the run never saw: a run that reads items has
+    a weight per item it was trained with and none for another.
+    """
+    if any(seq.items is None for seq in sequences):
+        raise DataError("%s has no item ids, and the run's model reads them: give the data the item column "
+                        "the run was trained with (CSV_ITEM_COLUMN, or the ASSISTments file's problem_id)"
+                        % where)
+    mapping = map_skills(source_item_ids, run_item_ids)
+    unknown = sorted(set(str(source_item_ids[i]) for seq in sequences for i in np.unique(seq.items)
+                         if mapping[i] < 0), key=_id_order)
+    if unknown:
+        raise DataError("%s has %d item id(s) that the run never saw (e.g. %s): the run's model has no "
+                        "weight for them; score it on the data it was trained on"
+                        % (where, len(unknown), ", ".join(unknown[:5])))
+    return [seq._replace(items=mapping[seq.items].astype(np.int32)) for seq in sequences]
+
+
 def _id_order(skill_id):
     try:
         return (0, float(skill_id), skill_id)
