@@ -262,3 +262,15 @@ def test_a_bad_item_column_is_one_error_line(tmp_path, capsys, cell, expected):
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert re.search(expected, err), err
     assert not runs_dir.exists()
+
+
+def test_ednet_tags_read_the_question_as_the_item(tmp_path):
+    from test_data_ednet import write_questions, write_user
+    write_questions(tmp_path)  # q1 has tags 1;2, q2 tag 3, q10 tags 2;3;5
+    write_user(tmp_path, 1, [(1, "q1", "a"), (2, "q10", "c"), (3, "q2", "b"), (4, "q10", "a")])
+    split = dict(split_design="holdout", valid_fraction=0.0, test_fraction=0.0)
+    dataset = load_data("ednet", str(tmp_path), ednet_skill="tags", multi_skill="expand", **split)
+    (seq,) = dataset.train
+    assert [dataset.skill_ids[s] for s in seq.skills] == ["1", "2", "2", "3", "5", "3", "2", "3", "5"]
+    assert [dataset.item_ids[i] for i in seq.items] == ["q1"] * 2 + ["q10"] * 3 + ["q2"] + ["q10"] * 3
+    assert load_data("ednet", str(tmp_path), ednet_skill="question", **split).n_items == 0
