@@ -80,7 +80,9 @@ def evaluate(run_dir, argv=(), log=print, model=None):
                                 where="the %s split of %s" % (extra["split"], dataset.name))
     batches = EvaluationBatches(sequences, config["seq_len"], config["batch_size"])
     with opened(run_dir, model) as model:
-        if extra["carry_state"]:
+        if extra["carry_state"] and model.n_items:  # no serving graph: the graph reads whole histories
+            predictions = model.whole_history_predictions(sequences, config["batch_size"])
+        elif extra["carry_state"]:
             with ServingModel(model) as serving:
                 predictions = serving.carried_predictions(sequences, config["batch_size"])
         else:

@@ -15,6 +15,8 @@ import export
 import main
 import models
 import predict
+from utils.serving import ServingModel
+from utils.trained_model import TrainedModel
 from data import (DATA_OPTIONS, DataError, StudentSplit, load_dataset, make_batches, make_sequence,
                   response_log)
 from utils import run_files
@@ -236,8 +238,6 @@ def test_evaluate_scores_an_item_run_and_the_others_refuse_it_clearly(runs):
     with pytest.raises(DataError, match="has no item ids, and the run's model reads them"):
         evaluate.evaluate(run_dir, ["--csv_item_column", ""], log=lambda *a: None)
     with pytest.raises(ConfigError, match="reads item ids \\(12 items\\), and the serving graph"):
-        evaluate.evaluate(run_dir, ["--carry_state", "true"], log=lambda *a: None)
-    with pytest.raises(ConfigError, match="reads item ids"):
         export.export(run_dir, ["--out", os.path.join(run_dir, "export")], log=lambda *a: None)
     assert not os.path.exists(os.path.join(run_dir, "export"))
     with pytest.raises(ConfigError, match="knowledge state per skill"):
@@ -274,3 +274,32 @@ def test_ednet_tags_read_the_question_as_the_item(tmp_path):
     assert [dataset.skill_ids[s] for s in seq.skills] == ["1", "2", "2", "3", "5", "3", "2", "3", "5"]
     assert [dataset.item_ids[i] for i in seq.items] == ["q1"] * 2 + ["q10"] * 3 + ["q2"] + ["q10"] * 3
     assert load_data("ednet", str(tmp_path), ednet_skill="question", **split).n_items == 0
+
+
+@pytest.mark.parametrize("name", ["irt", "best_lr"])
+def test_an_item_run_is_scored_over_whole_histories_too(runs, name):
+    """--carry_state reads each whole history as one chunk of the run's graph: with histories no longer than
+    SEQ_LEN (here), the same predictions as the chunked scoring."""
+    run_dir, _ = runs[name]
+    chunked_dir, chunked = evaluate.evaluate(run_dir, [], log=lambda *a: None)
+    carried_dir, carried = evaluate.evaluate(run_dir, ["--carry_state", "true"], log=lambda *a: None)
+    assert carried["carry_state"] is True
+    np.testing.assert_allclose(run_files.read_predictions(carried_dir)["p"],
+                               run_files.read_predictions(chunked_dir)["p"], atol=1e-6)
+
+
+def test_whole_history_scoring_is_what_the_serving_graph_carries(log_dir, tmp_path):
+    """A run without items, scored both ways over whole histories longer than SEQ_LEN: the graph on each whole
+    history gives the serving graph's carried predictions (and differs from the chunked ones)."""
+    run_dir, _ = main.run(run_config(log_dir, str(tmp_path), "best_lr", csv_item_column="", seq_len=4,
+                                     epochs=2), log=lambda *a: None)
+    dataset = load_data("csv", log_dir, **csv_options(csv_item_column=""))
+    with TrainedModel(run_dir) as model:
+        whole = model.whole_history_predictions(dataset.test, 7)
+        with ServingModel(model) as serving:
+            carried = serving.carried_predictions(dataset.test, 32)
+    np.testing.assert_allclose(whole["p"], carried["p"], atol=1e-5)
+    chunked_dir, _ = evaluate.evaluate(run_dir, [], log=lambda *a: None)
+    chunked = run_files.read_predictions(chunked_dir)
+    np.testing.assert_array_equal(chunked["position"], whole["position"])
+    assert np.abs(chunked["p"] - whole["p"]).max() > 1e-3  # SEQ_LEN 4 forgets what the whole history counts

@@ -291,8 +291,7 @@ class ServingModel(SessionOwner):
 
     def __init__(self, trained):
         if trained.n_items:
-            raise ConfigError(refused_for_items(trained, "the serving graph (export.py, evaluate.py "
-                                                         "--carry_state)"))
+            raise ConfigError(refused_for_items(trained, "the serving graph (export.py)"))
         self.trained = trained
         self.model_name = trained.kt.model_name
         self.hparams = trained.kt.hparams

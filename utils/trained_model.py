@@ -186,6 +186,15 @@ class TrainedModel(SessionOwner):
         """p of every scored position of `batches` (made from sequences in the run's skill indices)."""
         return predict_batches(self.session, self.kt, batches)
 
+    def whole_history_predictions(self, sequences, batch_size):
+        """p of every interaction of `sequences`, each whole history read as one chunk (no SEQ_LEN cut): what
+        a state carried over the history predicts, from the run's own graph, for a run with no serving graph
+        (one that reads items). Rows are ordered as predict's; a batch holds at most KNOWLEDGE_STATE_FLOATS
+        floats of T x T (the regressions compare every position with every earlier one)."""
+        longest = max(len(seq.skills) for seq in sequences)
+        rows = max(1, min(int(batch_size), KNOWLEDGE_STATE_FLOATS // longest ** 2))
+        return self.predict(EvaluationBatches(sequences, longest, rows))
+
     def knowledge_state(self, sequences):
         """p and the knowledge state of every interaction of `sequences` (in the run's skill indices).
 
@@ -222,5 +231,6 @@ def refused_for_items(trained, what):
     """The message of a ConfigError for what a run whose model reads item ids cannot do: its predictions need
     the item of each answer, which the serving graph and the knowledge state (skill ids alone) do not take."""
     return ("%s: its %s reads item ids (%d items), and %s reads skill ids alone; evaluate.py scores it "
-            "(without --carry_state); to serve a csv log's model, train it with CSV_ITEM_COLUMN \"\""
+            "(cut at SEQ_LEN or, with --carry_state true, over whole histories); to serve a csv log's model, "
+            "train it with CSV_ITEM_COLUMN \"\""
             % (trained.run_dir, trained.kt.model_name, trained.n_items, what))
