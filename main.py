@@ -149,6 +149,11 @@ def run(config, log=print):
 
     # the model first: one that cannot be built leaves no run folder behind
     trainer = trainer_class(config["model"])(config, dataset, run_dir if resuming else None, log=log)
+    unseen_items = unseen_in_training(dataset, items=True) if trainer.n_items else {}
+    for split, (ids, answers) in sorted(unseen_items.items()):
+        if ids:
+            log("%s: %d items (%d answers) never answered in training: %s predicts them without their own "
+                "weight" % (split, ids, answers, config["model"]))
     try:
         if not resuming:
             run_dir = trainer.run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"],
@@ -182,6 +187,9 @@ def run(config, log=print):
                 test_figures = split_metrics(predictions)
                 test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
                 test_figures.update(unseen_ids=unseen["test"][0], unseen_id_answers=unseen["test"][1])
+                if unseen_items:
+                    test_figures.update(unseen_items=unseen_items["test"][0],
+                                        unseen_item_answers=unseen_items["test"][1])
                 oracle = oracle_auc(predictions, dataset.test)
                 if oracle is not None:
                     test_figures["oracle_auc"] = oracle

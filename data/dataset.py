@@ -213,18 +213,20 @@ def _id_order(skill_id):
         return (1, 0.0, skill_id)
 
 
-def unseen_in_training(dataset):
+def unseen_in_training(dataset, items=False):
     """The ids answered in the validation and test splits that no training answer has: a model has learnt
     nothing of them (a regression predicts them from its global weights, BKT from its pooled parameters,
-    a deep model from its untrained rows). Returns {split: (ids, answers on them)} for valid and test."""
-    trained = np.zeros(dataset.n_skills, dtype=bool)
+    a deep model from its untrained rows). Returns {split: (ids, answers on them)} for valid and test; with
+    `items`, of the item ids (the dataset must have them) instead of the skill ids."""
+    field, n_ids = ("items", dataset.n_items) if items else ("skills", dataset.n_skills)
+    trained = np.zeros(n_ids, dtype=bool)
     for seq in dataset.train:
-        trained[seq.skills] = True
+        trained[getattr(seq, field)] = True
     counts = {}
     for split in ("valid", "test"):
-        answered = np.zeros(dataset.n_skills, dtype=np.int64)
+        answered = np.zeros(n_ids, dtype=np.int64)
         for seq in getattr(dataset, split):
-            answered += np.bincount(seq.skills, minlength=dataset.n_skills)
+            answered += np.bincount(getattr(seq, field), minlength=n_ids)
         unseen = (answered > 0) & ~trained
         counts[split] = (int(unseen.sum()), int(answered[unseen].sum()))
     return counts

@@ -19,6 +19,7 @@ from utils.serving import ServingModel
 from utils.trained_model import TrainedModel
 from data import (DATA_OPTIONS, DataError, StudentSplit, load_dataset, make_batches, make_sequence,
                   response_log)
+from data.dataset import Dataset, unseen_in_training
 from utils import run_files
 from utils.config import main_constants
 from utils.errors import ConfigError
@@ -303,3 +304,14 @@ def test_whole_history_scoring_is_what_the_serving_graph_carries(log_dir, tmp_pa
     chunked = run_files.read_predictions(chunked_dir)
     np.testing.assert_array_equal(chunked["position"], whole["position"])
     assert np.abs(chunked["p"] - whole["p"]).max() > 1e-3  # SEQ_LEN 4 forgets what the whole history counts
+
+
+def test_items_never_answered_in_training_are_counted_and_reported(runs):
+    train = [make_sequence("a", [0, 1], [1, 0], items=[0, 1])]
+    test = [make_sequence("b", [0, 1, 1], [1, 0, 1], items=[0, 2, 2])]
+    dataset = Dataset("toy", 2, ["k0", "k1"], ["k0", "k1"], None, train, [], test, [], "", item_ids=[
+        "q0", "q1", "q2"])
+    assert unseen_in_training(dataset, items=True) == {"valid": (0, 0), "test": (1, 2)}
+    assert unseen_in_training(dataset) == {"valid": (0, 0), "test": (0, 0)}  # every skill was trained
+    assert runs["irt"][1]["test_unseen_items"] == 0 and runs["best_lr"][1]["test_unseen_item_answers"] == 0
+    assert "test_unseen_items" not in runs["pfa"][1]  # it reads no item
