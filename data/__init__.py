@@ -13,6 +13,9 @@ files (fold picks the pair). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
 another source are ignored, so a caller may pass all of them; an unknown option name raises DataError.
 With a cache folder (main.py's DATA_CACHE), a source read from files is preprocessed once (data/cache.py).
+Where a source has an item id per answer beside its skill (a csv log's csv_item_column, the raw ASSISTments
+file's problem_id, EdNet's question with ednet_skill "tags"), the Dataset carries it (Dataset.item_ids,
+Sequence.items; the models that read items are models.reads_items); the others have none.
 """
 import os
 
