@@ -38,6 +38,7 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 
 from data import (DATA_OPTIONS, SPLITS, DataError, load_from_config, map_skills, older_run_split,  # noqa: E402
                   remap_sequences)
+from data.dataset import remap_items  # noqa: E402
 from utils import run_files  # noqa: E402
 from utils.commands import run_folder_program  # noqa: E402
 from utils.config import ConfigError, run_overrides  # noqa: E402
@@ -73,9 +74,15 @@ def evaluate(run_dir, argv=(), log=print, model=None):
         extra["drop_unknown_skills"], where="the %s split of %s" % (extra["split"], dataset.name))
     if not sequences:
         raise DataError("the %s split of %s has no interaction to score" % (extra["split"], dataset.name))
+    n_items = run_files.recorded_items(saved)
+    if n_items:  # a model that reads items (IRT, Best-LR on data with items): matched by id as the skills
+        sequences = remap_items(sequences, dataset.item_ids, run_files.read_item_ids(run_dir, n_items),
+                                where="the %s split of %s" % (extra["split"], dataset.name))
     batches = EvaluationBatches(sequences, config["seq_len"], config["batch_size"])
     with opened(run_dir, model) as model:
-        if extra["carry_state"]:
+        if extra["carry_state"] and model.n_items:  # no serving graph: the graph reads whole histories
+            predictions = model.whole_history_predictions(sequences, config["batch_size"])
+        elif extra["carry_state"]:
             with ServingModel(model) as serving:
                 predictions = serving.carried_predictions(sequences, config["batch_size"])
         else:

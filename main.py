@@ -55,6 +55,8 @@ CSV_SKILL_COLUMN = "skill"     # csv: name of the column with the skill (or item
 CSV_CORRECT_COLUMN = "correct"  # csv: name of the column with the answer, 0 or 1
 CSV_ORDER_COLUMN = "order"     # csv: column of the time order (numbers or date-times); "" = file order
 CSV_SKILL_SEPARATOR = ""       # csv: separator of several skills in one cell, e.g. "_" for "12_45"; "" = off
+CSV_ITEM_COLUMN = ""           # csv: column of the item (question) id beside the skill, read by IRT and
+                               # Best-LR; "" = none (every model then reads the skill column alone)
 EDNET_KT1_DIR = "KT1"          # ednet: folder of the students' u<user id>.csv files, in DATASET_DIR
 EDNET_QUESTIONS_FILE = "contents/questions.csv"  # ednet: the questions' answers and tags, in DATASET_DIR
 EDNET_SKILL = "question"       # ednet: a "skill" is the "question" (item) or its "tags" (see MULTI_SKILL)
@@ -147,6 +149,11 @@ def run(config, log=print):
 
     # the model first: one that cannot be built leaves no run folder behind
     trainer = trainer_class(config["model"])(config, dataset, run_dir if resuming else None, log=log)
+    unseen_items = unseen_in_training(dataset, items=True) if trainer.n_items else {}
+    for split, (ids, answers) in sorted(unseen_items.items()):
+        if ids:
+            log("%s: %d items (%d answers) never answered in training: %s predicts them without their own "
+                "weight" % (split, ids, answers, config["model"]))
     try:
         if not resuming:
             run_dir = trainer.run_dir = run_files.create_run_dir(config["runs_dir"], config["dataset"],
@@ -162,9 +169,13 @@ def run(config, log=print):
             else:
                 state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
-                                       dataset.n_skills, trainer.num_parameters)
+                                       dataset.n_skills, trainer.num_parameters, trainer.n_items)
                 run_files.write_skills(run_dir, dataset)
-            log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
+                if trainer.n_items:
+                    run_files.write_items(run_dir, dataset.item_ids)
+            log("run folder: %s  (%s, %d parameters%s)" % (
+                run_dir, config["model"], trainer.num_parameters,
+                ", reads %d items beside the skills" % trainer.n_items if trainer.n_items else ""))
 
             state = trainer.fit(state)
             log("training ended after epoch %d: %s" % (state["epoch"], trainer.why_training_ended(state)))
@@ -176,6 +187,9 @@ def run(config, log=print):
                 test_figures = split_metrics(predictions)
                 test_figures.update(auc_interval(predictions, config["seed"]))  # whole students resampled
                 test_figures.update(unseen_ids=unseen["test"][0], unseen_id_answers=unseen["test"][1])
+                if unseen_items:
+                    test_figures.update(unseen_items=unseen_items["test"][0],
+                                        unseen_item_answers=unseen_items["test"][1])
                 oracle = oracle_auc(predictions, dataset.test)
                 if oracle is not None:
                     test_figures["oracle_auc"] = oracle

@@ -13,6 +13,9 @@ files (fold picks the pair). Every option a source reads must be given: their
 values have one home, the constants of main.py (a run's config.json records them). Options that belong to
 another source are ignored, so a caller may pass all of them; an unknown option name raises DataError.
 With a cache folder (main.py's DATA_CACHE), a source read from files is preprocessed once (data/cache.py).
+Where a source has an item id per answer beside its skill (a csv log's csv_item_column, the raw ASSISTments
+file's problem_id, EdNet's question with ednet_skill "tags"), the Dataset carries it (Dataset.item_ids,
+Sequence.items; the models that read items are models.reads_items); the others have none.
 """
 import os
 
@@ -93,8 +96,10 @@ def _student_split(options):
 def older_run_split(constants):
     """The split options that a run made before them (`constants`, its config.json's, lack them) is read
     with: one split by valid_fraction / test_fraction shuffled with the run's seed, as such runs were made,
-    so that they resume and are scored on the students they were trained and selected on."""
-    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0}
+    so that they resume and are scored on the students they were trained and selected on; and no csv item
+    column, which no run made before that option read."""
+    return {"split_design": "holdout", "split_seed": constants.get("seed", 0), "folds": 1, "valid_fold": 0,
+            "csv_item_column": ""}
 
 
 def _existing(*paths):

@@ -33,6 +33,10 @@ item-level; an attempt is one problem, so multi-skill attempts are one step what
 rows without a skill_id are still dropped in step 1, so every key sees the same attempts). Skills are
 indexed in increasing id (or name) order. Dataset.skill_names falls back to the id where the name is
 empty (11 ids in the original); with "problem_id" the names are the problem ids.
+Items: with skill_key "skill_id" or "skill_name", the problem_id of each answer is its item (Dataset.item_ids,
+Sequence.items), read beside the skill by the models that use items (IRT, Best-LR), when the file has a
+problem_id column and every kept row has one (the report says so, or why not); with "problem_id" the
+problem is the skill and there is no separate item.
 The options' values come from main.py's constants; main_problems_only and min_interactions enter the data
 fingerprint only when they drop rows (so older runs keep theirs).
 """
@@ -68,7 +72,8 @@ def load_assistments(dataset_dir, split, skill_key, multi_skill, main_problems_o
     encoding, encoding_why = detect_encoding(raw_bytes)
     columns = list(REQUIRED_COLUMNS) + (["problem_id"] if skill_key == "problem_id" else []) + (
         ["original"] if main_problems_only else [])
-    table = read_table(path, raw_bytes, encoding, columns)
+    table = read_table(path, raw_bytes, encoding, columns,
+                       optional=("problem_id",) if skill_key != "problem_id" else ())
     report = ["data: assistments, %s" % path,
               "  encoding: %s (%s)" % (encoding, encoding_why),
               "  rows read: %s" % "{:,}".format(len(table))]
@@ -77,7 +82,10 @@ def load_assistments(dataset_dir, split, skill_key, multi_skill, main_problems_o
                                          main_problems_only, min_interactions)
     skill_ids, skill_names, skill_index = index_skills(codes, key_texts, name_texts,
                                                        use_names=skill_key != "problem_id")
-    sequences = build_sequences(codes, skill_index)
+    # with skill_key "problem_id" the problem is the skill: no separate item
+    item_ids, item_index = index_items(codes, None if skill_key == "problem_id" else problem_texts(table),
+                                       report)
+    sequences = build_sequences(codes, skill_index, item_index)
     options = dict(split_fingerprint_options(split), skill_key=skill_key, multi_skill=multi_skill)
     # The two filters enter the fingerprint only when they are on, so that a run without them keeps the
     # fingerprint it had before they existed (and can still be resumed).
@@ -86,7 +94,8 @@ def load_assistments(dataset_dir, split, skill_key, multi_skill, main_problems_o
     if min_interactions > 1:
         options["min_interactions"] = min_interactions
     return split_into_dataset("assistments", sequences, skill_ids, skill_names, skill_key, split, report,
-                              stats, fingerprint([raw_bytes], options))
+                              stats, fingerprint([raw_bytes], options), item_ids=item_ids,
+                              item_label="problem_id")
 
 
 def find_file(dataset_dir):
@@ -108,8 +117,9 @@ def _read_bytes(path):
         return handle.read()
 
 
-def read_table(path, raw_bytes, encoding, columns=REQUIRED_COLUMNS):
-    """The needed columns as a DataFrame; DataError listing missing columns (and those found)."""
+def read_table(path, raw_bytes, encoding, columns=REQUIRED_COLUMNS, optional=()):
+    """The needed columns, and those of `optional` that the header has, as a DataFrame; DataError listing
+    missing columns (and those found)."""
     pandas_encoding = "utf-8-sig" if encoding == "UTF-8" else "latin-1"
     try:
         header = pd.read_csv(io.BytesIO(raw_bytes), nrows=0, encoding=pandas_encoding)
@@ -121,8 +131,9 @@ def read_table(path, raw_bytes, encoding, columns=REQUIRED_COLUMNS):
     if missing:
         raise DataError("%s: missing column(s) %s; columns found: %s" % (
             path, ", ".join(missing), ", ".join(found) or "(none)"))
+    columns = list(columns) + [column for column in optional if column in found and column not in columns]
     try:
-        return pd.read_csv(io.BytesIO(raw_bytes), usecols=list(columns), encoding=pandas_encoding,
+        return pd.read_csv(io.BytesIO(raw_bytes), usecols=columns, encoding=pandas_encoding,
                            dtype={"skill_id": object, "skill_name": object, "problem_id": object},
                            low_memory=False)
     except (pd.errors.ParserError, ValueError) as error:
@@ -139,8 +150,8 @@ def clean(table, path, skill_key, multi_skill, report, stats, main_problems_only
     codes = _numeric_columns(table, path)
     codes["skill"], skill_texts = _text_codes(table["skill_id"], _normalise_skill_id)
     codes["name"], name_texts = _text_codes(table["skill_name"], lambda text: text.strip())
-    if skill_key == "problem_id":
-        codes["problem"], problem_texts = _text_codes(table["problem_id"], _normalise_skill_id)
+    if "problem_id" in table.columns:
+        codes["problem"], _ = _text_codes(table["problem_id"], _normalise_skill_id)
     codes["row"] = np.arange(len(table))  # data row, for a stable order
     codes = pd.DataFrame(codes)
     if main_problems_only:
@@ -162,7 +173,7 @@ def clean(table, path, skill_key, multi_skill, report, stats, main_problems_only
             note(report, stats, "no_problem_rows", int((~has_problem).sum()),
                  "rows without a problem_id dropped")
         codes = codes[has_problem]
-        codes["key"], key_texts = codes["problem"].values, problem_texts
+        codes["key"], key_texts = codes["problem"].values, problem_texts(table)
     else:
         codes["key"], key_texts = _skill_keys(codes, skill_key, skill_texts, name_texts)
     codes = handle_multi_skill(codes, multi_skill, report, stats, "order_id",
@@ -176,6 +187,27 @@ def clean(table, path, skill_key, multi_skill, report, stats, main_problems_only
                             if min_interactions > 1 else ""))
     order = np.lexsort((codes["row"].values, codes["order_id"].values, codes["user_id"].values))
     return codes.iloc[order], key_texts, name_texts
+
+
+def problem_texts(table):
+    """The normalised problem ids that clean's `problem` codes index, or None without a problem_id column."""
+    if "problem_id" not in table.columns:
+        return None
+    return _text_codes(table["problem_id"], _normalise_skill_id)[1]
+
+
+def index_items(codes, texts, report):
+    """(item ids in natural order, item index of each row), or (None, None) without items (`texts` None) or
+    when a kept row has no problem_id (said in the report: the items would leave answers out)."""
+    if texts is None or "problem" not in codes:
+        return None, None
+    missing = int((codes["problem"].values < 0).sum())
+    if missing:
+        report.append("  items: none (%s kept rows have no problem_id; the models read the skill alone)"
+                      % "{:,}".format(missing))
+        return None, None
+    ordered, index_of_problem = index_keys(codes["problem"].values, texts)
+    return [texts[code] for code in ordered], index_of_problem[codes["problem"].values]
 
 
 def _numeric_columns(table, path):
@@ -253,6 +285,7 @@ def _first_names(codes, skill_index, skill_ids, name_texts):
             for i in range(len(skill_ids))]
 
 
-def build_sequences(codes, skill_index):
+def build_sequences(codes, skill_index, item_index=None):
     """One Sequence per user (rows already ordered by user_id, order_id), in increasing user_id order."""
-    return sequences_from_rows(codes["user_id"].values, skill_index, codes["correct"].values)
+    return sequences_from_rows(codes["user_id"].values, skill_index, codes["correct"].values,
+                               item_index=item_index)

@@ -187,12 +187,14 @@ def _flatten(dataset):
                                                             np.int32)
         if any(seq.true_probs is not None for seq in sequences):
             arrays[split + "_true_probs"] = _concatenate([seq.true_probs for seq in sequences], np.float32)
+        if dataset.n_items:
+            arrays[split + "_items"] = _concatenate([seq.items for seq in sequences], np.int32)
         texts["students"][split] = [seq.student for seq in sequences]
     if dataset.true_concepts is not None:
         arrays["true_concepts"] = np.asarray(dataset.true_concepts)
     texts.update({"name": dataset.name, "n_skills": dataset.n_skills, "skill_ids": dataset.skill_ids,
                   "skill_names": dataset.skill_names, "report": dataset.report,
-                  "fingerprint": dataset.fingerprint, "stats": dataset.stats})
+                  "fingerprint": dataset.fingerprint, "stats": dataset.stats, "item_ids": dataset.item_ids})
     return arrays, texts
 
 
@@ -236,15 +238,19 @@ def _unflatten(arrays, texts):
         lengths = arrays[split + "_lengths"]
         skills, answers = arrays[split + "_skills"], arrays[split + "_answers"]
         probs = arrays.get(split + "_true_probs")
+        items = arrays.get(split + "_items") if texts.get("item_ids") else None
         students = texts["students"][split]
-        if len(students) != len(lengths) or not len(skills) == len(answers) == int(lengths.sum()):
+        items_lost = bool(texts.get("item_ids")) and (items is None or len(items) != len(skills))
+        if (len(students) != len(lengths) or not len(skills) == len(answers) == int(lengths.sum())
+                or items_lost):
             raise ValueError("a damaged cache entry")
         ends = np.cumsum(lengths).tolist()
         starts = [0] + ends[:-1]
         # each Sequence is a view into the split's flat arrays: no copy per student
         splits[split] = [Sequence(student, skills[start:end], answers[start:end],
-                                  None if probs is None else probs[start:end])
+                                  None if probs is None else probs[start:end],
+                                  None if items is None else items[start:end])
                          for student, start, end in zip(students, starts, ends)]
     return Dataset(texts["name"], texts["n_skills"], texts["skill_ids"], texts["skill_names"],
                    arrays.get("true_concepts"), splits["train"], splits["valid"], splits["test"],
-                   texts["report"], texts["fingerprint"], texts["stats"])
+                   texts["report"], texts["fingerprint"], texts["stats"], item_ids=texts.get("item_ids"))

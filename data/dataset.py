@@ -21,8 +21,11 @@ class DataError(Exception):
 
 
 # One student's whole chronological sequence. skills = 0-based skill index (int32), answers = 0/1 (int32),
-# true_probs = the generator's true P(correct) of each answer (float32), None for real data.
-Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "true_probs"])
+# true_probs = the generator's true P(correct) of each answer (float32), None for real data; items = 0-based
+# item index of each answer (int32; the question answered, beside its skill), None where the source has no
+# item column (three-line files, synthetic data, a csv log without CSV_ITEM_COLUMN).
+Sequence = collections.namedtuple("Sequence", ["student", "skills", "answers", "true_probs", "items"],
+                                  defaults=(None,))
 
 
 class Dataset(object):
@@ -33,11 +36,13 @@ class Dataset(object):
 
     Fields: name, n_skills, skill_ids (original id of each index, as text), skill_names (falls back to the
     id), true_concepts (int array of len n_skills, or None), train / valid / test, report (list of str),
-    fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks).
+    fingerprint (hex digest of the input bytes + options), stats (dict of the report's numbers, for checks),
+    item_ids (original id of each item index, as text; empty where the source has no item column, and then
+    every Sequence's items is None) and n_items (len(item_ids), 0 = no items).
     """
 
     def __init__(self, name, n_skills, skill_ids, skill_names, true_concepts, train, valid, test,
-                 report, fingerprint, stats=None):
+                 report, fingerprint, stats=None, item_ids=None):
         self.name = name
         self.n_skills = int(n_skills)
         self.skill_ids = list(skill_ids)
@@ -49,17 +54,20 @@ class Dataset(object):
         self.report = list(report)
         self.fingerprint = fingerprint
         self.stats = dict(stats or {})
+        self.item_ids = list(item_ids or [])
+        self.n_items = len(self.item_ids)
 
     def __repr__(self):
         return "Dataset(%r, n_skills=%d, students train/valid/test=%d/%d/%d)" % (
             self.name, self.n_skills, len(self.train), len(self.valid), len(self.test))
 
 
-def make_sequence(student, skills, answers, true_probs=None):
-    """A `Sequence` with the contract's dtypes (int32 skills/answers, float32 true_probs)."""
+def make_sequence(student, skills, answers, true_probs=None, items=None):
+    """A `Sequence` with the contract's dtypes (int32 skills/answers/items, float32 true_probs)."""
     probs = None if true_probs is None else np.asarray(true_probs, dtype=np.float32)
+    items = None if items is None else np.asarray(items, dtype=np.int32)
     return Sequence(str(student), np.asarray(skills, dtype=np.int32), np.asarray(answers, dtype=np.int32),
-                    probs)
+                    probs, items)
 
 
 def fingerprint(parts, options):
@@ -173,8 +181,29 @@ def remap_sequences(sequences, mapping, source_skill_ids, drop_unknown, where="t
             emptied += 1
             continue
         probs = None if seq.true_probs is None else seq.true_probs[keep]
-        out.append(Sequence(seq.student, mapped[keep].astype(np.int32), seq.answers[keep], probs))
+        items = None if seq.items is None else seq.items[keep]
+        out.append(Sequence(seq.student, mapped[keep].astype(np.int32), seq.answers[keep], probs, items))
     return out, {"interactions": dropped_interactions, "students": emptied, "skills": unknown_ids}
+
+
+def remap_items(sequences, source_item_ids, run_item_ids, where="the data"):
+    """Sequences with items given as a run's item indices (matched by original id, as map_skills does).
+
+    DataError when the data has no items, or has item ids that the run never saw: a run that reads items has
+    a weight per item it was trained with and none for another.
+    """
+    if any(seq.items is None for seq in sequences):
+        raise DataError("%s has no item ids, and the run's model reads them: give the data the item column "
+                        "the run was trained with (CSV_ITEM_COLUMN, or the ASSISTments file's problem_id)"
+                        % where)
+    mapping = map_skills(source_item_ids, run_item_ids)
+    unknown = sorted(set(str(source_item_ids[i]) for seq in sequences for i in np.unique(seq.items)
+                         if mapping[i] < 0), key=_id_order)
+    if unknown:
+        raise DataError("%s has %d item id(s) that the run never saw (e.g. %s): the run's model has no "
+                        "weight for them; score it on the data it was trained on"
+                        % (where, len(unknown), ", ".join(unknown[:5])))
+    return [seq._replace(items=mapping[seq.items].astype(np.int32)) for seq in sequences]
 
 
 def _id_order(skill_id):
@@ -184,18 +213,20 @@ def _id_order(skill_id):
         return (1, 0.0, skill_id)
 
 
-def unseen_in_training(dataset):
+def unseen_in_training(dataset, items=False):
     """The ids answered in the validation and test splits that no training answer has: a model has learnt
     nothing of them (a regression predicts them from its global weights, BKT from its pooled parameters,
-    a deep model from its untrained rows). Returns {split: (ids, answers on them)} for valid and test."""
-    trained = np.zeros(dataset.n_skills, dtype=bool)
+    a deep model from its untrained rows). Returns {split: (ids, answers on them)} for valid and test; with
+    `items`, of the item ids (the dataset must have them) instead of the skill ids."""
+    field, n_ids = ("items", dataset.n_items) if items else ("skills", dataset.n_skills)
+    trained = np.zeros(n_ids, dtype=bool)
     for seq in dataset.train:
-        trained[seq.skills] = True
+        trained[getattr(seq, field)] = True
     counts = {}
     for split in ("valid", "test"):
-        answered = np.zeros(dataset.n_skills, dtype=np.int64)
+        answered = np.zeros(n_ids, dtype=np.int64)
         for seq in getattr(dataset, split):
-            answered += np.bincount(seq.skills, minlength=dataset.n_skills)
+            answered += np.bincount(getattr(seq, field), minlength=n_ids)
         unseen = (answered > 0) & ~trained
         counts[split] = (int(unseen.sum()), int(answered[unseen].sum()))
     return counts

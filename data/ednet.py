@@ -14,7 +14,9 @@ An answer is correct when user_answer == the question's correct_answer. The skil
 "question" (the question id: item level) or "tags" (the question's tags: a question with several tags
 follows multi_skill, as for ASSISTments: "first" = its first tag as listed, "drop" = drop its answers,
 "expand" = one step per tag, LEAKY; answers to a question without a tag are dropped). Students are the
-files in increasing user id; ednet_max_students > 0 keeps the first N of them (to try a subset; 0 = all).
+files in increasing user id. With "tags", the question is each answer's item beside its tag (Dataset.item_ids,
+Sequence.items), read by the models that use items (IRT, Best-LR); with "question" the question is the skill
+and there is no separate item. ednet_max_students > 0 keeps the first N of them (to try a subset; 0 = all).
 Each student's answers are ordered by timestamp (ties keep file order), students with fewer than
 min_interactions answers are dropped, and students are split as the split options say (data/sequences.py).
 
@@ -88,7 +90,8 @@ def load_ednet(dataset_dir, split, ednet_kt1_dir, ednet_questions_file, ednet_sk
         raise DataError("%s: no answers left (after dropping students with fewer than %d answers, "
                         "min_interactions, and per ednet_skill=%r / multi_skill=%r)"
                         % (kt1_dir, min_interactions, ednet_skill, multi_skill))
-    sequences, skill_ids = student_sequences(codes, key_texts, users)
+    sequences, skill_ids, item_ids = student_sequences(
+        codes, key_texts, users, item_texts=list(questions.ids) if ednet_skill == "tags" else None)
     options = dict(split_fingerprint_options(split), ednet_kt1_dir=ednet_kt1_dir,
                    ednet_questions_file=ednet_questions_file, ednet_skill=ednet_skill,
                    ednet_max_students=max_students, multi_skill=multi_skill,
@@ -96,15 +99,24 @@ def load_ednet(dataset_dir, split, ednet_kt1_dir, ednet_questions_file, ednet_sk
     return split_into_dataset("ednet", sequences, skill_ids, list(skill_ids),
                               "question_id" if ednet_skill == "question" else "the questions' tags", split,
                               report, stats,
-                              fingerprint([digest, questions.raw_bytes], options))
+                              fingerprint([digest, questions.raw_bytes], options), item_ids=item_ids,
+                              item_label="question_id")
 
 
-def student_sequences(codes, key_texts, users):
-    """(one Sequence per student, named u<user id>; the skill ids of the keys present, in natural order)."""
+def student_sequences(codes, key_texts, users, item_texts=None):
+    """(one Sequence per student, named u<user id>; the skill ids of the keys present, in natural order; the
+    item ids of the questions present likewise, or None without item_texts: the texts of
+    codes["question"])."""
     ordered, index_of_key = index_keys(codes["key"].values, key_texts)
+    item_ids = item_index = None
+    if item_texts is not None:
+        ordered_items, index_of_item = index_keys(codes["question"].values, item_texts)
+        item_ids, item_index = [item_texts[code] for code in ordered_items], index_of_item[
+            codes["question"].values]
     sequences = sequences_from_rows(codes["student"].values, index_of_key[codes["key"].values],
-                                    codes["correct"].values, ["u%d" % user for user, _ in users])
-    return sequences, [key_texts[code] for code in ordered]
+                                    codes["correct"].values, ["u%d" % user for user, _ in users],
+                                    item_index=item_index)
+    return sequences, [key_texts[code] for code in ordered], item_ids
 
 
 def check_max_students(value):
@@ -401,6 +413,6 @@ def skill_rows(rows, questions, skill, multi_skill, report, stats):
     position = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
     codes = pd.DataFrame({"answer": row.astype(np.int64), "student": rows.student[row],
                           "key": questions.tags[questions.tag_offsets[rows.question[row]] + position],
-                          "correct": rows.correct[row]})
+                          "correct": rows.correct[row], "question": rows.question[row]})
     codes = handle_multi_skill(codes, multi_skill, report, stats, "answer", unit="tag entries")
     return codes, questions.tag_texts

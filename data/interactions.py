@@ -116,10 +116,11 @@ def index_keys(key_codes, key_texts):
     return ordered, index_of_key
 
 
-def sequences_from_rows(students, skill_index, answers, student_names=None):
+def sequences_from_rows(students, skill_index, answers, student_names=None, item_index=None):
     """One Sequence per run of equal student codes (rows sorted by student, then in time order).
 
-    The student's name is student_names[code] when given, else the code as text.
+    The student's name is student_names[code] when given, else the code as text; item_index (the item index
+    of each row), when given, becomes each Sequence's items.
     """
     if len(students) == 0:
         return []
@@ -128,24 +129,31 @@ def sequences_from_rows(students, skill_index, answers, student_names=None):
     # converted once: each Sequence is a view of these (the dtypes of make_sequence), no copy per student
     skill_index = np.asarray(skill_index, dtype=np.int32)
     answers = np.asarray(answers, dtype=np.int32)
+    items = None if item_index is None else np.asarray(item_index, dtype=np.int32)
     firsts = students[starts].tolist()
     return [Sequence(str(first) if student_names is None else str(student_names[first]),
-                     skill_index[start:end], answers[start:end], None)
+                     skill_index[start:end], answers[start:end], None,
+                     None if items is None else items[start:end])
             for first, start, end in zip(firsts, starts.tolist(), ends)]
 
 
 def split_into_dataset(name, sequences, skill_ids, skill_names, key_label, split, report, stats,
-                       data_fingerprint):
+                       data_fingerprint, item_ids=None, item_label=None):
     """Split the students as `split` (a data.sequences.StudentSplit) says, finish the report and stats, and
-    return the Dataset."""
+    return the Dataset (with `item_ids`, the items' original ids by index, when the sequences carry items;
+    item_label names where they come from)."""
     n_interactions = int(sum(len(seq.skills) for seq in sequences))
     splits = list(zip(("train", "valid", "test"),
                       split_by_student(sequences, split)))
-    report += ["  students: %s, interactions: %s, skills: %d (keyed by %s)"
-               % ("{:,}".format(len(sequences)), "{:,}".format(n_interactions), len(skill_ids), key_label),
-               describe_split(split)]
+    report.append("  students: %s, interactions: %s, skills: %d (keyed by %s)"
+                  % ("{:,}".format(len(sequences)), "{:,}".format(n_interactions), len(skill_ids), key_label))
+    if item_ids:  # the stats key only when there are items, so that the stats of other data stay as they were
+        report.append("  items: %d (keyed by %s), read beside the skill by the models that use items (IRT, "
+                      "Best-LR)" % (len(item_ids), item_label))
+        stats["n_items"] = len(item_ids)
+    report.append(describe_split(split))
     report += split_summary_lines(splits)
     stats.update(split_stats(splits))
     stats.update({"students": len(sequences), "interactions": n_interactions, "n_skills": len(skill_ids)})
     return Dataset(name, len(skill_ids), skill_ids, skill_names, None, splits[0][1], splits[1][1],
-                   splits[2][1], report, data_fingerprint, stats)
+                   splits[2][1], report, data_fingerprint, stats, item_ids=item_ids)

@@ -10,6 +10,8 @@ Columns (by name, given by options; other columns are ignored):
                   "first" (the cell's first skill), "drop" (drop the answer) or "expand" (one step
                   per skill, LEAKY: the 2nd sees the answer of the 1st). An empty cell drops the row.
   correct_column  0 or 1 (1.0 / 0.0 too)
+  item_column     the item (question) answered, any text, beside its skill; None or "" = none. Read by the
+                  models that use items (IRT, Best-LR); every row needs one (an empty cell is an error).
   order_column    when the answer was given: finite numbers (order ids, seconds) when the first value is
                   a number, else ISO 8601 date-times, year first ("2024-03-01T09:15:00", "2024-03-01 09:15",
                   "2024-03-01", with or without a time zone; all are compared in UTC); every value must
@@ -17,12 +19,13 @@ Columns (by name, given by options; other columns are ignored):
                   by row it is a guess). Ties keep file order. None or "" = no order column: the file
                   order is the time order.
 Bad input raises DataError with file:line: a missing column (lists the columns found), a correct value
-that is not 0/1, an order value that does not parse or is not in the column's format.
+that is not 0/1, an order value that does not parse or is not in the column's format, an empty item cell.
 
 read_response_log(...) -> (DataFrame[student, skill_id, correct], report lines): the rows grouped by
 student (students in natural order: numbers by value, then text) and in time order inside a student;
 predict.py reads a history file with it. load_response_log(...) -> Dataset: skill ids indexed in natural
-order (names = ids), students with fewer than min_interactions interactions dropped, split by student.
+order (names = ids), item ids (with an item column) likewise, students with fewer than min_interactions
+interactions dropped, split by student.
 
 Two paths give the same rows, report, errors and fingerprint, bit for bit:
 - the fast one (`read_response_log`, `load_response_log`): the file is read once as integer codes into
@@ -52,7 +55,7 @@ from data.progress import no_progress, progress
 from data.sequences import split_fingerprint_options
 
 OPTIONS = ("csv_file", "csv_student_column", "csv_skill_column", "csv_correct_column", "csv_order_column",
-           "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions")
+           "csv_delimiter", "csv_skill_separator", "multi_skill", "min_interactions", "csv_item_column")
 TAB_EXTENSIONS = (".tsv", ".tab", ".txt")
 
 
@@ -71,29 +74,34 @@ def read_response_log(path, student_column, skill_column, correct_column, order_
 
 
 def load_response_log(dataset_dir, split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
-                      csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
+                      csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions,
+                      csv_item_column=""):
     """Read DATASET_DIR/csv_file and split it by student into a Dataset (see module docstring)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
     # A large log takes a minute: a bar of its stages (on a terminal only) says which one runs, for how long.
     with progress(None, "reading %s" % csv_file, total=len(LOAD_STAGES), unit="stage") as bar:
         rows = _read(path, csv_student_column, csv_skill_column, csv_correct_column, csv_order_column,
-                     csv_delimiter, csv_skill_separator, multi_skill, bar)
+                     csv_delimiter, csv_skill_separator, multi_skill, bar, item_column=csv_item_column)
         bar.set_postfix_str(LOAD_STAGES[-1])
         report, stats = rows.report, rows.stats
-        students, skills, correct = _drop_short_students(rows, min_interactions, report, stats)
+        students, skills, correct, items = _drop_short_students(rows, min_interactions, report, stats)
         if len(students) == 0:
             raise DataError(_too_few_interactions(path, min_interactions))
         index_of_skill, skill_ids = _skill_index(skills, rows.skills, rows.skill_texts)
+        item_index, item_ids = (None, None) if items is None else _skill_index(items, rows.items,
+                                                                               rows.item_texts)
         # int32 flat arrays: every Sequence is a view into them, no copy per student
         sequences = sequences_from_rows(students, index_of_skill[skills], correct.astype(np.int32),
-                                        student_names=rows.student_texts)
+                                        student_names=rows.student_texts,
+                                        item_index=None if items is None else item_index[items])
         options = _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column,
                                        csv_correct_column, csv_order_column, csv_delimiter,
-                                       csv_skill_separator, multi_skill, min_interactions)
+                                       csv_skill_separator, multi_skill, min_interactions, csv_item_column)
         dataset = split_into_dataset("csv", sequences, skill_ids, list(skill_ids),
                                      "column %s" % csv_skill_column, split, report, stats,
-                                     finish_fingerprint(rows.scan.digest.copy(), options))
+                                     finish_fingerprint(rows.scan.digest.copy(), options), item_ids=item_ids,
+                                     item_label="column %s" % csv_item_column)
         bar.update(1)
     return dataset
 
@@ -113,9 +121,12 @@ def _skill_index(skills, all_skills, skill_texts):
 
 
 def _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
-                         csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions):
-    """The options that enter the data fingerprint (with the file's bytes); runs record it."""
-    return dict(split_fingerprint_options(split), **{
+                         csv_order_column, csv_delimiter, csv_skill_separator, multi_skill, min_interactions,
+                         csv_item_column=""):
+    """The options that enter the data fingerprint (with the file's bytes); runs record it. The item column
+    enters only when one is named, so that a run made without one keeps its fingerprint."""
+    item = {"csv_item_column": csv_item_column} if csv_item_column else {}
+    return dict(split_fingerprint_options(split), **item, **{
             "csv_file": csv_file, "csv_student_column": csv_student_column,
             "csv_skill_column": csv_skill_column, "csv_correct_column": csv_correct_column,
             "csv_order_column": csv_order_column, "csv_delimiter": csv_delimiter,
@@ -140,12 +151,14 @@ def _check_file(path):
         check_text_encoding(path, handle.read(64))
 
 
-def _first_lines(path, separator, encoding, student_column, skill_column, correct_column, order_column, rows):
+def _first_lines(path, separator, encoding, student_column, skill_column, correct_column, order_column, rows,
+                 item_column=""):
     """The report's first lines (what was read, how)."""
     return ["data: csv, %s" % path,
-            "  %s-separated, %s; columns: student=%s, skill=%s, correct=%s, order=%s"
+            "  %s-separated, %s; columns: student=%s, skill=%s, correct=%s, order=%s%s"
             % ("tab" if separator == "\t" else repr(separator), encoding, student_column, skill_column,
-               correct_column, order_column or "(file order)"),
+               correct_column, order_column or "(file order)",
+               ", item=%s" % item_column if item_column else ""),
             "  rows read: %s" % "{:,}".format(rows)]
 
 
@@ -155,12 +168,13 @@ def _first_lines(path, separator, encoding, student_column, skill_column, correc
 #   students int32 [n]: index into student_texts (natural order, only students with rows); skills int32 [n]:
 #   index into skill_texts (first-seen order, not yet the skill index); correct int8 [n] 0/1;
 #   report, stats: as the reference's; scan: data.coded_columns.FileScan (the file's digest).
+#   items int32 [n]: index into item_texts (first-seen order), or None (no item column), as skills.
 _Rows = collections.namedtuple("_Rows", ["students", "student_texts", "skills", "skill_texts", "correct",
-                                         "report", "stats", "scan"])
+                                         "report", "stats", "scan", "items", "item_texts"])
 
 
 def _read(path, student_column, skill_column, correct_column, order_column, delimiter, skill_separator,
-          multi_skill, bar=None):
+          multi_skill, bar=None, item_column=""):
     """_Rows of the log: the same rows, report and errors as _read_reference, from integer codes. `bar` (a
     data.progress bar of LOAD_STAGES), when given, names each stage as it starts and counts it when done."""
     bar = bar or no_progress()
@@ -171,12 +185,12 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     bar.update(1)
     bar.set_postfix_str(LOAD_STAGES[1])
     separator = resolve_delimiter(path, delimiter)
-    mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
-        [("order", order_column)] if order_column else [])
+    mapping = _mapping(student_column, skill_column, correct_column, order_column, item_column)
     _check_header(path, _header(path, scan.encoding, separator, mapping), separator, mapping)
     try:
         columns, reader = read_coded_columns(path, scan, separator, [student_column, skill_column,
-                                                                     correct_column], order_column or None)
+                                                                     correct_column] + (
+            [item_column] if item_column else []), order_column or None)
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError("%s: cannot parse the file: %s" % (path, str(error).strip()))
     _say_reader_once(reader)
@@ -185,8 +199,13 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     log = _Lines(path, scan.encoding, separator)
     n_rows = len(columns[student_column].codes)
     report = _first_lines(path, separator, scan.encoding, student_column, skill_column, correct_column,
-                          order_column, n_rows)
+                          order_column, n_rows, item_column)
     stats = {"rows": n_rows, "encoding": scan.encoding}
+    item_cells = None
+    if item_column:
+        item_cells = _stripped(columns[item_column])
+        if "" in item_cells.texts:
+            _items(_row_texts(item_cells), log, item_column)  # raises, naming the first empty row
     students = _stripped(columns[student_column])
     if "" in students.texts:
         _students(_row_texts(students), log, student_column)  # raises, naming the first empty row
@@ -215,8 +234,10 @@ def _read(path, student_column, skill_column, correct_column, order_column, deli
     report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),
                                                       "{:,}".format(n_kept)))
     bar.update(1)
+    items, item_texts = (None, None) if item_cells is None else (
+        kept(item_cells.codes).astype(np.int32)[by_time], item_cells.texts)
     return _Rows(rank[by_time], student_texts, skills[by_time], skill_texts,
-                 kept(correct)[by_time], report, stats, scan)
+                 kept(correct)[by_time], report, stats, scan, items, item_texts)
 
 
 def _time_order(rank, n_students, order):
@@ -371,18 +392,19 @@ def _natural_ranks(students, kept_codes):
 
 
 def _drop_short_students(rows, min_interactions, report, stats):
-    """(students, skills, correct) of the rows without the students with fewer than min_interactions rows;
-    the report and stats as data.interactions.drop_short_students."""
+    """(students, skills, correct, items or None) of the rows without the students with fewer than
+    min_interactions rows; the report and stats as data.interactions.drop_short_students."""
     stats["short_students"] = 0
     if min_interactions <= 1:
-        return rows.students, rows.skills, rows.correct
+        return rows.students, rows.skills, rows.correct, rows.items
     sizes = np.bincount(rows.students, minlength=len(rows.student_texts))
     short_student = (sizes > 0) & (sizes < min_interactions)
     short = short_student[rows.students]
     note(report, stats, "short_students", int(short_student.sum()),
          "students with fewer than %d interactions dropped (%s interactions; min_interactions=%d)"
          % (min_interactions, "{:,}".format(int(short.sum())), min_interactions))
-    return rows.students[~short], rows.skills[~short], rows.correct[~short]
+    return (rows.students[~short], rows.skills[~short], rows.correct[~short],
+            None if rows.items is None else rows.items[~short])
 
 
 # -- the reference: the row-wise path, readable and slow (~100k rows/s); the tests compare the fast path -----
@@ -398,28 +420,37 @@ def read_response_log_reference(path, student_column, skill_column, correct_colu
 
 def load_response_log_reference(dataset_dir, split, csv_file, csv_student_column, csv_skill_column,
                                 csv_correct_column, csv_order_column, csv_delimiter, csv_skill_separator,
-                                multi_skill, min_interactions):
+                                multi_skill, min_interactions, csv_item_column=""):
     """load_response_log, row by row (the reference of the fast path)."""
     min_interactions = check_min_interactions(min_interactions)
     path = os.path.join(dataset_dir, csv_file)
     table, report, stats, raw_bytes = _read_reference(path, csv_student_column, csv_skill_column,
                                                       csv_correct_column, csv_order_column, csv_delimiter,
-                                                      csv_skill_separator, multi_skill)
+                                                      csv_skill_separator, multi_skill, csv_item_column)
     students, student_names = pd.factorize(table["student"].values)  # already in natural order
     codes = pd.DataFrame({"student": students, "correct": table["correct"].values})
     codes["key"], key_texts = pd.factorize(table["skill_id"].values)
+    if csv_item_column:
+        codes["item"], item_texts = pd.factorize(table["item_id"].values)
     codes = drop_short_students(codes, min_interactions, report, stats, "student")
     if len(codes) == 0:
         raise DataError(_too_few_interactions(path, min_interactions))
     ordered, index_of_key = index_keys(codes["key"].values, list(key_texts))
     skill_ids = [str(key_texts[code]) for code in ordered]
+    item_ids, item_index = None, None
+    if csv_item_column:
+        ordered_items, index_of_item = index_keys(codes["item"].values, list(item_texts))
+        item_ids = [str(item_texts[code]) for code in ordered_items]
+        item_index = index_of_item[codes["item"].values]
     sequences = sequences_from_rows(codes["student"].values, index_of_key[codes["key"].values],
-                                    codes["correct"].values, student_names=list(student_names))
+                                    codes["correct"].values, student_names=list(student_names),
+                                    item_index=item_index)
     options = _fingerprint_options(split, csv_file, csv_student_column, csv_skill_column, csv_correct_column,
                                    csv_order_column, csv_delimiter, csv_skill_separator, multi_skill,
-                                   min_interactions)
+                                   min_interactions, csv_item_column)
     return split_into_dataset("csv", sequences, skill_ids, list(skill_ids), "column %s" % csv_skill_column,
-                              split, report, stats, fingerprint([raw_bytes], options))
+                              split, report, stats, fingerprint([raw_bytes], options), item_ids=item_ids,
+                              item_label="column %s" % csv_item_column)
 
 
 def resolve_delimiter(path, delimiter):
@@ -432,7 +463,7 @@ def resolve_delimiter(path, delimiter):
 
 
 def _read_reference(path, student_column, skill_column, correct_column, order_column, delimiter,
-                    skill_separator, multi_skill):
+                    skill_separator, multi_skill, item_column=""):
     """(table, report, stats, raw bytes) of read_response_log_reference."""
     check_choice("multi_skill", multi_skill, MULTI_SKILL_CHOICES)
     _check_file(path)
@@ -440,18 +471,19 @@ def _read_reference(path, student_column, skill_column, correct_column, order_co
         raw_bytes = handle.read()
     encoding, _ = detect_encoding(raw_bytes)
     separator = resolve_delimiter(path, delimiter)
-    mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
-        [("order", order_column)] if order_column else [])
+    mapping = _mapping(student_column, skill_column, correct_column, order_column, item_column)
     table = _read_columns(path, raw_bytes, encoding, separator, mapping)
     log = _Lines(path, encoding, separator)
     report = _first_lines(path, separator, encoding, student_column, skill_column, correct_column,
-                          order_column, len(table))
+                          order_column, len(table), item_column)
     stats = {"rows": len(table), "encoding": encoding}
     columns = dict(mapping)
     rows = pd.DataFrame({
         "student": _students(table["student"].values, log, columns["student"]),
         "correct": _answers(table["correct"].values, log, columns["correct"]),
         "row": np.arange(len(table))})
+    if item_column:
+        rows["item"] = _items(table["item"].values, log, columns["item"])
     if order_column:
         order, order_kind = _order(table["order"].values, log, columns["order"])
         report.append("  order column %s read as %s" % (order_column, order_kind))
@@ -471,6 +503,8 @@ def _read_reference(path, student_column, skill_column, correct_column, order_co
     rows = rows.iloc[sort]
     result = pd.DataFrame({"student": rows["student"].values, "skill_id": rows["skill_id"].values,
                            "correct": rows["correct"].values.astype(np.int64)})
+    if item_column:
+        result["item_id"] = rows["item"].values
     report.append("  %s students, %s interactions" % ("{:,}".format(len(student_texts)),
                                                       "{:,}".format(len(result))))
     return result, report, stats, raw_bytes
@@ -494,7 +528,8 @@ def _check_header(path, found, separator, mapping):
         hint = " (the header is one column: is the separator %r right? set CSV_DELIMITER)" % separator \
             if len(found) == 1 else ""
         raise DataError("%s: missing column(s) %s; columns found: %s%s\n  name the columns with "
-                        "CSV_STUDENT_COLUMN, CSV_SKILL_COLUMN, CSV_CORRECT_COLUMN, CSV_ORDER_COLUMN (or "
+                        "CSV_STUDENT_COLUMN, CSV_SKILL_COLUMN, CSV_CORRECT_COLUMN, CSV_ORDER_COLUMN, "
+                        "CSV_ITEM_COLUMN (or "
                         "--csv_student_column NAME ... on the command line)"
                         % (path, ", ".join(missing), ", ".join(found) or "(none)", hint))
 
@@ -533,6 +568,29 @@ class _Lines(object):
                     record += 1
                 start_line = reader.line_num + 1
         return "?"
+
+
+def _mapping(student_column, skill_column, correct_column, order_column, item_column):
+    """[(role, column name)] of the columns read; DataError when the item column is one of the others."""
+    mapping = [("student", student_column), ("skill", skill_column), ("correct", correct_column)] + (
+        [("order", order_column)] if order_column else [])
+    if item_column:
+        taken = dict((column, role) for role, column in mapping)
+        if item_column in taken:
+            raise DataError("CSV_ITEM_COLUMN names the column %s, which is already the %s column: name the "
+                            "column of the item (question) ids, or leave CSV_ITEM_COLUMN empty for none"
+                            % (item_column, taken[item_column]))
+        mapping.append(("item", item_column))
+    return mapping
+
+
+def _items(values, log, column):
+    empty = values == ""
+    if empty.any():
+        raise DataError("%s: empty item id (%d rows): give every answer its item, or leave CSV_ITEM_COLUMN "
+                        "empty to read no items" % (log.where(int(np.argmax(empty)), column),
+                                                    int(empty.sum())))
+    return values
 
 
 def _students(values, log, column):

@@ -27,7 +27,9 @@ import numpy as np
 
 from data.dataset import DataError
 
-Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets"])
+# items: int32 [B, T] item indices, padded as skills, when every chunk's sequence carries items; else None.
+Batch = collections.namedtuple("Batch", ["skills", "answers", "mask", "students", "offsets", "items"],
+                               defaults=(None,))
 
 # How a source splits its students (the values of main.py's SPLIT_DESIGN, SPLIT_SEED, FOLDS, FOLD,
 # VALID_FOLD, VALID_FRACTION and TEST_FRACTION); see the module docstring.
@@ -252,4 +254,15 @@ def _pad_rows(chunks, seq_len):
         mask[row, :length] = 1.0
     students = [seq.student for seq, _ in chunks]
     offsets = np.array([offset for _, offset in chunks], dtype=np.int64)
-    return Batch(skills, answers, mask, students, offsets)
+    return Batch(skills, answers, mask, students, offsets, _padded_items(chunks, seq_len))
+
+
+def _padded_items(chunks, seq_len):
+    """int32 [B, T] items of the chunks, padded at the end with item 0; None unless every chunk has items."""
+    if any(seq.items is None for seq, _ in chunks):
+        return None
+    items = np.zeros((len(chunks), seq_len), dtype=np.int32)
+    for row, (seq, offset) in enumerate(chunks):
+        end = min(offset + seq_len, len(seq.skills))
+        items[row, :end - offset] = seq.items[offset:end]
+    return items

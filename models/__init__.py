@@ -63,6 +63,14 @@ used); no I/O, no Keras, no tf.layers / tf.contrib (tests/test_repo_hygiene.py c
                              on that same id (BKT, PFA), so an answer changes later predictions on its own id
                              and none on another. The tests (tests/test_models.py, tests/test_export.py) read
                              both through `reads_history` and `reads_other_ids` below.
+    READS_ITEMS (optional)   bool, default False. True: where the data has an item id per answer beside its
+                             skill (data.Dataset.n_items > 0), build_graph passes `items` (int32 [B, T], item
+                             indices in [0, n_items), padded like skills) and `n_items` to build as keyword
+                             arguments, and the model may read them (IRT: the item's difficulty; Best-LR: the
+                             item's bias beside the skill's). Such a graph (KTGraph.n_items > 0) is trained
+                             and scored on batches with items; it has no per-skill knowledge state and no
+                             serving graph (both take skills alone), which utils/ refuse with a clear error.
+                             Without items, or for a model without the flag, nothing changes.
 
 and, for serving one student's state answer by answer (utils/serving.py, export.py, evaluate.py
 --carry_state): a state is float32 [S], the model's recurrent state flattened; every variable is build's,
@@ -125,7 +133,9 @@ KTGraph = collections.namedtuple("KTGraph", [
     "n_skills",                   # int, the n_skills the graph was built for
     "model_name",                 # a key of MODELS
     "hparams",                    # the hparams used (checked_hparams)
-])
+    "items",                      # int32 placeholder [B, T], item index in [0, n_items), or None
+    "n_items",                    # int, the items the graph reads (0: none, no `items` placeholder)
+], defaults=(None, 0))
 
 
 def num_parameters(variables=None):
@@ -258,7 +268,7 @@ def checked_hparams(model_name, hparams):
     return hp
 
 
-def build_graph(model_name, n_skills, hparams, batch_parts=1):
+def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0):
     """Builds inputs, model, loss and training op in the default graph.
 
     Args:
@@ -268,6 +278,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
       batch_parts: the model's recurrence runs as this many loops over contiguous parts of the batch, which
         TensorFlow's inter-op threads run at once (main.py's BATCH_PARTS). It changes the speed, not the
         results (up to float rounding), so it is not a hyperparameter.
+      n_items: the data's items (data.Dataset.n_items); only a model that reads items (READS_ITEMS) gets an
+        `items` placeholder and reads them (item_count); 0 = none.
 
     Returns:
       KTGraph.
@@ -278,8 +290,12 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     mask = tf.placeholder(tf.float32, [None, None], name="mask")
     training = tf.placeholder_with_default(False, [], name="training")
     learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
+    n_items = item_count(model_name, n_items)
+    items = tf.placeholder(tf.int32, [None, None], name="items") if n_items else None
+    item_arguments = {"items": items, "n_items": n_items} if n_items else {}
 
-    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts)
+    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts,
+                                       **item_arguments)
     own = tf.trainable_variables(model_name + "/")
     if not own:
         raise ValueError("model %s made no trainable variable under tf.variable_scope(%r): its build and "
@@ -299,7 +315,7 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
         global_step=global_step,
         skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
-        model_name=model_name, hparams=hp)
+        model_name=model_name, hparams=hp, items=items, n_items=n_items)
 
 
 def reads_history(model_name):
@@ -313,10 +329,23 @@ def reads_other_ids(model_name):
     return reads_history(model_name) and bool(getattr(MODELS[model_name], "READS_OTHER_IDS", True))
 
 
+def reads_items(model_name):
+    """Whether `model_name` reads the item ids where the data has them (READS_ITEMS, default False)."""
+    return bool(getattr(MODELS[model_name], "READS_ITEMS", False))
+
+
+def item_count(model_name, n_items):
+    """The items a graph of `model_name` reads on data with `n_items` items: n_items for a model that reads
+    items, else 0."""
+    return int(n_items or 0) if reads_items(model_name) else 0
+
+
 def knowledge_state(kt):
     """[B, T, n_skills] P(correct) of every skill after each step of kt.skills / kt.answers (dropout off).
 
     Adds the ops to kt's graph (call once per graph, inside `graph.as_default()`); the model's variables are
-    reused, none is created.
+    reused, none is created. A graph that reads items has none (ValueError): its predictions need the item.
     """
+    if kt.n_items:
+        raise ValueError("%s reads item ids: it has no knowledge state per skill" % kt.model_name)
     return MODELS[kt.model_name].knowledge_state(kt.skills, kt.answers, kt.n_skills, kt.hparams)

@@ -6,7 +6,10 @@ and the student's earlier successes and failures on that id.
 with successes_t and failures_t the student's answers on q_t before position t (models/answer_counts.py), b a
 global intercept (what an id never seen in training is predicted from) and beta, gamma, rho per id,
 L2-penalised (models/regression.py). It has no recurrent state but its counts: served, the state is the
-counts.
+counts. The id is the skill, also where the data has an item beside it (it reads no item: READS_ITEMS is
+unset): its success and failure counts are the practice of a skill, which a student's earlier answers on
+other items of that skill make up; counted per item, most items are answered once per student and the counts
+would be almost always zero (Pavlik et al. fit PFA on knowledge components; Best-LR adds the item's bias).
 """
 import tensorflow.compat.v1 as tf
 

@@ -10,6 +10,10 @@ The per-id weights carry an L2 penalty, baseline_l2 * sum(w^2), added to the obj
 loss): an unpenalised per-id weight of an id answered a few times fits those few answers. The global weights
 (the intercept, the weights of the student's totals) carry none. An id never seen in training keeps its
 per-id weights at zero: its logit is the global part alone.
+
+A model that reads item ids (READS_ITEMS, models/__init__.py) gets `items` [B, T] and `n_items` from
+build_graph when the data has items: its `parameters(n_skills, hparams, n_items)` and `logits(skills, counted,
+params, items)` take them (items None and n_items 0 without items); the others never see them.
 """
 import tensorflow.compat.v1 as tf
 
@@ -21,13 +25,17 @@ def weight(name, shape):
     return tf.get_variable(name, shape, initializer=tf.zeros_initializer())
 
 
-def build(scope, parameters, logits, skills, answers, n_skills, hparams):
+def build(scope, parameters, logits, skills, answers, n_skills, hparams, items=None, n_items=0):
     """The dict of a model's `build`: logits [B, T] from the counts of positions < t, no correlation weights,
     and the L2 penalty of the per-id weights (`regularization_loss`, which build_graph adds to the
-    objective)."""
+    objective). `items` and `n_items`: see the module docstring (passed on only when given)."""
     with tf.variable_scope(scope):
-        params = parameters(n_skills, hparams)
-        out = logits(skills, counting.prior_counts(skills, answers), params)
+        if items is None:
+            params = parameters(n_skills, hparams)
+            out = logits(skills, counting.prior_counts(skills, answers), params)
+        else:
+            params = parameters(n_skills, hparams, n_items)
+            out = logits(skills, counting.prior_counts(skills, answers), params, items)
     squares = tf.add_n([tf.reduce_sum(tf.square(w)) for w in params["per_id"]])
     penalty = float(hparams["baseline_l2"]) * squares
     return {"logits": out, "skill_correlation_weights": None, "regularization_loss": penalty}

@@ -1,12 +1,14 @@
 """The run folder: its one format (file names, columns, readers and writers), written so a kill loses little.
 
 Layout (main.py writes it; evaluate.py, predict.py, plots/ and scripts/ read it through this module):
-    config.json           every constant, library versions, the data fingerprint, n_skills, parameters
+    config.json           every constant, library versions, the data fingerprint, n_skills, n_items (the
+                          items the model reads: 0 = none, also for a run made before items), parameters
     steps.csv             STEP_COLUMNS                            (one row per training step)
     epochs.csv            EPOCH_COLUMNS                           (one row per finished epoch)
     state.json            the last finished epoch and the checkpoints that go with it (the commit point)
     summary.json          the selected epoch and its test figures (written at the end: the run is finished)
     skills.csv            skill index -> original id, name, true concept when known
+    items.csv             item index -> original id (only when the model reads items: n_items > 0)
     correlation_weights.csv  DKVMN: each skill's softmax(k . M^k) from the selected checkpoint
     predictions.csv       test predictions of the selected checkpoint, one row per interaction
     checkpoints/          last/ (resume) and best/ (selection on validation)
@@ -37,6 +39,7 @@ SUMMARY = "summary.json"
 STEPS = "steps.csv"
 EPOCHS = "epochs.csv"
 SKILLS = "skills.csv"
+ITEMS = "items.csv"
 PREDICTIONS = "predictions.csv"
 CORRELATION_WEIGHTS = "correlation_weights.csv"
 LOCK = ".lock"
@@ -81,11 +84,17 @@ def folder_name(text):
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", str(text)).strip("._-") or "data"
 
 
-def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters):
+def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters, n_items=0):
     """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it."""
     write_json(os.path.join(run_dir, CONFIG), {
         "constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
-        "n_skills": int(n_skills), "num_parameters": int(num_parameters)})
+        "n_skills": int(n_skills), "num_parameters": int(num_parameters), "n_items": int(n_items)})
+
+
+def recorded_items(config):
+    """The items a run's model reads, from its config.json (`config`, read_config's dict): 0 for a run made
+    before items, which read none."""
+    return int(config.get("n_items") or 0)
 
 
 def write_json(path, obj):
@@ -368,6 +377,27 @@ def write_skills(run_dir, dataset):
     rows = [(index, dataset.skill_ids[index], dataset.skill_names[index],
              "" if concepts is None else int(concepts[index])) for index in range(dataset.n_skills)]
     write_csv(os.path.join(run_dir, SKILLS), ["skill", "skill_id", "name", "true_concept"], rows)
+
+
+def write_items(run_dir, item_ids):
+    """items.csv: the original id of each item index, so that data read again is matched by id."""
+    write_csv(os.path.join(run_dir, ITEMS), ["item", "item_id"], enumerate(item_ids))
+
+
+def read_item_ids(run_dir, n_items):
+    """The original item ids of items.csv, by index; RunFolderError when it is missing or does not hold
+    n_items rows 0..n_items-1."""
+    path = os.path.join(run_dir, ITEMS)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise RunFolderError("cannot read %s (%s): the run reads item ids and needs it; it was not made by "
+                             "main.py, or is damaged" % (path, str(e).strip().splitlines()[-1])) from None
+    if list(table.columns[:2]) != ["item", "item_id"] or list(table["item"]) != [
+            str(index) for index in range(n_items)]:
+        raise RunFolderError("%s: expected the header item,item_id and the item indices 0..%d once each, in "
+                             "order" % (path, n_items - 1))
+    return list(table["item_id"])
 
 
 def write_predictions(run_dir, predictions):

@@ -34,9 +34,10 @@ import tensorflow.compat.v1 as tf
 
 import models
 from utils import run_files
-from utils.errors import RunFolderError, short_reason
+from utils.errors import ConfigError, RunFolderError, short_reason
 from utils.metrics import concatenated, scored_positions
-from utils.trained_model import EvaluationBatches, SessionOwner, restore_selected_checkpoint
+from utils.trained_model import (EvaluationBatches, SessionOwner, refused_for_items,
+                                 restore_selected_checkpoint)
 
 # The version of an export's format, in export.json `format_version`. 2: the integer inputs are int64 and the
 # graph refuses what it cannot answer (see INDEX_DTYPE, checked_step and checked_history). 1 (export.json
@@ -289,6 +290,8 @@ class ServingModel(SessionOwner):
     with the run's selected checkpoint restored."""
 
     def __init__(self, trained):
+        if trained.n_items:
+            raise ConfigError(refused_for_items(trained, "the serving graph (export.py)"))
         self.trained = trained
         self.model_name = trained.kt.model_name
         self.hparams = trained.kt.hparams

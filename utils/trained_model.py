@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
-from data import make_batches
+from data import DataError, make_batches
 from utils import run_files
-from utils.errors import RunFolderError, short_reason
+from utils.errors import ConfigError, RunFolderError, short_reason
 from utils.metrics import concatenated, in_sequence_order, scored_positions
 
 # Largest number of floats the knowledge-state graph may hold for one batch (~160 MB of float32).
@@ -72,13 +72,34 @@ class EvaluationBatches(object):
         return in_sequence_order(predictions, self.sequences) if self.reordered else predictions
 
 
+def item_feed(kt, batch):
+    """{kt.items: batch.items} for a graph that reads items (models.KTGraph.n_items > 0), else {}; DataError
+    when the graph reads items and the batch has none."""
+    if kt.items is None:
+        return {}
+    if batch.items is None:
+        raise DataError("the run's %s reads item ids (its config.json has n_items %d), but the data has "
+                        "none: score it on data with the item column it was trained with "
+                        "(CSV_ITEM_COLUMN, or the ASSISTments file's problem_id)"
+                        % (kt.model_name, kt.n_items))
+    return {kt.items: batch.items}
+
+
+def batch_feed(kt, batch):
+    """The feed that scores `batch` (a data.Batch) in graph `kt`: skills, answers, mask and, where the graph
+    reads them, items."""
+    feed = {kt.skills: batch.skills, kt.answers: batch.answers, kt.mask: batch.mask}
+    feed.update(item_feed(kt, batch))
+    return feed
+
+
 def predict_batches(session, kt, batches, bar=None):
     """p of every scored position of `batches` (dropout off), with where it comes from (see
     utils.metrics.flatten_predictions); for EvaluationBatches in the split's order. `bar` (a data.progress
     bar), when given, advances by one per batch."""
     parts = []
     for b in batches:
-        p = session.run(kt.p, feed_dict={kt.skills: b.skills, kt.answers: b.answers, kt.mask: b.mask})
+        p = session.run(kt.p, feed_dict=batch_feed(kt, b))
         parts.append(scored_positions(b, p))   # now: a batch made when reached is padded once, then dropped
         if bar is not None:
             bar.update(1)
@@ -134,7 +155,8 @@ class TrainedModel(SessionOwner):
     """The graph and session of a finished run, with its selected checkpoint restored.
 
     Fields: run_dir, config (the run's constants), n_skills, skill_ids and skill_names (skills.csv, by
-    index), checkpoint (relative to run_dir), graph, session, kt (models.KTGraph).
+    index), n_items and item_ids (items.csv, by index; 0 and [] when the model reads no items), checkpoint
+    (relative to run_dir), graph, session, kt (models.KTGraph).
     """
 
     def __init__(self, run_dir):
@@ -142,6 +164,8 @@ class TrainedModel(SessionOwner):
         self.run_dir = run_dir
         self.config = saved["constants"]
         self.n_skills = int(saved["n_skills"])
+        self.n_items = run_files.recorded_items(saved)
+        self.item_ids = run_files.read_item_ids(run_dir, self.n_items) if self.n_items else []
         skills = run_files.read_skills(run_dir, self.n_skills)
         self.skill_ids = list(skills["skill_id"])
         self.skill_names = list(skills["name"])
@@ -149,7 +173,7 @@ class TrainedModel(SessionOwner):
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.kt = models.build_graph(self.config["model"], self.n_skills, self.config,
-                                         batch_parts=loops_per_batch(self.config))
+                                         batch_parts=loops_per_batch(self.config), n_items=self.n_items)
             self.session = tf.Session(config=session_config(self.config["threads"]))
             try:
                 restore_selected_checkpoint(tf.train.Saver(), self.session, run_dir, self.checkpoint)
@@ -162,6 +186,15 @@ class TrainedModel(SessionOwner):
         """p of every scored position of `batches` (made from sequences in the run's skill indices)."""
         return predict_batches(self.session, self.kt, batches)
 
+    def whole_history_predictions(self, sequences, batch_size):
+        """p of every interaction of `sequences`, each whole history read as one chunk (no SEQ_LEN cut): what
+        a state carried over the history predicts, from the run's own graph, for a run with no serving graph
+        (one that reads items). Rows are ordered as predict's; a batch holds at most KNOWLEDGE_STATE_FLOATS
+        floats of T x T (the regressions compare every position with every earlier one)."""
+        longest = max(len(seq.skills) for seq in sequences)
+        rows = max(1, min(int(batch_size), KNOWLEDGE_STATE_FLOATS // longest ** 2))
+        return self.predict(EvaluationBatches(sequences, longest, rows))
+
     def knowledge_state(self, sequences):
         """p and the knowledge state of every interaction of `sequences` (in the run's skill indices).
 
@@ -170,6 +203,8 @@ class TrainedModel(SessionOwner):
         mastery [n, n_skills] (P(correct) of every skill at the next step, after this step's answer), rows
         ordered by student (input order) then position.
         """
+        if self.n_items:
+            raise ConfigError(refused_for_items(self, "the knowledge state per skill (predict.py)"))
         if self._knowledge_state is None:  # built once, so a reused model does not grow its graph
             with self.graph.as_default():
                 self._knowledge_state = models.knowledge_state(self.kt)
@@ -190,3 +225,12 @@ class TrainedModel(SessionOwner):
             columns["mastery"].append(mastery[r, t])
         return in_sequence_order(dict((name, np.concatenate(parts)) for name, parts in columns.items()),
                                  sequences)
+
+
+def refused_for_items(trained, what):
+    """The message of a ConfigError for what a run whose model reads item ids cannot do: its predictions need
+    the item of each answer, which the serving graph and the knowledge state (skill ids alone) do not take."""
+    return ("%s: its %s reads item ids (%d items), and %s reads skill ids alone; evaluate.py scores it "
+            "(cut at SEQ_LEN or, with --carry_state true, over whole histories); to serve a csv log's model, "
+            "train it with CSV_ITEM_COLUMN \"\""
+            % (trained.run_dir, trained.kt.model_name, trained.n_items, what))

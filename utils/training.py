@@ -25,7 +25,7 @@ from data.progress import progress
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
-from utils.trained_model import EvaluationBatches, loops_per_batch, predict_batches, session_config
+from utils.trained_model import EvaluationBatches, item_feed, loops_per_batch, predict_batches, session_config
 
 
 # The divergence rule for a loss that stays finite: an epoch whose mean training loss (binary cross-entropy
@@ -125,11 +125,12 @@ class Trainer(object):
         self.dataset = dataset
         self.run_dir = run_dir
         self.log = log
+        self.n_items = run_items(config, dataset, run_dir)
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
             self.model = models.build_graph(config["model"], dataset.n_skills, config,
-                                            batch_parts=loops_per_batch(config))
+                                            batch_parts=loops_per_batch(config), n_items=self.n_items)
             _check_buildable(tf.global_variables())
             self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
                 [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
@@ -206,7 +207,7 @@ class Trainer(object):
         m = self.model
         _, loss = self.session.run([m.train_op, m.loss], feed_dict={
             m.skills: batch.skills, m.answers: batch.answers, m.mask: batch.mask,
-            m.learning_rate: learning_rate, m.training: True})
+            m.learning_rate: learning_rate, m.training: True, **item_feed(m, batch)})
         return float(loss)
 
     def _evaluate_epoch(self, epoch, state):
@@ -313,6 +314,14 @@ class Trainer(object):
 
     def close(self):
         self.session.close()
+
+
+def run_items(config, dataset, run_dir):
+    """The items the run's model reads: a resumed run (run_dir given) those its config.json records (none for
+    a run made before items), a new one the data's when the model reads items (models.item_count)."""
+    if run_dir:
+        return run_files.recorded_items(run_files.read_config(run_dir))
+    return models.item_count(config["model"], dataset.n_items)
 
 
 def _short_reason(error):
