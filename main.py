@@ -18,7 +18,7 @@ quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (uti
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import data  # noqa: E402
-from data.dataset import unseen_in_training  # noqa: E402
+from data.dataset import correct_rate, unseen_in_training  # noqa: E402
 import models  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.bkt_fit import BktTrainer  # noqa: E402
@@ -162,7 +162,8 @@ def run(config, log=print):
             else:
                 state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
-                                       dataset.n_skills, trainer.num_parameters)
+                                       dataset.n_skills, trainer.num_parameters,
+                                       train_correct_rate=correct_rate(dataset.train))
                 run_files.write_skills(run_dir, dataset)
             log("run folder: %s  (%s, %d parameters)" % (run_dir, config["model"], trainer.num_parameters))
 

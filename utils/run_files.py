@@ -81,11 +81,16 @@ def folder_name(text):
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", str(text)).strip("._-") or "data"
 
 
-def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters):
-    """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it."""
-    write_json(os.path.join(run_dir, CONFIG), {
-        "constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
-        "n_skills": int(n_skills), "num_parameters": int(num_parameters)})
+def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters,
+                 train_correct_rate=None):
+    """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it.
+    `train_correct_rate`: the share of correct answers in the training split, the P(correct) an export
+    answers for a skill the run never saw (utils/serving.py UNKNOWN_SKILL)."""
+    config = {"constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
+              "n_skills": int(n_skills), "num_parameters": int(num_parameters)}
+    if train_correct_rate is not None:
+        config["train_correct_rate"] = float(train_correct_rate)
+    write_json(os.path.join(run_dir, CONFIG), config)
 
 
 def write_json(path, obj):
