@@ -14,9 +14,12 @@ Writes one CSV row per student and step, atomically (default RUN_DIR/predictions
     student, position (0-based), skill_id, answer, p, mastery_<skill_id> for every skill of the run
 p is the model's P(correct) for this step's skill from the steps before it (the same number as the run's
 predictions.csv); mastery_<q> is P(correct) for skill q at the next step, i.e. the knowledge state after this
-step's answer (models.knowledge_state). Histories longer than the run's SEQ_LEN are cut into chunks of
-SEQ_LEN and each chunk starts from the model's initial state, exactly as in training and evaluation: the state
-does not carry over a chunk boundary.
+step's answer (models.knowledge_state). For a run that cuts (summary.json "state": "cut", the paper's
+protocol), histories longer than the run's SEQ_LEN are cut into chunks of SEQ_LEN and each chunk starts from
+the model's initial state, exactly as in training and evaluation: the state does not carry over a chunk
+boundary. For a run trained with CARRY_STATE ("carried") nothing is cut: each history runs from its first
+answer to its last, and p is the export's (export.py, predict_history). --carry_state true or false
+overrides the run's mode.
 """
 import datetime
 import os
@@ -87,7 +90,7 @@ def predict(run_dir, argv=(), log=print, model=None):
     """
     saved, _ = run_files.read_finished_run(run_dir)
     extra = {"input": "", "split": "", "out": "", "students": "", "drop_unknown_skills": False,
-             "overwrite": False}
+             "overwrite": False, "carry_state": run_files.state_mode(saved["constants"]) == "carried"}
     config, extra = run_overrides(list(argv), saved["constants"], extra)
     if bool(extra["input"]) == bool(extra["split"]):
         raise ConfigError("give either --input history.csv or --split test|valid|train")
@@ -121,7 +124,7 @@ def predict(run_dir, argv=(), log=print, model=None):
     if not sequences:
         raise DataError("%s has no interaction left to predict" % where)
     with opened(run_dir, model) as model:
-        result = model.knowledge_state(sequences)
+        result = model.knowledge_state(sequences, carry_state=extra["carry_state"])
     if dropped["interactions"]:
         log("dropped %d interactions of %d skills the run never saw" % (
             dropped["interactions"], len(dropped["skills"])))
@@ -159,7 +162,7 @@ def default_out(run_dir, source):
 
 
 USAGE = ("usage: python predict.py RUN_DIR (--input history.csv | --split test) [--out FILE "
-         "[--overwrite true]] [--students ID,ID]")
+         "[--overwrite true]] [--students ID,ID] [--carry_state true|false]")
 
 
 def main(argv):

@@ -125,6 +125,9 @@ KTGraph = collections.namedtuple("KTGraph", [
     "n_skills",                   # int, the n_skills the graph was built for
     "model_name",                 # a key of MODELS
     "hparams",                    # the hparams used (checked_hparams)
+    "reset",                      # bool placeholder [B] (carry_state): the row starts a student (None: cut)
+    "carried_state",              # float32 placeholder [B, S] (carry_state): where the row's last chunk ended
+    "final_state",                # [B, S] (carry_state): the state after the row's last position, or None
 ])
 
 
@@ -258,7 +261,13 @@ def checked_hparams(model_name, hparams):
     return hp
 
 
-def build_graph(model_name, n_skills, hparams, batch_parts=1):
+def carries_state(model_name):
+    """Whether `model_name` can train with its state carried over SEQ_LEN chunks (CARRIES_STATE: its build
+    takes `carried`)."""
+    return bool(getattr(MODELS[model_name], "CARRIES_STATE", False))
+
+
+def build_graph(model_name, n_skills, hparams, batch_parts=1, carry_state=False):
     """Builds inputs, model, loss and training op in the default graph.
 
     Args:
@@ -268,10 +277,17 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
       batch_parts: the model's recurrence runs as this many loops over contiguous parts of the batch, which
         TensorFlow's inter-op threads run at once (main.py's BATCH_PARTS). It changes the speed, not the
         results (up to float rounding), so it is not a hyperparameter.
+      carry_state: add the inputs `reset` and `carried_state` and the output `final_state` (main.py's
+        CARRY_STATE), for a model that carries_state: each row then starts where its student's previous chunk
+        ended, unless reset (the default, fed nothing: as without them). The variables are the same either
+        way, so a checkpoint of one graph restores into the other.
 
     Returns:
       KTGraph.
     """
+    if carry_state and not carries_state(model_name):
+        raise ValueError("model %s cannot carry its state over SEQ_LEN chunks (CARRY_STATE): use dkvmn or "
+                         "dkt, or CARRY_STATE = False" % model_name)
     hp = checked_hparams(model_name, hparams)
     skills = tf.placeholder(tf.int32, [None, None], name="skills")
     answers = tf.placeholder(tf.int32, [None, None], name="answers")
@@ -279,7 +295,17 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
     training = tf.placeholder_with_default(False, [], name="training")
     learning_rate = tf.placeholder_with_default(float(hp["learning_rate"]), [], name="learning_rate")
 
-    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts)
+    reset = carried_state = None
+    if carry_state:
+        rows = tf.shape(skills)[:1]
+        size = MODELS[model_name].state_size(int(n_skills), hp)
+        reset = tf.placeholder_with_default(tf.ones(rows, tf.bool), [None], name="reset")
+        carried_state = tf.placeholder_with_default(tf.zeros(tf.concat([rows, [size]], axis=0)), [None, size],
+                                                    name="carried_state")
+        outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts,
+                                           carried=(reset, carried_state))
+    else:
+        outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts)
     own = tf.trainable_variables(model_name + "/")
     if not own:
         raise ValueError("model %s made no trainable variable under tf.variable_scope(%r): its build and "
@@ -299,7 +325,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1):
         global_step=global_step,
         skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
-        model_name=model_name, hparams=hp)
+        model_name=model_name, hparams=hp, reset=reset, carried_state=carried_state,
+        final_state=outputs.get("final_state"))
 
 
 def reads_history(model_name):

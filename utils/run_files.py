@@ -401,11 +401,17 @@ def write_summary(run_dir, config, state, test_metrics, num_parameters, stopped=
                    if state["epoch"] < config["epochs"] else "reached EPOCHS")
     summary = {"model": config["model"], "dataset": config["dataset"], "best_epoch": state["best_epoch"],
                "epochs_run": state["epoch"], "valid_auc": state["best_valid_auc"],
-               "num_parameters": num_parameters, "stopped": stopped}
+               "num_parameters": num_parameters, "stopped": stopped, "state": state_mode(config)}
     for name, value in test_metrics.items():
         summary["test_" + name] = value
     write_json(os.path.join(run_dir, SUMMARY), summary)
     return summary
+
+
+def state_mode(config):
+    """How a run trains, selects and scores (summary.json "state"): "carried" over each student's SEQ_LEN
+    chunks (CARRY_STATE), or "cut": every chunk from the initial state (the paper's protocol)."""
+    return "carried" if config.get("carry_state") else "cut"
 
 
 # -- readers ------------------------------------------------------------------------------------------------
