@@ -28,7 +28,7 @@ from utils.config import ConfigError
 from utils.metrics import binary_metrics
 from utils.serving import ServingModel
 from utils.trained_model import CarriedEvaluationBatches, EvaluationBatches, TrainedModel, predict_batches
-from utils.training import training_batches
+from utils.training import Trainer, training_batches
 
 N_SKILLS = 7
 SEQ_LEN = 4
@@ -202,7 +202,7 @@ def test_a_carried_run_says_so_and_selects_on_validation_carried(carried_runs, m
         assert json.load(f)["constants"]["carry_state"] is True
     assert summary["state"] == "carried"
     # the selected epoch's validation AUC is that of the lanes' carried scoring, whose p are the export's
-    # predict_history over whole histories; the cut scoring gives another AUC
+    # predict_history over whole histories; the cut scoring differs past SEQ_LEN
     with TrainedModel(run_dir) as trained, ServingModel(trained) as serving:
         valid = load_from_config(trained.config).valid
         exported = serving.carried_predictions(valid, 16)
@@ -218,7 +218,9 @@ def test_a_carried_run_says_so_and_selects_on_validation_carried(carried_runs, m
     assert list(lanes["student"]) == list(exported["student"])
     assert list(lanes["position"]) == list(exported["position"])
     np.testing.assert_allclose(lanes["p"], exported["p"], atol=1e-5)
-    assert abs(binary_metrics(cut["answer"], cut["p"])["auc"] - summary["valid_auc"]) > 1e-3
+    assert list(cut["position"]) == list(lanes["position"])
+    past = cut["position"] >= trained.config["seq_len"]
+    assert np.abs(cut["p"] - lanes["p"])[past].max() > 1e-4  # what the cut scores differs: the test can fail
 
 
 @pytest.mark.parametrize("model", ["dkvmn", "dkt"])
@@ -237,3 +239,25 @@ def test_predict_gives_the_exports_numbers_past_seq_len_for_a_carried_run(carrie
     np.testing.assert_allclose([got[k] for k in sorted(want)], [want[k] for k in sorted(want)], atol=1e-5)
     past = [k for k in want if k[1] >= seq_len]
     assert max(abs(cut_p[k] - want[k]) for k in past) > 1e-4  # the run's cut mode differs there
+
+
+def test_a_carried_run_killed_in_an_epoch_resumes_to_the_same_result(tmp_path, monkeypatch):
+    config = tiny_config(model="dkt", carry_state=True, epochs=2)
+    _, straight = main.run(dict(config, runs_dir=str(tmp_path / "straight")), log=quiet)
+    steps_in_epoch_1 = len(training_batches(config, load_from_config(config).train, 1))
+    real_step = Trainer._train_step
+
+    def dies_in_epoch_2(self, batch, learning_rate):
+        if self.session.run(self.model.global_step) >= steps_in_epoch_1 + 1:  # after a carried step
+            raise KeyboardInterrupt
+        return real_step(self, batch, learning_rate)
+
+    monkeypatch.setattr(Trainer, "_train_step", dies_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        main.run(dict(config, runs_dir=str(tmp_path / "killed")), log=quiet)
+    monkeypatch.setattr(Trainer, "_train_step", real_step)
+    killed = os.path.join(str(tmp_path / "killed"), os.listdir(str(tmp_path / "killed"))[0])
+    _, resumed = main.run(dict(main.constants(), resume=killed), log=quiet)
+    assert resumed["state"] == "carried" and resumed["epochs_run"] == 2
+    for name in ("best_epoch", "valid_auc", "test_auc", "test_loss"):
+        assert resumed[name] == pytest.approx(straight[name], abs=1e-6), name
