@@ -206,6 +206,7 @@ def test_a_carried_run_says_so_and_selects_on_validation_carried(carried_runs, m
     with TrainedModel(run_dir) as trained, ServingModel(trained) as serving:
         valid = load_from_config(trained.config).valid
         exported = serving.carried_predictions(valid, 16)
+        assert serving.description()["training_state"] == "carried"  # export.json says so
         cut = trained.predict(EvaluationBatches(valid, trained.config["seq_len"], 16))
         graph = tf.Graph()
         with graph.as_default(), tf.Session() as session:

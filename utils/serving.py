@@ -360,9 +360,12 @@ class ServingModel(SessionOwner):
             "skills": "skills.csv: `skill` is the index the signatures take, `skill_id` the data set's id",
             "signatures": dict((name, {"inputs": dict(inputs), "outputs": dict(outputs)})
                                for name, (inputs, outputs) in SIGNATURES.items()),
-            "no_cut": "the state is carried over the whole history; training cut histories into chunks of "
-                      "seq_len = %d answers, each from the initial state"
-                      % int(self.trained.config["seq_len"]),
+            "no_cut": "the state is carried over the whole history; " + (
+                "training carried it too, over chunks of seq_len = %d answers (truncated backpropagation)"
+                if run_files.state_mode(self.trained.config) == "carried" else
+                "training cut histories into chunks of seq_len = %d answers, each from the initial state")
+            % int(self.trained.config["seq_len"]),
+            "training_state": run_files.state_mode(self.trained.config),
             "unknown_skill": unknown_skill_rule(run_files.read_config(self.trained.run_dir)),
             "run": {"run_dir": os.path.abspath(self.trained.run_dir), "checkpoint": self.trained.checkpoint,
                     "dataset": self.trained.config["dataset"], "test_auc": summary.get("test_auc"),
