@@ -13,7 +13,9 @@ split_design, split_seed, valid_fraction, test_fraction, skill_key, synthetic_*,
 --name value. Sequences are chunked and batched exactly as in training (SEQ_LEN and BATCH_SIZE of the run), so
 on the run's own test split the figures reproduce summary.json. With --carry_state true there is no cut: each
 history runs from its first answer to its last with the model's state carried across the SEQ_LEN chunk
-boundaries (utils/serving.py, the graph of export.py's predict_history), and metrics.json says so.
+boundaries (utils/serving.py, the graph of export.py's predict_history), and metrics.json says so. The
+default is the run's own mode (summary.json "state": a run trained with CARRY_STATE is scored carried);
+--carry_state false or true scores any run the other way.
 
 Skills are matched to the run's by their original id (skills.csv skill_id), not by index. A skill the run
 never saw is an error; with --drop_unknown_skills true its interactions are dropped and counted.
@@ -57,7 +59,8 @@ def evaluate(run_dir, argv=(), log=print, model=None):
     saved, _ = run_files.read_finished_run(run_dir)
     run_constants = saved["constants"]
     config, extra = run_overrides(list(argv), run_constants, {
-        "split": "test", "drop_unknown_skills": False, "carry_state": False, "evaluations_dir": ""})
+        "split": "test", "drop_unknown_skills": False, "evaluations_dir": "",
+        "carry_state": run_files.state_mode(run_constants) == "carried"})  # as the run was selected
     if extra["split"] not in SPLITS:
         raise ConfigError("--split takes one of %s, not %r" % (", ".join(SPLITS), extra["split"]))
     dataset = load_from_config(config)

@@ -18,7 +18,7 @@ quiet_tensorflow()  # before TensorFlow loads: its start-up lines are noise (uti
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import data  # noqa: E402
-from data.dataset import unseen_in_training  # noqa: E402
+from data.dataset import correct_rate, unseen_in_training  # noqa: E402
 import models  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.bkt_fit import BktTrainer  # noqa: E402
@@ -65,6 +65,8 @@ SYNTHETIC_STUDENTS = 4000      # synthetic: number of virtual students
 SYNTHETIC_EXERCISES = 50       # synthetic: exercises, answered by every student in the same order
 SYNTHETIC_CONCEPTS = 5         # synthetic: hidden concepts behind the exercises
 SEQ_LEN = 200                  # sequences are cut into chunks of this length, each trained on its own
+CARRY_STATE = False            # DKVMN/DKT: a chunk starts from the state its student's previous chunk ended
+                               # in (as the export serves), not the initial state (the paper's cut)
 
 # --- model -----------------------------------------------------------------------------------------------
 MODEL = "dkvmn"                # a name in utils/model_registry.py: "dkvmn", "dkt", or a classical baseline:
@@ -115,7 +117,7 @@ def older_run_values(saved):
     constants `saved`) resumes with: the ones that keep what it did (one loop per batch, no data cache, its
     students split by its SEED as they were: data.older_run_split; the EdNet options cannot concern it)."""
     ednet = dict((name, value) for name, value in constants().items() if name.startswith("ednet_"))
-    return dict(ednet, batch_parts=1, data_cache=False, baseline_l2=BASELINE_L2,
+    return dict(ednet, batch_parts=1, data_cache=False, baseline_l2=BASELINE_L2, carry_state=False,
                 **data.older_run_split(saved))
 
 
@@ -169,7 +171,8 @@ def run(config, log=print):
             else:
                 state = run_files.fresh_state(config)
                 run_files.write_config(run_dir, config, library_versions(), dataset.fingerprint,
-                                       dataset.n_skills, trainer.num_parameters, trainer.n_items)
+                                       dataset.n_skills, trainer.num_parameters, trainer.n_items,
+                                       train_correct_rate=correct_rate(dataset.train))
                 run_files.write_skills(run_dir, dataset)
                 if trainer.n_items:
                     run_files.write_items(run_dir, dataset.item_ids)
@@ -240,6 +243,11 @@ def check_settings(config):
         models.checked_hparams(config["model"], config)
     except ValueError as error:
         raise ConfigError(str(error))
+    if not isinstance(config["carry_state"], bool):
+        raise ConfigError("carry_state must be true or false, got %r" % (config["carry_state"],))
+    if config["carry_state"] and (config["model"] == "bkt" or not models.carries_state(config["model"])):
+        raise ConfigError("--carry_state true needs a model whose state a chunk can start from: dkvmn or dkt "
+                          "(%s answers each chunk as its own); use --carry_state false" % config["model"])
     for name, lowest in (("batch_size", 1), ("seq_len", 1), ("epochs", 1), ("threads", 0),  # 0 = TF chooses
                          ("batch_parts", 1), ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
         require_whole(config, name, lowest, highest=2 ** 32 - 1 if name == "seed" else None)

@@ -30,14 +30,15 @@ from data.ednet import load_ednet
 from data.dataset import DataError, Dataset, Sequence, make_sequence, map_skills, remap_sequences
 from data.response_log import OPTIONS as RESPONSE_LOG_OPTIONS
 from data.response_log import load_response_log, read_response_log
-from data.sequences import Batch, StudentSplit, checked_split, make_batches, split_by_student
+from data.sequences import (Batch, StudentSplit, carried_batches, checked_split, make_batches,
+                            split_by_student)
 from data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
 from data.synthetic import load_synthetic
 from data.three_line import load_three_line
 
 __all__ = ["load_dataset", "load_from_config", "DATA_OPTIONS", "SPLITS", "DataError", "Dataset", "Sequence",
            "make_sequence", "map_skills", "remap_sequences", "Batch", "make_batches", "split_by_student",
-           "StudentSplit", "read_response_log", "older_run_split"]
+           "StudentSplit", "read_response_log", "older_run_split", "carried_batches"]
 
 SPLITS = ("test", "valid", "train")  # what evaluate.py and predict.py can score, the usual first
 # the options of the sources that split by student, in the order of StudentSplit's fields

@@ -230,3 +230,10 @@ def unseen_in_training(dataset, items=False):
         unseen = (answered > 0) & ~trained
         counts[split] = (int(unseen.sum()), int(answered[unseen].sum()))
     return counts
+
+
+def correct_rate(sequences):
+    """The share of correct answers over every answer of `sequences` (None when there is none): what a
+    trained run answers for a skill it never saw (utils/serving.py UNKNOWN_SKILL)."""
+    answers = [seq.answers for seq in sequences if len(seq.answers)]
+    return float(np.mean(np.concatenate(answers))) if answers else None

@@ -266,3 +266,63 @@ def _padded_items(chunks, seq_len):
         end = min(offset + seq_len, len(seq.skills))
         items[row, :end - offset] = seq.items[offset:end]
     return items
+
+
+# A batch of `carried_batches`: a Batch's fields, plus lanes [B] int (the lane of each row, whose state the
+# row continues) and reset [B] bool (the row is its student's first chunk: it starts from the initial state).
+CarriedBatch = collections.namedtuple("CarriedBatch", Batch._fields + ("lanes", "reset"))
+
+
+def carried_batches(sequences, seq_len, lanes, shuffle=False, seed=0):
+    """Batches whose rows continue each other: a student's chunks of seq_len, in order, one per batch, so
+    that a model can start each chunk from the state its previous chunk ended in (main.py's CARRY_STATE).
+
+    There are `lanes` lanes (BATCH_SIZE): each takes the next student of the queue (the sequences in order,
+    or permuted by np.random.RandomState(seed) with shuffle) and walks its chunks, one per batch, then takes
+    the next student, whose first row is marked `reset`. A batch holds one row per busy lane (rows in lane
+    order), so every batch is full until the queue is empty; only the last batches of the list, while the
+    longest remaining students finish, hold fewer rows. Every chunk of make_batches is in exactly one row.
+
+    Returns:
+      CarriedBatches: a list-like of CarriedBatch, each padded when it is reached.
+    """
+    if seq_len < 1 or lanes < 1:
+        raise ValueError("seq_len and lanes must be >= 1, got %r and %r" % (seq_len, lanes))
+    order = np.random.RandomState(seed).permutation(len(sequences)) if shuffle else np.arange(len(sequences))
+    queue = [int(i) for i in order if len(sequences[i].skills)]
+    queue.reverse()  # popped from the end: first in order first
+    lane_student, lane_offset = [None] * lanes, [0] * lanes
+    plan = []  # per batch: [(sequence index, offset, lane)]
+    while True:
+        rows = []
+        for lane in range(lanes):
+            student = lane_student[lane]
+            if student is None or lane_offset[lane] >= len(sequences[student].skills):
+                lane_student[lane] = student = queue.pop() if queue else None
+                lane_offset[lane] = 0
+            if student is not None:
+                rows.append((student, lane_offset[lane], lane))
+                lane_offset[lane] += seq_len
+        if not rows:
+            return CarriedBatches(sequences, plan, seq_len)
+        plan.append(rows)
+
+
+class CarriedBatches(object):
+    """The batches of carried_batches, each padded when it is reached (as Batches)."""
+
+    def __init__(self, sequences, plan, seq_len):
+        self.sequences, self.plan, self.seq_len = sequences, plan, seq_len
+
+    def __len__(self):
+        return len(self.plan)
+
+    def __getitem__(self, index):
+        rows = self.plan[index]
+        batch = _pad_rows([(self.sequences[student], offset) for student, offset, _ in rows], self.seq_len)
+        return CarriedBatch(*batch, lanes=np.array([lane for _, _, lane in rows], dtype=np.int64),
+                            reset=np.array([offset == 0 for _, offset, _ in rows], dtype=bool))
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]

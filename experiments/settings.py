@@ -34,9 +34,9 @@ SYNTHETIC_5 = {  # the DKVMN paper's Synthetic-5 sizes; lr 3e-3 chosen before an
 }
 # The regressions (IRT, PFA, Best-LR) keep a row's SEQ_LEN cut and batches, so they see the histories the deep
 # models see, but train with a step and a budget of their own: a convex fit wants a larger step than a deep
-# model, and with the rows' Adam 1e-3 for 50 epochs their best validation epoch was the last one (not converged)
-# on ASSIST2009 and STATICS. Chosen on fold 1's validation split (results/NOTES.md); a row may override it
-# under "regressions".
+# model, and with the rows' Adam 1e-3 for 50 epochs their best validation epoch was the last one (not
+# converged) on ASSIST2009 and STATICS. Chosen on fold 1's validation split (results/NOTES.md); a row may
+# override it under "regressions".
 REGRESSIONS = ("irt", "pfa", "best_lr")
 REGRESSION_TRAINING = {"learning_rate": 0.01, "epochs": 100, "early_stop_patience": 10}
 SETTINGS = {
@@ -79,7 +79,7 @@ SETTINGS = {
         # DKT: best validation AUC 0.8254 at epoch 7, against 0.8025 for the declared start (hidden 200,
         # dropout 0.2, Adam 1e-3), which ASHA stopped at epoch 5
         "dkt": dict(DKT_ROW, hidden_size=100, dropout=0.5, learning_rate=3e-3),
-        # Best-LR's best validation AUC 0.8135 at epoch 91 of 100, against 0.8086 at 1e-2 (still rising at 100)
+        # Best-LR's best validation AUC 0.8135 at epoch 91 of 100, against 0.8086 at 1e-2 (rising at 100)
         "regressions": {"learning_rate": 0.05},
     },
     "synthetic": {  # our own generator (data/synthetic.py) with Synthetic-5's sizes; no paper figure

@@ -135,7 +135,10 @@ KTGraph = collections.namedtuple("KTGraph", [
     "hparams",                    # the hparams used (checked_hparams)
     "items",                      # int32 placeholder [B, T], item index in [0, n_items), or None
     "n_items",                    # int, the items the graph reads (0: none, no `items` placeholder)
-], defaults=(None, 0))
+    "reset",                      # bool placeholder [B] (carry_state): the row starts a student (None: cut)
+    "carried_state",              # float32 placeholder [B, S] (carry_state): where the row's last chunk ended
+    "final_state",                # [B, S] (carry_state): the state after the row's last position, or None
+], defaults=(None, 0, None, None, None))
 
 
 def num_parameters(variables=None):
@@ -268,7 +271,13 @@ def checked_hparams(model_name, hparams):
     return hp
 
 
-def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0):
+def carries_state(model_name):
+    """Whether `model_name` can train with its state carried over SEQ_LEN chunks (CARRIES_STATE: its build
+    takes `carried`)."""
+    return bool(getattr(MODELS[model_name], "CARRIES_STATE", False))
+
+
+def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0, carry_state=False):
     """Builds inputs, model, loss and training op in the default graph.
 
     Args:
@@ -280,10 +289,17 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0):
         results (up to float rounding), so it is not a hyperparameter.
       n_items: the data's items (data.Dataset.n_items); only a model that reads items (READS_ITEMS) gets an
         `items` placeholder and reads them (item_count); 0 = none.
+      carry_state: add the inputs `reset` and `carried_state` and the output `final_state` (main.py's
+        CARRY_STATE), for a model that carries_state: each row then starts where its student's previous chunk
+        ended, unless reset (the default, fed nothing: as without them). The variables are the same either
+        way, so a checkpoint of one graph restores into the other.
 
     Returns:
       KTGraph.
     """
+    if carry_state and not carries_state(model_name):
+        raise ValueError("model %s cannot carry its state over SEQ_LEN chunks (CARRY_STATE): use dkvmn or "
+                         "dkt, or CARRY_STATE = False" % model_name)
     hp = checked_hparams(model_name, hparams)
     skills = tf.placeholder(tf.int32, [None, None], name="skills")
     answers = tf.placeholder(tf.int32, [None, None], name="answers")
@@ -294,8 +310,18 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0):
     items = tf.placeholder(tf.int32, [None, None], name="items") if n_items else None
     item_arguments = {"items": items, "n_items": n_items} if n_items else {}
 
-    outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts,
-                                       **item_arguments)
+    reset = carried_state = None
+    if carry_state:
+        rows = tf.shape(skills)[:1]
+        size = MODELS[model_name].state_size(int(n_skills), hp)
+        reset = tf.placeholder_with_default(tf.ones(rows, tf.bool), [None], name="reset")
+        carried_state = tf.placeholder_with_default(tf.zeros(tf.concat([rows, [size]], axis=0)), [None, size],
+                                                    name="carried_state")
+        outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts,
+                                           carried=(reset, carried_state), **item_arguments)
+    else:
+        outputs = MODELS[model_name].build(skills, answers, int(n_skills), hp, training, batch_parts,
+                                           **item_arguments)
     own = tf.trainable_variables(model_name + "/")
     if not own:
         raise ValueError("model %s made no trainable variable under tf.variable_scope(%r): its build and "
@@ -315,7 +341,8 @@ def build_graph(model_name, n_skills, hparams, batch_parts=1, n_items=0):
         global_step=global_step,
         skill_correlation_weights=outputs.get("skill_correlation_weights"),
         read_content=outputs.get("read_content"), num_parameters=n_params, n_skills=int(n_skills),
-        model_name=model_name, hparams=hp, items=items, n_items=n_items)
+        model_name=model_name, hparams=hp, items=items, n_items=n_items, reset=reset,
+        carried_state=carried_state, final_state=outputs.get("final_state"))
 
 
 def reads_history(model_name):

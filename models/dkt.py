@@ -112,7 +112,10 @@ def gate_table(params):
     return tf.matmul(params["embedding"], params["input_kernel"]) + params["bias"]
 
 
-def build(skills, answers, n_skills, hparams, training, batch_parts=1):
+CARRIES_STATE = True  # build takes `carried` (models/__init__.py)
+
+
+def build(skills, answers, n_skills, hparams, training, batch_parts=1, carried=None):
     """Builds the DKT graph from the inputs to the per-position logits.
 
     Args:
@@ -123,22 +126,35 @@ def build(skills, answers, n_skills, hparams, training, batch_parts=1):
         LSTM output), init_std (embedding).
       training: bool [] tensor, enables dropout.
       batch_parts: the recurrence as this many loops over parts of the batch (speed only).
+      carried: None (every row starts from h = c = 0), or (reset bool [B], states float32 [B, 2H]): a row
+        starts from zeros where reset, else from its states row (the layout of `state_size`).
 
     Returns:
-      dict with logits: [B, T], logit of P(answer t correct | positions < t); skill_correlation_weights: None.
+      dict with logits: [B, T], logit of P(answer t correct | positions < t); skill_correlation_weights: None;
+      with `carried`, final_state [B, 2H]: (h, c) after position T-1 (not differentiated).
     """
+    outputs = {}
     with tf.variable_scope("dkt"):
         params = parameters(n_skills, hparams)
         with tf.variable_scope("lstm"):
             # The loop looks up each step's input gates in the per-interaction table (models/lstm.py).
-            states = lstm.lstm_hidden_states_from_table(
-                gate_table(params), skills + answers * n_skills, params["recurrent_kernel"],
-                batch_parts=batch_parts)                                                      # [B, T, H]
+            if carried is None:
+                states = lstm.lstm_hidden_states_from_table(
+                    gate_table(params), skills + answers * n_skills, params["recurrent_kernel"],
+                    batch_parts=batch_parts)                                                  # [B, T, H]
+            else:
+                reset, given = carried
+                given = tf.where(reset, tf.zeros_like(given), given)
+                hidden_size = int(hparams["hidden_size"])
+                states, final_h, final_c = lstm.lstm_hidden_states_carried(
+                    gate_table(params), skills + answers * n_skills, params["recurrent_kernel"],
+                    given[:, :hidden_size], given[:, hidden_size:], batch_parts=batch_parts)
+                outputs["final_state"] = tf.concat([final_h, final_c], axis=1)
         states = dropout_if_training(states, float(hparams["dropout"]), training)
         # Only the logit of q_t is needed at position t: gather its column of W_out instead of all n_skills.
         skill_kernels = tf.gather(tf.transpose(params["output_kernel"]), skills)  # [B, T, H]
         logits = tf.reduce_sum(states * skill_kernels, axis=-1) + tf.gather(params["output_bias"], skills)
-    return {"logits": logits, "skill_correlation_weights": None}
+    return dict(outputs, logits=logits, skill_correlation_weights=None)
 
 
 def knowledge_state(skills, answers, n_skills, hparams):

@@ -36,7 +36,7 @@ std ~1.6 * |x|, already saturating tanh at d_v = 200). Every initialiser takes i
 import tensorflow.compat.v1 as tf
 
 from models.layers import dense, dense_variables, dropout_if_training
-from models.memory import value_memory_after_each_step, value_memory_reads, write
+from models.memory import value_memory_after_each_step, value_memory_reads, value_memory_reads_carried, write
 
 HPARAMS = ("memory_size", "key_dim", "value_dim", "final_dim", "key_projection", "dropout", "init_std")
 
@@ -133,7 +133,10 @@ def read_out(reads, summary_key_terms, params, dropout, training):
     return dense(summary, params["prediction"])[..., 0]
 
 
-def build(skills, answers, n_skills, hparams, training, batch_parts=1):
+CARRIES_STATE = True  # build takes `carried` (models/__init__.py)
+
+
+def build(skills, answers, n_skills, hparams, training, batch_parts=1, carried=None):
     """Builds the DKVMN graph from the inputs to the per-position logits.
 
     Args:
@@ -144,13 +147,18 @@ def build(skills, answers, n_skills, hparams, training, batch_parts=1):
         dropout (rate on f_t), init_std.
       training: bool [] tensor, enables dropout.
       batch_parts: the recurrence as this many loops over parts of the batch (speed only).
+      carried: None (every row starts from the trained M^v_0), or (reset bool [B], states float32 [B, N d_v]):
+        a row starts from M^v_0 where reset (which then gets that row's gradient), else from its states row
+        (the layout of `state_size`).
 
     Returns:
       dict with
         logits: [B, T], logit of P(answer t correct | positions < t);
         read_content: [B, T, d_v], r_t;
-        skill_correlation_weights: [n_skills, N], softmax(A q . M^k) for every skill q.
+        skill_correlation_weights: [n_skills, N], softmax(A q . M^k) for every skill q;
+        with `carried`, final_state [B, N d_v]: M^v after position T-1 (not differentiated).
     """
+    outputs = {}
     with tf.variable_scope("dkvmn"):
         params = parameters(n_skills, hparams)
         tables = input_tables(params)
@@ -159,16 +167,23 @@ def build(skills, answers, n_skills, hparams, training, batch_parts=1):
         erase = tf.gather(tables["erase"], interactions)                             # [B, T, d_v]
         add = tf.gather(tables["add"], interactions)                                 # [B, T, d_v]
         with tf.variable_scope("read_content"):
-            reads = value_memory_reads(weights, erase, add, params["initial_value_memory"],
-                                       batch_parts=batch_parts)                       # [B, T, d_v]
+            if carried is None:
+                reads = value_memory_reads(weights, erase, add, params["initial_value_memory"],
+                                           batch_parts=batch_parts)                   # [B, T, d_v]
+            else:
+                reset, given = carried
+                memory_shape = params["initial_value_memory"].shape.as_list()
+                given = tf.reshape(given, [-1] + memory_shape)
+                initial = tf.where(reset, tf.tile(params["initial_value_memory"][None],
+                                                  tf.stack([tf.shape(given)[0], 1, 1])), given)
+                reads, final_memory = value_memory_reads_carried(weights, erase, add, initial,
+                                                                 batch_parts=batch_parts)
+                outputs["final_state"] = tf.reshape(final_memory, [-1, state_size(n_skills, hparams)])
         key_terms = tf.gather(tables["summary_key_term"], skills)                    # [B, T, final_dim]
         logits = read_out(reads, key_terms, params, float(hparams["dropout"]), training)   # [B, T]
 
-    return {
-        "logits": logits,
-        "read_content": reads,
-        "skill_correlation_weights": tables["correlation_weight"],
-    }
+    return dict(outputs, logits=logits, read_content=reads,
+                skill_correlation_weights=tables["correlation_weight"])
 
 
 def knowledge_state(skills, answers, n_skills, hparams):

@@ -137,6 +137,34 @@ def lstm_hidden_states_from_table(gate_table, indices, recurrent_kernel, batch_p
     return states[0] if len(states) == 1 else tf.concat(states, axis=0)
 
 
+def lstm_hidden_states_carried(gate_table, indices, recurrent_kernel, initial_h, initial_c, batch_parts=1):
+    """`lstm_hidden_states_from_table` from a state (h, c) of each row's own, which also returns the state
+    after the last step: what training with the state carried over SEQ_LEN chunks runs (one chunk per row,
+    each starting where its student's previous chunk ended).
+
+    Args:
+      gate_table, indices, recurrent_kernel, batch_parts: as in `lstm_hidden_states_from_table`.
+      initial_h, initial_c: [B, H] each row's state before its first position (zeros: a new student).
+        Not differentiated: truncated backpropagation through time, a chunk's gradient stops at its start.
+
+    Returns:
+      (states [B, T, H]: h_{t-1} at position t, initial_h at t = 0; h_T, c_T [B, H]: the state after the
+      last step, not differentiated).
+    """
+    gate_table = tf.convert_to_tensor(gate_table)
+    indices = tf.convert_to_tensor(indices)
+    initial = [tf.stop_gradient(tf.convert_to_tensor(x, dtype=gate_table.dtype))
+               for x in (initial_h, initial_c)]
+    outputs = []
+    parts = zip(_batch_parts(indices, batch_parts), *[_batch_parts(x, batch_parts) for x in initial])
+    for part, h_0, c_0 in parts:
+        rows_by_time = tf.transpose(part)                                          # [T, B_k]
+        outputs.append(_lstm_loops(gate_table, recurrent_kernel, tf.shape(rows_by_time)[0],
+                                   *_table_rows(rows_by_time), initial=(h_0, c_0)))
+    states, final_h, final_c = [tf.concat(list(column), axis=0) for column in zip(*outputs)]
+    return states, tf.stop_gradient(final_h), tf.stop_gradient(final_c)
+
+
 def _batch_parts(x, batch_parts):
     """x cut along the batch into `batch_parts` contiguous parts (empty ones when B < batch_parts)."""
     if batch_parts <= 1:
@@ -176,7 +204,7 @@ def _table_rows(rows_by_time):
     return step_input, input_gradient
 
 
-def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient):
+def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient, initial=None):
     """The forward and backward loops of `lstm_hidden_states` for one part of the batch.
 
     Args:
@@ -185,18 +213,20 @@ def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient)
       num_steps: [] int32 T.
       step_input: (inputs, t) -> [B, 4H] input gates of step t.
       input_gradient: (inputs, dz_by_time [T, B, 4H]) -> dL/d(inputs).
+      initial: None (h_{-1} = c_{-1} = 0), or (h_{-1}, c_{-1}) [B, H] each, which get no gradient.
 
     Returns:
-      [B, T, H] hidden states before each step.
+      [B, T, H] hidden states before each step; with `initial`, (those, h_{T-1}, c_{T-1}).
     """
     inputs = tf.convert_to_tensor(inputs)
     recurrent_kernel = tf.convert_to_tensor(recurrent_kernel, dtype=inputs.dtype)
 
     @tf.custom_gradient
-    def loops(inputs, kernel):
+    def loops(inputs, kernel, *given_initial):
         dtype = inputs.dtype
         hidden = tf.dimension_value(kernel.shape[0])
         zeros = tf.zeros_like(step_input(inputs, 0)[:, :hidden])                      # [B, H]
+        h_0, c_0 = given_initial if given_initial else (zeros, zeros)
 
         def saved():
             return tf.TensorArray(dtype, size=num_steps, clear_after_read=False)
@@ -214,18 +244,18 @@ def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient)
             return (t + 1, h_next, c_next, hs.write(t, h_next), sigmoid_ifos.write(t, sigmoid_ifo),
                     tanh_gs.write(t, g), c_prevs.write(t, c), tanh_cs.write(t, tanh_c))
 
-        _, _, _, hs, sigmoid_ifos, tanh_gs, c_prevs, tanh_cs = tf.while_loop(
+        _, final_h, final_c, hs, sigmoid_ifos, tanh_gs, c_prevs, tanh_cs = tf.while_loop(
             lambda t, *_: t < num_steps, forward_step,
-            (tf.constant(0), zeros, zeros, saved(), saved(), saved(), saved(), saved()), back_prop=False)
+            (tf.constant(0), h_0, c_0, saved(), saved(), saved(), saved(), saved()), back_prop=False)
         # Position t gets h_{t-1}; h_{T-1} is read by no position. (Running T - 1 steps instead breaks
         # T = 1: TF cannot stack an empty TensorArray.)
-        states_by_time = tf.concat([zeros[None], hs.stack()[:-1]], axis=0)             # [T, B, H]
+        states_by_time = tf.concat([h_0[None], hs.stack()[:-1]], axis=0)              # [T, B, H]
         # The gradient function keeps tensors, not TensorArray objects: TF 1.14 holds it until exit, where
         # TensorArray wrappers log errors (models/memory.py does the same). The arrays are rebuilt from
         # their handles and flows, which refer to the stored steps (nothing is copied).
         saved_arrays = [(a.handle, a.flow) for a in (sigmoid_ifos, tanh_gs, c_prevs, tanh_cs)]
 
-        def grad(d_states):
+        def grad(d_states, *unused_d_final):
             sigmoid_ifos, tanh_gs, c_prevs, tanh_cs = [
                 tf.TensorArray(dtype, handle=handle, flow=flow) for handle, flow in saved_arrays]
             # e_t = dL/d(output at position t + 1), e_{T-1} = 0; step t slices its [B, H] out of this.
@@ -255,9 +285,11 @@ def _lstm_loops(inputs, recurrent_kernel, num_steps, step_input, input_gradient)
             dz_by_time = dzs.stack()                                                    # [T, B, 4H]
             d_kernel = tf.matmul(tf.reshape(states_by_time, [-1, hidden]),
                                  tf.reshape(dz_by_time, [-1, 4 * hidden]), transpose_a=True)
-            return input_gradient(inputs, dz_by_time), d_kernel
+            # the initial state gets none: truncated backpropagation through time
+            return (input_gradient(inputs, dz_by_time), d_kernel) + (None,) * len(given_initial)
 
-        return tf.transpose(states_by_time, [1, 0, 2]), grad
+        states = tf.transpose(states_by_time, [1, 0, 2])
+        return ((states, final_h, final_c) if given_initial else states), grad
 
-    return loops(inputs, recurrent_kernel)
+    return loops(inputs, recurrent_kernel, *(initial or ()))
 

@@ -132,28 +132,78 @@ def value_memory_reads(w, e, a, initial_value_memory, batch_parts=1):
     w, e, a = [tf.convert_to_tensor(x, dtype=initial_value_memory.dtype) for x in (w, e, a)]
     if batch_parts <= 1:
         return _memory_loops(w, e, a, initial_value_memory)
-    batch_size = tf.shape(w)[0]
+    reads = [_memory_loops(w_k, e_k, a_k, initial_value_memory)
+             for w_k, e_k, a_k in _batch_parts([w, e, a], batch_parts)]
+    return tf.concat(reads, axis=0)
+
+
+def value_memory_reads_carried(w, e, a, initial_memories, batch_parts=1):
+    """`value_memory_reads` from a memory of each row's own, also returning the memory after the last step:
+    what training with the state carried over SEQ_LEN chunks runs (one chunk per row, each starting where
+    its student's previous chunk ended).
+
+    Args:
+      w, e, a: as in `value_memory_reads`.
+      initial_memories: [B, N, d_v] M_0 of each row. Its gradient is G_0 of each row (not summed).
+      batch_parts: as in `value_memory_reads`.
+
+    Returns:
+      (r [B, T, d_v], M_T [B, N, d_v]: the memory after the write of step T-1). M_T is not differentiated
+      (tf.stop_gradient): the next chunk gets it as a value, which is truncated backpropagation through
+      time, the gradient of a chunk's loss stopping at the chunk's first position.
+    """
+    initial_memories = tf.convert_to_tensor(initial_memories)
+    w, e, a = [tf.convert_to_tensor(x, dtype=initial_memories.dtype) for x in (w, e, a)]
+    parts = [(w, e, a, initial_memories)] if batch_parts <= 1 else \
+        _batch_parts([w, e, a, initial_memories], batch_parts)
+    outputs = [_carried_memory_loops(*part) for part in parts]
+    reads, finals = [tf.concat(list(column), axis=0) for column in zip(*outputs)]
+    return reads, tf.stop_gradient(finals)
+
+
+def _batch_parts(tensors, batch_parts):
+    """[(part k of each of `tensors`)] for k < batch_parts, cut along the batch."""
+    batch_size = tf.shape(tensors[0])[0]
     # Part k holds rows [k*B/parts, (k+1)*B/parts); with B < parts some parts are empty, which is fine.
     # tf.split rather than slicing: its gradient is a concat (a strided slice's is a slow scatter).
     bounds = [(batch_size * k) // batch_parts for k in range(batch_parts + 1)]
     sizes = tf.stack([hi - lo for lo, hi in zip(bounds[:-1], bounds[1:])])
-    parts = zip(*[tf.split(x, sizes, num=batch_parts, axis=0) for x in (w, e, a)])
-    reads = [_memory_loops(w_k, e_k, a_k, initial_value_memory) for w_k, e_k, a_k in parts]
-    return tf.concat(reads, axis=0)
+    return list(zip(*[tf.split(x, sizes, num=batch_parts, axis=0) for x in tensors]))
 
 
 @tf.custom_gradient
 def _memory_loops(w, e, a, initial_value_memory):
     """The forward loop for one part of the batch; returns (r, the hand-written gradient function)."""
+    memory_0 = tf.tile(initial_value_memory[None], tf.stack([tf.shape(w)[0], 1, 1]))  # [B, N, d_v]
+    r, _, grad = _loops(w, e, a, memory_0)
+
+    def shared_grad(dr):
+        dw, de, da, dm_0 = grad(dr)
+        return dw, de, da, tf.reduce_sum(dm_0, axis=0)  # M_0 is shared by every sequence
+    return r, shared_grad
+
+
+@tf.custom_gradient
+def _carried_memory_loops(w, e, a, memory_0):
+    """The forward loop from each row's own memory_0 [B, N, d_v]; returns ((r, M_T), the gradient function),
+    which takes no gradient from M_T (value_memory_reads_carried stops it)."""
+    r, final_memory, grad = _loops(w, e, a, memory_0)
+
+    def carried_grad(dr, unused_d_final_memory):
+        return grad(dr)
+    return (r, final_memory), carried_grad
+
+
+def _loops(w, e, a, memory_0):
+    """The forward loop from memory_0 [B, N, d_v]: (r, M_T, grad); grad(dr) -> (dw, de, da, dM_0 [B, N, d_v])
+    (dM_0 = G_0 of each row)."""
     dtype = w.dtype
     num_steps = tf.shape(w)[1]
-    batch_size = tf.shape(w)[0]
     # The broadcast axes, added once (a reshape, no copy); each step slices its [B, ...] row out of these
     # batch-major tensors, so nothing is transposed to time-major or copied into TensorArrays first.
     w_col = w[:, :, :, None]   # [B, T, N, 1]
     e_row = e[:, :, None, :]   # [B, T, 1, d_v]
     a_row = a[:, :, None, :]   # [B, T, 1, d_v]
-    memory_0 = tf.tile(initial_value_memory[None], tf.stack([batch_size, 1, 1]))  # [B, N, d_v]
 
     def forward_step(t, memory, reads, memories):
         w_t = w_col[:, t]
@@ -162,7 +212,7 @@ def _memory_loops(w, e, a, initial_value_memory):
         memory = memory + w_t * (a_row[:, t] - e_row[:, t] * memory)          # M_{t+1}
         return t + 1, memory, reads, memories
 
-    _, _, reads, memories = tf.while_loop(
+    _, final_memory, reads, memories = tf.while_loop(
         lambda t, *_: t < num_steps, forward_step,
         (tf.constant(0), memory_0,
          tf.TensorArray(dtype, size=num_steps),
@@ -198,6 +248,6 @@ def _memory_loops(w, e, a, initial_value_memory):
         dw = tf.transpose(dws.stack(), [1, 0, 2])
         de = -tf.transpose(minus_des.stack(), [1, 0, 2])
         da = tf.transpose(das.stack(), [1, 0, 2])
-        return dw, de, da, tf.reduce_sum(mem_grad_0, axis=0)
+        return dw, de, da, mem_grad_0
 
-    return r, grad
+    return r, final_memory, grad

@@ -364,6 +364,37 @@ def test_the_documented_client_runs_as_written(trained_runs, exports, tmp_path):
     assert again.returncode == 0 and again.stdout == result.stdout, again.stderr[-3000:]
 
 
+def test_an_unknown_skill_gets_the_training_rate_flagged_and_leaves_the_state_unchanged(trained_runs, exports,
+                                                                                       tmp_path):
+    run_dir, trained = trained_runs["dkvmn"]
+    with open(os.path.join(exports["dkvmn"], "export.json")) as f:
+        fallback = json.load(f)["unknown_skill"]
+    train = load_from_config(trained.config).train
+    share = np.concatenate([seq.answers for seq in train]).mean()
+    assert fallback["p"] == pytest.approx(share) and 0 < share < 1
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert json.load(f)["train_correct_rate"] == pytest.approx(share)
+
+    known = run_client(tmp_path, exports["dkvmn"], "3:1", "7:0", "3:1")
+    mixed = run_client(tmp_path, exports["dkvmn"], "3:1", "999:0", "7:0", "new-skill:1", "3:1")
+    assert known.returncode == 0 and mixed.returncode == 0, mixed.stderr[-3000:]
+    known_lines, mixed_lines = known.stdout.splitlines(), mixed.stdout.splitlines()
+    for line, skill_id, answer in ((mixed_lines[1], "999", 0), (mixed_lines[3], "new-skill", 1)):
+        assert line == ("skill %s: P(correct) %.4f, answered %d (unknown skill: the share of correct answers "
+                        "in training; the answer is left out of the state)" % (skill_id, share, answer))
+    # the unknown answers changed nothing: the known lines and the weakest skills are those without them
+    assert [mixed_lines[i] for i in (0, 2, 4)] + mixed_lines[5:] == known_lines
+
+    only_unknown = run_client(tmp_path, exports["dkvmn"], "999:1")
+    assert only_unknown.returncode == 0, only_unknown.stderr[-3000:]
+    with ServingModel(trained) as serving:  # no known answer: the weakest skills of a new student
+        empty = np.zeros((1, 0), np.int64)
+        initial = serving.run("predict_history", skills=empty, answers=empty,
+                              lengths=[0])["knowledge_state"][0]
+    weakest = [line.split()[2] for line in only_unknown.stdout.splitlines()[1:]]
+    assert weakest == [trained.skill_ids[q] for q in np.argsort(initial)[:5]]
+
+
 # Imports the documented client (its command line runs only as __main__) and feeds `call` a value that
 # session.run would cast: the client must refuse it before the model runs.
 CLIENT_CALL = r'''
@@ -416,7 +447,12 @@ def test_the_documented_client_checks_its_input_before_the_model_runs(trained_ru
         described = json.load(f)
     described["format_version"] = 3
     (newer / "export.json").write_text(json.dumps(described))
-    cases = (([exports["dkvmn"], "3:1", "999:0"], "ValueError: unknown skill id '999'"),
+    without_fallback = tmp_path / "without-fallback"
+    shutil.copytree(exports["dkvmn"], str(without_fallback))
+    described["format_version"] = 2
+    described["unknown_skill"] = {"p": None, "rule": "refused"}
+    (without_fallback / "export.json").write_text(json.dumps(described))
+    cases = (([str(without_fallback), "3:1", "999:0"], "ValueError: unknown skill id '999'"),
              ([exports["dkvmn"], "3:1", "7:2"], "ValueError: '7:2': give SKILL_ID:ANSWER"),
              ([exports["dkvmn"], "3:0.5"], "ValueError: '3:0.5': give SKILL_ID:ANSWER"),
              ([exports["dkvmn"], "3"], "ValueError: '3': give SKILL_ID:ANSWER"),

@@ -78,3 +78,37 @@ def test_command_line_errors_exit_2(trained_runs, tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert predict.main([str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_unknown_skill_fallback_flags_the_training_rate_and_leaves_the_history_as_without_them(trained_runs,
+                                                                                               tmp_path):
+    run_dir, trained = trained_runs["dkt"]
+    dataset = load_from_config(trained.config)
+    seq = dataset.test[0]
+    rate = np.concatenate([s.answers for s in dataset.train]).mean()
+    known = [(seq.student, dataset.skill_ids[s], int(a), 2 * t + 1) for t, (s, a) in
+             enumerate(zip(seq.skills[:5], seq.answers[:5]))]
+    unknown = [(seq.student, "999", 1, 0), (seq.student, "new", 0, 6), ("newcomer", "999", 0, 0)]
+    history = tmp_path / "history.csv"
+    write_history(str(history), known + unknown)
+    out, result = predict.predict(run_dir, ["--input", str(history), "--unknown_skill_fallback", "true",
+                                            "--out", str(tmp_path / "f.csv")], log=quiet, model=trained)
+    write_history(str(history), known)
+    _, without = predict.predict(run_dir, ["--input", str(history), "--out", str(tmp_path / "k.csv")],
+                                 log=quiet, model=trained)
+    written = pd.read_csv(out, dtype={"student": str, "skill_id": str})
+    assert list(written.columns)[-1] == "unknown_skill"
+    mine, newcomer = (written[written["student"] == student] for student in (seq.student, "newcomer"))
+    # in time order: 999 first, then the known answers, "new" between the 3rd and the 4th
+    assert list(mine["skill_id"]) == ["999"] + [r[1] for r in known[:3]] + ["new"] + [r[1] for r in known[3:]]
+    assert list(mine["unknown_skill"]) == [1, 0, 0, 0, 1, 0, 0] and list(mine["position"]) == list(range(7))
+    assert list(newcomer["unknown_skill"]) == [1] and list(newcomer["skill_id"]) == ["999"]
+    flagged = written["unknown_skill"] == 1
+    np.testing.assert_allclose(written["p"][flagged], rate, atol=1e-6)
+    np.testing.assert_allclose(mine["p"][mine["unknown_skill"] == 0], without["p"], atol=1e-6)  # left out
+    mastery = result["mastery"][result["student"] == seq.student]
+    np.testing.assert_allclose(np.stack(mastery[[1, 2, 3, 5, 6]]), without["mastery"], atol=1e-6)
+    np.testing.assert_allclose(mastery[4], mastery[3])  # an unknown answer leaves the knowledge as it was
+    new_student = result["mastery"][result["student"] == "newcomer"][0]
+    np.testing.assert_allclose(mastery[0], new_student)  # before any known answer: a new student's
+    assert not np.allclose(mastery[0], mastery[1])

@@ -84,11 +84,16 @@ def folder_name(text):
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", str(text)).strip("._-") or "data"
 
 
-def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters, n_items=0):
-    """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it."""
-    write_json(os.path.join(run_dir, CONFIG), {
-        "constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
-        "n_skills": int(n_skills), "num_parameters": int(num_parameters), "n_items": int(n_items)})
+def write_config(run_dir, constants, versions, data_fingerprint, n_skills, num_parameters, n_items=0,
+                 train_correct_rate=None):
+    """config.json: what a run was made with; evaluate.py, predict.py and a resume rebuild the run from it.
+    `train_correct_rate`: the share of correct answers in the training split, the P(correct) an export
+    answers for a skill the run never saw (utils/serving.py UNKNOWN_SKILL)."""
+    config = {"constants": constants, "versions": versions, "data_fingerprint": data_fingerprint,
+              "n_skills": int(n_skills), "num_parameters": int(num_parameters), "n_items": int(n_items)}
+    if train_correct_rate is not None:
+        config["train_correct_rate"] = float(train_correct_rate)
+    write_json(os.path.join(run_dir, CONFIG), config)
 
 
 def recorded_items(config):
@@ -426,11 +431,17 @@ def write_summary(run_dir, config, state, test_metrics, num_parameters, stopped=
                    if state["epoch"] < config["epochs"] else "reached EPOCHS")
     summary = {"model": config["model"], "dataset": config["dataset"], "best_epoch": state["best_epoch"],
                "epochs_run": state["epoch"], "valid_auc": state["best_valid_auc"],
-               "num_parameters": num_parameters, "stopped": stopped}
+               "num_parameters": num_parameters, "stopped": stopped, "state": state_mode(config)}
     for name, value in test_metrics.items():
         summary["test_" + name] = value
     write_json(os.path.join(run_dir, SUMMARY), summary)
     return summary
+
+
+def state_mode(config):
+    """How a run trains, selects and scores (summary.json "state"): "carried" over each student's SEQ_LEN
+    chunks (CARRY_STATE), or "cut": every chunk from the initial state (the paper's protocol)."""
+    return "carried" if config.get("carry_state") else "cut"
 
 
 # -- readers ------------------------------------------------------------------------------------------------

@@ -363,9 +363,13 @@ class ServingModel(SessionOwner):
             "skills": "skills.csv: `skill` is the index the signatures take, `skill_id` the data set's id",
             "signatures": dict((name, {"inputs": dict(inputs), "outputs": dict(outputs)})
                                for name, (inputs, outputs) in SIGNATURES.items()),
-            "no_cut": "the state is carried over the whole history; training cut histories into chunks of "
-                      "seq_len = %d answers, each from the initial state"
-                      % int(self.trained.config["seq_len"]),
+            "no_cut": "the state is carried over the whole history; " + (
+                "training carried it too, over chunks of seq_len = %d answers (truncated backpropagation)"
+                if run_files.state_mode(self.trained.config) == "carried" else
+                "training cut histories into chunks of seq_len = %d answers, each from the initial state")
+            % int(self.trained.config["seq_len"]),
+            "training_state": run_files.state_mode(self.trained.config),
+            "unknown_skill": unknown_skill_rule(run_files.read_config(self.trained.run_dir)),
             "run": {"run_dir": os.path.abspath(self.trained.run_dir), "checkpoint": self.trained.checkpoint,
                     "dataset": self.trained.config["dataset"], "test_auc": summary.get("test_auc"),
                     "hparams": self.hparams},
@@ -383,6 +387,25 @@ class ServingModel(SessionOwner):
                                               lengths=b.mask.sum(axis=1).astype(np.int32))["p"])
                  for b in batches]
         return batches.in_split_order(concatenated(parts))
+
+
+# What an export answers for a skill id that is not in its skills.csv (a platform adds skills all the time):
+# the model has no parameter for it, so it cannot predict it nor learn from its answer. The answer is left out
+# of the state (the state stays as it was) and P(correct) is the share of correct answers in the run's
+# training split, flagged as such (export.json "unknown_skill"; the documented client prints it).
+UNKNOWN_SKILL = ("a skill id not in skills.csv: the answer is left out of the state (the state is unchanged) "
+                 "and P(correct) is `p`, the share of correct answers in the run's training split, flagged "
+                 "as unknown_skill; never the model's prediction")
+
+
+def unknown_skill_rule(config):
+    """export.json's "unknown_skill" for a run's config.json: {"p", "rule"}; p is None (an unknown skill is
+    refused) for a run made before config.json recorded train_correct_rate."""
+    rate = config.get("train_correct_rate")
+    if rate is None:
+        return {"p": None, "rule": "refused: this run's config.json has no train_correct_rate (made by an "
+                                   "older main.py); train it again for the fallback"}
+    return {"p": float(rate), "rule": UNKNOWN_SKILL}
 
 
 def feed_value(name, value, dtype):

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
-from data import DataError, make_batches
+from data import DataError, carried_batches, make_batches
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, short_reason
 from utils.metrics import concatenated, in_sequence_order, scored_positions
@@ -93,11 +93,55 @@ def batch_feed(kt, batch):
     return feed
 
 
+class CarriedEvaluationBatches(EvaluationBatches):
+    """The batches that score a split with the state carried over SEQ_LEN chunks (a run with CARRY_STATE):
+    data.carried_batches of its sequences, longest first (the lanes then finish together), no shuffle; each
+    history runs from its first answer to its last, as the export serves it. predict_batches feeds each
+    row the state its lane's previous row ended in."""
+
+    def __init__(self, sequences, seq_len, batch_size):
+        self.sequences = sequences
+        self.reordered = len(set(seq.student for seq in sequences)) == len(sequences)
+        if self.reordered:
+            sequences = sorted(sequences, key=lambda seq: -len(seq.skills))   # stable: ties keep their order
+        self.batch_size = batch_size
+        self.batches = carried_batches(sequences, seq_len, batch_size)
+
+
+def lane_states(kt, lanes):
+    """float32 [lanes, S]: where each lane's next row starts (read only where the row is not reset)."""
+    return np.zeros([lanes, kt.carried_state.shape.as_list()[1]], np.float32)
+
+
+def carried_feed(kt, batch, states):
+    """The feed of a data.carried_batches batch: its rows and the state each one's lane ended in."""
+    return {kt.skills: batch.skills, kt.answers: batch.answers, kt.mask: batch.mask, kt.reset: batch.reset,
+            kt.carried_state: states[batch.lanes]}
+
+
+def carried_p(session, kt, batches, bar=None):
+    """p [B, T] of each batch of CarriedEvaluationBatches, each row started from the state its lane's
+    previous row ended in (or the initial state where reset), dropout off; yields (batch, p)."""
+    states = lane_states(kt, batches.batch_size)
+    for b in batches:
+        p, final = session.run([kt.p, kt.final_state], feed_dict=carried_feed(kt, b, states))
+        states[b.lanes] = final
+        if bar is not None:
+            bar.update(1)
+        yield b, p
+
+
 def predict_batches(session, kt, batches, bar=None):
     """p of every scored position of `batches` (dropout off), with where it comes from (see
     utils.metrics.flatten_predictions); for EvaluationBatches in the split's order. `bar` (a data.progress
     bar), when given, advances by one per batch."""
     parts = []
+    if isinstance(batches, CarriedEvaluationBatches):
+        for b, p in carried_p(session, kt, batches, bar):
+            part = scored_positions(b, p)
+            part["chunk_position"] = part["position"]  # no cut: only a history's first answer has no past
+            parts.append(part)
+        return batches.in_split_order(concatenated(parts))
     for b in batches:
         p = session.run(kt.p, feed_dict=batch_feed(kt, b))
         parts.append(scored_positions(b, p))   # now: a batch made when reached is padded once, then dropped
@@ -195,11 +239,13 @@ class TrainedModel(SessionOwner):
         rows = max(1, min(int(batch_size), KNOWLEDGE_STATE_FLOATS // longest ** 2))
         return self.predict(EvaluationBatches(sequences, longest, rows))
 
-    def knowledge_state(self, sequences):
+    def knowledge_state(self, sequences, carry_state=False):
         """p and the knowledge state of every interaction of `sequences` (in the run's skill indices).
 
         Sequences are cut into chunks of the run's SEQ_LEN, each starting from the model's initial state, as
-        in training. Returns a dict of arrays: student, position, skill (run index), answer, p [n], and
+        in training; with carry_state, not cut: each runs whole, from its first answer to its last, as the
+        export's predict_history does (a run trained with CARRY_STATE). Returns a dict of arrays: student,
+        position, skill (run index), answer, p [n], and
         mastery [n, n_skills] (P(correct) of every skill at the next step, after this step's answer), rows
         ordered by student (input order) then position.
         """
@@ -209,6 +255,8 @@ class TrainedModel(SessionOwner):
             with self.graph.as_default():
                 self._knowledge_state = models.knowledge_state(self.kt)
         seq_len = int(self.config["seq_len"])
+        if carry_state:  # one chunk per history: the model's recurrence carries the state over all of it
+            seq_len = max([len(seq.skills) for seq in sequences] + [1])
         model = models.MODELS[self.kt.model_name]
         floats_per_row = seq_len * model.knowledge_state_floats(self.n_skills, self.kt.hparams)
         rows = max(1, min(int(self.config["batch_size"]), KNOWLEDGE_STATE_FLOATS // floats_per_row))

@@ -20,12 +20,13 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 import models
-from data import DataError, make_batches
+from data import DataError, carried_batches, make_batches
 from data.progress import progress
 from utils import run_files
 from utils.errors import ConfigError, RunFolderError, TrainingDiverged
 from utils.metrics import split_metrics
-from utils.trained_model import EvaluationBatches, item_feed, loops_per_batch, predict_batches, session_config
+from utils.trained_model import (CarriedEvaluationBatches, EvaluationBatches, carried_feed, item_feed,
+                                 lane_states, loops_per_batch, predict_batches, session_config)
 
 
 # The divergence rule for a loss that stays finite: an epoch whose mean training loss (binary cross-entropy
@@ -92,6 +93,22 @@ def why_training_ended(config, state):
     return "the epoch limit (EPOCHS = %d)" % config["epochs"]
 
 
+def carries_state(config):
+    """Whether the run trains and scores with the state carried over SEQ_LEN chunks (CARRY_STATE; a run made
+    before the constant cuts)."""
+    return bool(config.get("carry_state", False))
+
+
+def training_batches(config, sequences, epoch):
+    """The batches of an epoch, in an order that depends on SEED and the epoch alone: shuffled chunks
+    (data.make_batches), or with CARRY_STATE each student's chunks in order in BATCH_SIZE lanes, the students
+    shuffled (data.carried_batches)."""
+    seed = epoch_shuffle_seed(config["seed"], epoch)
+    if carries_state(config):
+        return carried_batches(sequences, config["seq_len"], config["batch_size"], shuffle=True, seed=seed)
+    return make_batches(sequences, config["seq_len"], config["batch_size"], shuffle=True, seed=seed)
+
+
 def epoch_shuffle_seed(seed, epoch):
     """The seed of an epoch's batch order: depends on nothing else, so a resumed run sees the same batches."""
     return (seed * 1000003 + epoch) % (2 ** 32)
@@ -130,7 +147,8 @@ class Trainer(object):
         with self.graph.as_default():
             tf.set_random_seed(config["seed"])
             self.model = models.build_graph(config["model"], dataset.n_skills, config,
-                                            batch_parts=loops_per_batch(config), n_items=self.n_items)
+                                            batch_parts=loops_per_batch(config), n_items=self.n_items,
+                                            carry_state=carries_state(config))
             _check_buildable(tf.global_variables())
             self.weights_finite = tf.reduce_all(tf.stack(  # [] bool: no weight is NaN or infinite
                 [tf.reduce_all(tf.math.is_finite(v)) for v in tf.trainable_variables()]))
@@ -146,9 +164,10 @@ class Trainer(object):
                 raise ConfigError(out_of_memory(error))
         self.num_parameters = self.model.num_parameters
         scored = ("valid", "test") if config["score_test"] else ("valid",)
+        scoring = CarriedEvaluationBatches if carries_state(config) else EvaluationBatches
         self.eval_batches = {
-            split: EvaluationBatches(getattr(dataset, split), config["seq_len"],
-                                     max(config["batch_size"], SCORING_BATCH_SIZE))
+            split: scoring(getattr(dataset, split), config["seq_len"],
+                           max(config["batch_size"], SCORING_BATCH_SIZE))
             for split in scored}
 
     # -- the loop ---------------------------------------------------------------------------------------
@@ -182,8 +201,9 @@ class Trainer(object):
 
     def _train_epoch(self, epoch, state, step_log, writer):
         learning_rate = learning_rate_at(self.config, epoch)
-        batches = make_batches(self.dataset.train, self.config["seq_len"], self.config["batch_size"],
-                               shuffle=True, seed=epoch_shuffle_seed(self.config["seed"], epoch))
+        batches = training_batches(self.config, self.dataset.train, epoch)
+        self.lane_states = lane_states(self.model, self.config["batch_size"]) if carries_state(self.config) \
+            else None
         losses, weights = [], []
         started = time.time()
         # `with` clears the bar before an error (divergence) is printed
@@ -205,9 +225,17 @@ class Trainer(object):
 
     def _train_step(self, batch, learning_rate):
         m = self.model
-        _, loss = self.session.run([m.train_op, m.loss], feed_dict={
-            m.skills: batch.skills, m.answers: batch.answers, m.mask: batch.mask,
-            m.learning_rate: learning_rate, m.training: True, **item_feed(m, batch)})
+        if self.lane_states is None:
+            _, loss = self.session.run([m.train_op, m.loss], feed_dict={
+                m.skills: batch.skills, m.answers: batch.answers, m.mask: batch.mask,
+                m.learning_rate: learning_rate, m.training: True, **item_feed(m, batch)})
+            return float(loss)
+        # The state each row ends in is computed before the step's update, with the weights that computed
+        # the loss (the row's forward pass); the next chunk starts from it under the updated weights.
+        feed = carried_feed(m, batch, self.lane_states)
+        feed.update({m.learning_rate: learning_rate, m.training: True})
+        _, loss, final = self.session.run([m.train_op, m.loss, m.final_state], feed_dict=feed)
+        self.lane_states[batch.lanes] = final
         return float(loss)
 
     def _evaluate_epoch(self, epoch, state):
