@@ -18,7 +18,7 @@ without items the item and the skill one-hot are the same feature, and the logit
 """
 import tensorflow.compat.v1 as tf
 
-from models import answer_counts, regression
+from models import regression
 
 HPARAMS = ("baseline_l2",)
 READS_ITEMS = True  # the item's bias beside the skill's, where the data has items
@@ -51,38 +51,5 @@ def logits(skills, counted, params, items=None):
             + params["total_successes_weight"] * tf.log1p(counted.total_successes))
 
 
-def build(skills, answers, n_skills, hparams, training, batch_parts=1, items=None, n_items=0):
-    """logits [B, T] of P(answer t correct | positions < t); `training` and `batch_parts` change nothing."""
-    return regression.build(SCOPE, parameters, logits, skills, answers, n_skills, hparams, items, n_items)
-
-
-def knowledge_state(skills, answers, n_skills, hparams):
-    return regression.knowledge_state(SCOPE, parameters, logits, skills, answers, n_skills, hparams)
-
-
-def knowledge_state_floats(n_skills, hparams):
-    return regression.knowledge_state_floats(n_skills)
-
-
-def state_size(n_skills, hparams):
-    return answer_counts.state_size(n_skills)
-
-
-def state_layout(hparams):
-    return answer_counts.state_layout("Best-LR")
-
-
-def state_tables(n_skills, hparams):
-    return {}
-
-
-def initial_state(n_skills, hparams):
-    return answer_counts.initial_state(n_skills)
-
-
-def predict_from_state(states, skills, tables, n_skills, hparams):
-    return regression.predict_from_state(SCOPE, parameters, logits, states, skills, n_skills, hparams)
-
-
-def update_state(states, skills, answers, tables, n_skills, hparams):
-    return answer_counts.updated_state(states, skills, answers, n_skills)
+(build, knowledge_state, knowledge_state_floats, state_size, state_layout, state_tables, initial_state,
+ predict_from_state, update_state) = regression.interface(SCOPE, parameters, logits, "Best-LR")

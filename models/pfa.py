@@ -13,7 +13,7 @@ would be almost always zero (Pavlik et al. fit PFA on knowledge components; Best
 """
 import tensorflow.compat.v1 as tf
 
-from models import answer_counts, regression
+from models import regression
 
 HPARAMS = ("baseline_l2",)
 READS_OTHER_IDS = False  # the counts on the id answered only
@@ -35,38 +35,5 @@ def logits(skills, counted, params):
             + failure_weight * counted.failures)
 
 
-def build(skills, answers, n_skills, hparams, training, batch_parts=1):
-    """logits [B, T] of P(answer t correct | positions < t); `training` and `batch_parts` change nothing."""
-    return regression.build(SCOPE, parameters, logits, skills, answers, n_skills, hparams)
-
-
-def knowledge_state(skills, answers, n_skills, hparams):
-    return regression.knowledge_state(SCOPE, parameters, logits, skills, answers, n_skills, hparams)
-
-
-def knowledge_state_floats(n_skills, hparams):
-    return regression.knowledge_state_floats(n_skills)
-
-
-def state_size(n_skills, hparams):
-    return answer_counts.state_size(n_skills)
-
-
-def state_layout(hparams):
-    return answer_counts.state_layout("PFA")
-
-
-def state_tables(n_skills, hparams):
-    return {}
-
-
-def initial_state(n_skills, hparams):
-    return answer_counts.initial_state(n_skills)
-
-
-def predict_from_state(states, skills, tables, n_skills, hparams):
-    return regression.predict_from_state(SCOPE, parameters, logits, states, skills, n_skills, hparams)
-
-
-def update_state(states, skills, answers, tables, n_skills, hparams):
-    return answer_counts.updated_state(states, skills, answers, n_skills)
+(build, knowledge_state, knowledge_state_floats, state_size, state_layout, state_tables, initial_state,
+ predict_from_state, update_state) = regression.interface(SCOPE, parameters, logits, "PFA")

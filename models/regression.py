@@ -15,6 +15,8 @@ A model that reads item ids (READS_ITEMS, models/__init__.py) gets `items` [B, T
 build_graph when the data has items: its `parameters(n_skills, hparams, n_items)` and `logits(skills, counted,
 params, items)` take them (items None and n_items 0 without items); the others never see them.
 """
+import collections
+
 import tensorflow.compat.v1 as tf
 
 from models import answer_counts as counting
@@ -65,3 +67,38 @@ def predict_from_state(scope, parameters, logits, states, skills, n_skills, hpar
     """[B, K] P(correct) on `skills` [B, K] for students whose counts are `states` [B, 2 n_skills + 2]."""
     params = reused_parameters(scope, parameters, n_skills, hparams)
     return tf.sigmoid(logits(skills, counting.counts_from_state(states, skills, n_skills), params))
+
+
+Interface = collections.namedtuple("Interface", [
+    "build", "knowledge_state", "knowledge_state_floats", "state_size", "state_layout", "state_tables",
+    "initial_state", "predict_from_state", "update_state"])
+
+
+def interface(scope, parameters, logits, state_name):
+    """The functions of the model interface (models/__init__.py) for the regression whose weights are made
+    by `parameters` and whose logit is `logits`, under variable scope `scope`; its served state is the counts
+    the regressions share (models/answer_counts.py), named `state_name` in the export's state layout. A
+    regression module binds them to its own names: `build, knowledge_state, ... = regression.interface(...)`.
+    """
+    def build_model(skills, answers, n_skills, hparams, training, batch_parts=1, items=None, n_items=0):
+        """logits [B, T] of P(answer t correct | positions < t); `training` and `batch_parts` change
+        nothing; `items` only for a model that reads them (READS_ITEMS)."""
+        return build(scope, parameters, logits, skills, answers, n_skills, hparams, items, n_items)
+
+    def model_knowledge_state(skills, answers, n_skills, hparams):
+        return knowledge_state(scope, parameters, logits, skills, answers, n_skills, hparams)
+
+    def model_predict_from_state(states, skills, tables, n_skills, hparams):
+        return predict_from_state(scope, parameters, logits, states, skills, n_skills, hparams)
+
+    return Interface(
+        build=build_model,
+        knowledge_state=model_knowledge_state,
+        knowledge_state_floats=lambda n_skills, hparams: knowledge_state_floats(n_skills),
+        state_size=lambda n_skills, hparams: counting.state_size(n_skills),
+        state_layout=lambda hparams: counting.state_layout(state_name),
+        state_tables=lambda n_skills, hparams: {},
+        initial_state=lambda n_skills, hparams: counting.initial_state(n_skills),
+        predict_from_state=model_predict_from_state,
+        update_state=lambda states, skills, answers, tables, n_skills, hparams: counting.updated_state(
+            states, skills, answers, n_skills))
