@@ -293,3 +293,25 @@ def recorded(out, spec, warn=None):
     if record is None and problem != "missing" and warn is not None:
         warn(path, problem)
     return record is not None
+
+
+def run_folder(record, runs_dir):
+    """The record's run folder under `runs_dir` with its predictions.csv, or None when it is not there (or
+    holds another run: its config.json names another data set, model, fold or seed)."""
+    given = record.get("run_dir")
+    if not given:
+        return None
+    name = os.path.basename(os.path.normpath(given))
+    for folder in (os.path.join(runs_dir, "reproduce", record["dataset"], record["key"], name),
+                   os.path.join(runs_dir, name), given):
+        if os.path.isfile(os.path.join(folder, run_files.PREDICTIONS)) and same_run(folder, record):
+            return folder
+    return None
+
+
+def same_run(folder, record):
+    try:
+        constants = run_files.read_json(os.path.join(folder, run_files.CONFIG)).get("constants") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))

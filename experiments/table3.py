@@ -16,8 +16,8 @@ import shlex
 
 import numpy as np
 
-from experiments import statistics
-from experiments.runs import read_records
+from experiments import scored, statistics
+from experiments.runs import read_records, run_folder
 from experiments.settings import SETTINGS, settings_hash, table_settings
 from utils import model_registry, run_files
 from utils.errors import ConfigError, RunFolderError
@@ -103,7 +103,7 @@ def cell(row, model, records, results_dir):
         groups[unit], key=lambda r: r["seed"]))) for unit in units if len(groups[unit]) > 1]
     paper = SETTINGS[row["datasets"][0]]["paper"].get(model)
     auc = statistics.over_units([values[unit] for unit in units])
-    whole = [[whole_history(results_dir, r) for r in groups[unit]] for unit in units]
+    whole = [[scored.read(results_dir, r, "test", "carried") for r in groups[unit]] for unit in units]
     whole = [mean_of([w["auc"] for w in scored]) for scored in whole if scored and None not in scored]
     return {"model": model, "units": units, "unit_names": [unit_name(row, u) for u in units],
             "unit_values": [values[u] for u in units], "test_auc": auc,
@@ -117,40 +117,6 @@ def cell(row, model, records, results_dir):
 
 
 # --- the paired bootstrap of one fold -----------------------------------------------------------------------
-
-def run_folder(record, runs_dir):
-    """The record's run folder under `runs_dir` with its predictions.csv, or None when it is not there (or
-    holds another run: its config.json names another data set, model, fold or seed)."""
-    given = record.get("run_dir")
-    if not given:
-        return None
-    name = os.path.basename(os.path.normpath(given))
-    for folder in (os.path.join(runs_dir, "reproduce", record["dataset"], record["key"], name),
-                   os.path.join(runs_dir, name), given):
-        if os.path.isfile(os.path.join(folder, run_files.PREDICTIONS)) and same_run(folder, record):
-            return folder
-    return None
-
-
-def same_run(folder, record):
-    try:
-        constants = run_files.read_json(os.path.join(folder, run_files.CONFIG)).get("constants") or {}
-    except (OSError, ValueError, AttributeError):
-        return False
-    return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))
-
-
-def whole_history_path(results_dir, dataset, key):
-    """Where scripts/score_whole_histories.py keeps a record's figures scored over whole histories."""
-    return os.path.join(results_dir, "whole_history", dataset, key + ".json")
-
-
-def whole_history(results_dir, record):
-    """The record's figures scored over whole histories (the state carried across the SEQ_LEN cuts), or None
-    when it was not scored so."""
-    path = whole_history_path(results_dir, record["dataset"], record["key"])
-    return run_files.read_json(path) if os.path.isfile(path) else None
-
 
 def paired_path(results_dir, dataset, fold, seed):
     return os.path.join(results_dir, "paired", dataset, "%d-s%d.json" % (fold, seed))
@@ -376,7 +342,7 @@ BASELINE_EXPLANATION = (
     "paired t over the folds (seeds, versions) both have, with its 95% interval; the folds share one test"
     " split, so the interval measures the noise of retraining, not of the test students. Whole histories:"
     " the same runs scored with the state (the counts, BKT's filter) carried over each test history from "
-    "its first answer to its last (scripts/score_whole_histories.py, `evaluate.py --carry_state true`), "
+    "its first answer to its last (scripts/score_runs.py, `evaluate.py --carry_state true`), "
     "as a served model sees a student; compare it only with the same column. Seconds: the mean wall time "
     "of one run as its record has it (main.py in its own process, the record's threads, evaluation and "
     "the test scoring included), on the machine named in each record (`hardware`): compare times of one "

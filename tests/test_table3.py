@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from experiments import runs, settings
+from experiments import runs, scored, settings
 from utils import run_files, stats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -175,7 +175,7 @@ def test_the_baselines_stand_beside_both_deep_models_with_paired_differences(tin
             record["wall_seconds"] = 20.0 + fold
             run_files.write_json(runs.record_path(str(tiny["results"]), ASSIST, record["key"]), record)
             if model == "pfa" and fold < 3:  # scored over whole histories too (fold 3 not: left out)
-                path = table3_rendering.whole_history_path(str(tiny["results"]), ASSIST, record["key"])
+                path = scored.path(str(tiny["results"]), ASSIST, record["key"], "test", "carried")
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 run_files.write_json(path, {"auc": auc + 0.01})
     rows, text = run_table(tiny)
@@ -276,7 +276,7 @@ def test_the_rows_rendered_from_the_repository_s_records_equal_results_table3_js
     """The one renderer (experiments/table3.py) re-renders today's Table 3 from results/runs/ and the stored
     per-fold results in results/paired/ (the run folders are not in the repository): the same figures."""
     results = os.path.join(ROOT, "results")
-    for name in ("runs", "paired", "whole_history"):
+    for name in ("runs", "paired", "scored"):
         if os.path.isdir(os.path.join(results, name)):
             shutil.copytree(os.path.join(results, name), str(tmp_path / name))
     with open(os.path.join(results, "table3.json")) as f:
