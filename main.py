@@ -245,9 +245,11 @@ def check_settings(config):
         raise ConfigError(str(error))
     if not isinstance(config["carry_state"], bool):
         raise ConfigError("carry_state must be true or false, got %r" % (config["carry_state"],))
-    if config["carry_state"] and (config["model"] == "bkt" or not models.carries_state(config["model"])):
-        raise ConfigError("--carry_state true needs a model whose state a chunk can start from: dkvmn or dkt "
-                          "(%s answers each chunk as its own); use --carry_state false" % config["model"])
+    if config["carry_state"] and not models.carries_state(config["model"]):
+        carriers = " or ".join(m for m in models.MODELS if models.carries_state(m))
+        raise ConfigError("--carry_state true needs a model whose state a chunk can start from: %s (%s "
+                          "answers each chunk as its own); use --carry_state false"
+                          % (carriers, config["model"]))
     for name, lowest in (("batch_size", 1), ("seq_len", 1), ("epochs", 1), ("threads", 0),  # 0 = TF chooses
                          ("batch_parts", 1), ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
         require_whole(config, name, lowest, highest=2 ** 32 - 1 if name == "seed" else None)

@@ -32,13 +32,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from utils.quiet import quiet_tensorflow  # noqa: E402
+quiet_tensorflow()  # utils.bkt_fit imports TensorFlow, whose start-up lines are noise
+
 from data import load_from_config  # noqa: E402
 from utils import run_files  # noqa: E402
+from utils.bkt_fit import FORGETTING  # noqa: E402  (epoch 1 and 2 of a BKT run)
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import ConfigError  # noqa: E402
 
 PYBKT_FIT = os.path.join(ROOT, "benchmarks", "pybkt_fit.py")
-FORGETTING = (False, True)  # utils/bkt_fit.py's epochs 1 and 2 (not imported: it imports TensorFlow)
 
 
 def parse_args(argv):
