@@ -114,6 +114,9 @@ def test_a_run_scored_cut_reproduces_its_summary_and_is_not_scored_twice(tmp_pat
     os.makedirs(os.path.dirname(path))
     run_files.write_json(path, record)
     argv = [record["dataset"], "--models", "dkt", "--results", str(results), "--states", "cut"]
+    assert exit_status(lambda: score_runs.main(argv)) == 2  # not a record of Table 3's settings
+    assert scored.read(str(results), record, "test", "cut") is None
+    argv.append("--all")
     assert score_runs.main(argv) == 0
     kept = scored.read(str(results), record, "test", "cut")
     assert kept["auc"] == pytest.approx(summary["test_auc"], abs=1e-9)
