@@ -401,7 +401,9 @@ def notes(rows, args):
              "t with n - 1 degrees of freedom (none for n < 2)." % PAPER_FOLDS,
              "- Each figure is the test AUC of the checkpoint with the best validation AUC; the test split "
              "is scored once. Only records with the table's settings (experiments/settings.py, SETTINGS) "
-             "count."]
+             "count. State: cut, as in the paper (every run trains, selects and scores with the model's "
+             "state restarted every SEQ_LEN answers); the same rows trained with the state carried, as a "
+             "served model uses it: results/state_modes/state_modes.md."]
     for row in rows:
         lines.append("- %s settings: %s." % (row["label"], row["chosen"]))
         if row["left_out"]:

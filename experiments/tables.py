@@ -8,7 +8,7 @@ import os
 from experiments.runs import read_records
 from experiments.settings import paper_auc
 from utils import model_registry
-from utils.run_files import write_json, write_text
+from utils.run_files import state_mode, write_json, write_text
 
 
 def mean_std(values):
@@ -35,7 +35,8 @@ def table_entry(dataset, model, records):
              "folds": sorted(set(r["fold"] for r in records)),
              "run_dirs": [r["run_dir"] for r in records], "smoke": bool(records[0].get("smoke")),
              "commands": sorted(set(r["driver_command"] for r in records)),
-             "runs": [run_line_fields(r) for r in records]}
+             "runs": [run_line_fields(r) for r in records],
+             "state": state_mode(records[0].get("constants") or records[0]["settings"])}
     for name in FIGURES + ("seconds_per_epoch",):
         entry[name], entry[name + "_std"] = mean_std([run[name] for run in entry["runs"]])
     oracle = [(r["test_auc"], r["test_oracle_auc"]) for r in entry["runs"] if r["test_oracle_auc"]]
@@ -90,19 +91,21 @@ def markdown(results):
     entries = results["models"]
     oracle = any(e["test_oracle_auc"] is not None for e in entries)
     several = dict((m, sum(e["model"] == m for e in entries)) for m in set(e["model"] for e in entries))
-    header = ["model", "test AUC", "paper AUC", "test ACC", "test AUC (pos >= 2)", "best epoch",
+    header = ["model", "state", "test AUC", "paper AUC", "test ACC", "test AUC (pos >= 2)", "best epoch",
               "s / epoch", "parameters", "runs (seeds; folds)"]
     if oracle:
-        header[3:3] = ["oracle AUC", "AUC / oracle"]
+        header[4:4] = ["oracle AUC", "AUC / oracle"]
     labels = [model_registry.label(m) for m in model_registry.names()]
     lines = ["# %s: %s" % (results["dataset"], " vs ".join(labels)), "",
-             "Test figures of the checkpoint with the best validation AUC (the test split is scored once). "
+             "Test figures of the checkpoint with the best validation AUC (the test split is scored once), "
+             "in the run's state mode: cut (the state restarts every SEQ_LEN answers, the paper's protocol) "
+             "or carried (CARRY_STATE: over each whole history, as a served model). "
              "Mean ± std over the runs when there are several; every run is listed below and recorded in "
              "%s." % results["records"], "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for entry in entries:
         name = entry["model"] + (" (%s)" % entry["settings_hash"] if several[entry["model"]] > 1 else "")
-        row = [name, fmt(entry["test_auc"], entry["test_auc_std"]), fmt(entry["paper_auc"]),
+        row = [name, entry["state"], fmt(entry["test_auc"], entry["test_auc_std"]), fmt(entry["paper_auc"]),
                fmt(entry["test_acc"], entry["test_acc_std"]),
                fmt(entry["test_auc_from2"], entry["test_auc_from2_std"]),
                fmt(entry["best_epoch"], entry["best_epoch_std"], 1),
@@ -111,7 +114,7 @@ def markdown(results):
                "%d (%s; %s)" % (entry["n_runs"], " ".join(map(str, entry["seeds"])),
                                 " ".join(map(str, entry["folds"])))]
         if oracle:
-            row[3:3] = [fmt(entry["test_oracle_auc"], entry["test_oracle_auc_std"]),
+            row[4:4] = [fmt(entry["test_oracle_auc"], entry["test_oracle_auc_std"]),
                         fmt(entry["auc_over_oracle"], entry["auc_over_oracle_std"], 3)]
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Hardware: %s; TensorFlow threads %s; %s." % (

@@ -166,6 +166,7 @@ def record(model, seed, auc, digest="h1", fold=1, oracle=None):
 def test_the_table_is_the_mean_and_std_of_runs_with_the_same_settings(tmp_path):
     made = [record("dkt", 0, 0.70), record("dkt", 1, 0.72), record("dkt", 2, 0.77),
             record("dkvmn", 0, 0.71), record("dkt", 0, 0.60, digest="h2")]
+    made[-1]["settings"] = {"epochs": 9, "carry_state": True}  # a row trained with the state carried
     for run in made:
         runs.write_record(str(tmp_path), run, run["driver_command"])
     failed = [dict(record("dkvmn", 1, 0.0), exit_status=3, log="runs/x/main.log", error=None)]
@@ -179,8 +180,9 @@ def test_the_table_is_the_mean_and_std_of_runs_with_the_same_settings(tmp_path):
         np.std(aucs, ddof=1))
     assert dkt["paper_auc"] == settings.SETTINGS["assist2015"]["paper"]["dkt"] and dkt["seeds"] == [0, 1, 2]
     assert table["models"][0]["test_auc_std"] is None  # one run: no spread
-    assert "| dkt (h1) | %.4f ± %.4f |" % (np.mean(aucs), np.std(aucs, ddof=1)) in text
-    assert "| dkvmn | 0.7100 |" in text and "oracle" not in text
+    assert "| dkt (h1) | cut | %.4f ± %.4f |" % (np.mean(aucs), np.std(aucs, ddof=1)) in text
+    assert "| dkvmn | cut | 0.7100 |" in text and "oracle" not in text
+    assert "| dkt (h2) | carried | 0.6000 |" in text and table["models"][2]["state"] == "carried"
     assert [(f["model"], f["exit_status"]) for f in table["failed"]] == [("dkvmn", 3)]
     assert "- dkvmn, seed 1, fold 1 (settings h1): exit status 3; log runs/x/main.log" in text
     for run in made:
