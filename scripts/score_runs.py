@@ -5,13 +5,13 @@ each whole history (as a served model sees a student).
     python scripts/score_runs.py STATICS --splits valid test --states cut carried [--all] [--runs_dir runs]
 
 For every record of the data set under <results>/runs/<data set>/ with Table 3's settings (--all: every
-record) whose run folder is found under --runs_dir (as scripts/table3.py finds it), runs `python evaluate.py RUN_DIR --split S --carry_state true|false` per
-split and state asked for, and keeps the figures of its metrics.json in
-<results>/scored/<data set>/<key>-<split>-<state>.json (experiments/scored.py: AUC and its 95% interval, AUC
-on positions >= 2, ECE, AUC by position, the command). What is already scored is skipped. scripts/table3.py
-sets the test split scored carried beside the paper's protocol (history cut at SEQ_LEN), so that cut is
-compared with cut and whole with whole; scripts/state_modes.py reads all four. Bad input is one `error:` line
-and exit status 2; a run whose evaluation fails is named, and the others go on (exit status 1).
+record) whose run folder is found under --runs_dir (as scripts/table3.py finds it), runs `python evaluate.py
+RUN_DIR --split S --carry_state true|false` per split and state asked for, and keeps the figures of its
+metrics.json in <results>/scored/<data set>/<key>-<split>-<state>.json (experiments/scored.py: AUC and its
+95% interval, AUC on positions >= 2, ECE, AUC by position, the command). What is already scored is skipped.
+scripts/table3.py sets the test split scored carried beside the paper's protocol (history cut at SEQ_LEN), so
+that cut is compared with cut and whole with whole; scripts/state_modes.py reads all four. Bad input is one
+`error:` line and exit status 2; a run whose evaluation fails is named, and the others go on (exit status 1).
 """
 import argparse
 import os
