@@ -119,7 +119,9 @@ def test_a_run_scored_cut_reproduces_its_summary_and_is_not_scored_twice(tmp_pat
     argv.append("--all")
     assert score_runs.main(argv) == 0
     kept = scored.read(str(results), record, "test", "cut")
-    assert kept["auc"] == pytest.approx(summary["test_auc"], abs=1e-9)
+    # TensorFlow 1.14 scores a restored checkpoint up to ~5e-5 away (tests/test_evaluate.py); another split or
+    # state would be further off than that
+    assert kept["auc"] == pytest.approx(summary["test_auc"], abs=1e-4)
     assert kept["training_state"] == "cut" and "--carry_state false" in kept["command"]
     capsys.readouterr()
     assert score_runs.main(argv) == 0
