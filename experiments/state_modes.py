@@ -77,10 +77,14 @@ def carried_minus_cut(cells, split, state):
 
 
 def chosen_mode(cells):
-    """The training mode with the higher mean validation AUC scored carried; None until both have one."""
-    means = dict((m, cells[m]["%s_%s" % CRITERION]["auc"]["mean"]) for m in TRAINING_MODES)
-    if any(v is None for v in means.values()):
+    """The training mode with the higher mean validation AUC scored carried; None until both modes have it on
+    the same folds, every one of them (a mean over other folds would compare other students)."""
+    by_fold = dict((m, cells[m]["%s_%s" % CRITERION]["by_fold"]) for m in TRAINING_MODES)
+    folds = set(by_fold["cut"])
+    if not folds or set(by_fold["carried"]) != folds or any(
+            v is None for m in TRAINING_MODES for v in by_fold[m].values()):
         return None
+    means = dict((m, sum(by_fold[m].values()) / len(folds)) for m in TRAINING_MODES)
     return max(TRAINING_MODES, key=lambda m: (means[m], m == "cut"))  # a tie keeps the paper's cut
 
 
@@ -145,7 +149,7 @@ def entry_lines(entry):
     chosen = entry["chosen"]
     lines.append("- **the criterion picks: %s**" % (
         "%s training" % chosen if chosen else "nothing yet (both modes need their validation AUC scored "
-                                              "carried)"))
+                                              "carried on the same folds)"))
     return lines + [""]
 
 

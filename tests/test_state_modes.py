@@ -55,7 +55,6 @@ def round_results(tmp_path):
             write_scored(results, record, "test", "carried", TEST_CARRIED[mode][i], past=0.70 + 0.01 * i)
             if not (mode == "carried" and fold == 3):  # one scoring left out: listed as missing
                 write_scored(results, record, "test", "cut", 0.81 + 0.001 * i, ece=0.01 * fold)
-    write_record(results, "dkt", "cut", 4)  # a record with no scoring at all
     other = dict(settings.table_settings(DATASET, "dkt"), learning_rate=0.1)  # another row: not counted
     digest = settings.settings_hash(other)
     run_files.write_json(runs.record_path(str(results), DATASET, runs.run_key("dkt", 1, 0, digest)), {
@@ -69,20 +68,29 @@ def test_the_criterion_is_validation_scored_carried_and_the_test_figures_are_rep
     (entry,) = report["entries"]  # no DKVMN records: no entry
     assert entry["chosen"] == "carried"  # though the test split, scored carried, prefers cut
     cut, carried = entry["cells"]["cut"], entry["cells"]["carried"]
-    assert cut["folds"] == [1, 2, 3, 4] and carried["folds"] == [1, 2, 3]
+    assert cut["folds"] == [1, 2, 3] and carried["folds"] == [1, 2, 3]
     expected = stats.mean_std_t_ci(TEST_CARRIED["carried"])
     for name in ("mean", "std", "low", "high", "n"):
         assert carried["test_carried"]["auc"][name] == pytest.approx(expected[name]), name
     assert carried["test_carried"]["auc_past_seq_len"]["mean"] == pytest.approx(0.71)
-    assert cut["test_cut"]["ece"]["n"] == 3  # fold 4 was never scored
+    assert carried["test_cut"]["ece"]["n"] == 2  # fold 3 was never scored so
     diff = entry["carried_minus_cut"]["test_carried"]
     paired = stats.paired_t_test(TEST_CARRIED["carried"], TEST_CARRIED["cut"])
     assert diff["mean_difference"] == pytest.approx(paired["mean_difference"]) and diff["n"] == 3
     assert entry["carried_minus_cut"]["test_cut"]["n"] == 2  # only the folds both have
-    assert "fold 3 test cut" in carried["missing"] and "fold 4 valid carried" in cut["missing"]
+    assert carried["missing"] == ["fold 3 test cut"] and cut["missing"] == []
     text = state_modes.markdown(report, "python scripts/state_modes.py")
     assert "**the criterion picks: carried training**" in text
     assert "| carried | carried | %.4f |" % np.mean(VALID_CARRIED["carried"]) in text
+
+
+def test_nothing_is_chosen_until_both_modes_are_scored_on_the_same_folds(round_results):
+    record = write_record(round_results, "dkt", "carried", 4)  # carried training's fold 4, not scored yet
+    (entry,) = state_modes.build(str(round_results), [DATASET], ["dkt"])["entries"]
+    assert entry["chosen"] is None and "fold 4 valid carried" in entry["cells"]["carried"]["missing"]
+    write_scored(round_results, record, "valid", "carried", 0.70)  # cut training has no fold 4
+    (entry,) = state_modes.build(str(round_results), [DATASET], ["dkt"])["entries"]
+    assert entry["chosen"] is None
 
 
 def test_a_tie_on_validation_keeps_the_papers_cut(round_results):
