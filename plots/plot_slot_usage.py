@@ -1,6 +1,6 @@
 """How DKVMN runs use their memory slots: a table and a heat map of the correlation weights, one per run.
 
-    python plots/plot_slot_usage.py RUN_DIR [RUN_DIR ...] --out DIR
+    python plots/plot_slot_usage.py RUN_DIR [RUN_DIR ...] --out DIR [--columns 6]
 
 For each DKVMN run folder (correlation_weights.csv, from the selected checkpoint): the run's data set, seed,
 best epoch, validation and test AUC, and whether its slots collapsed: slots_used (slots that are some skill's
@@ -26,7 +26,7 @@ if ROOT not in sys.path:
 from plots.lib.clusters import adjusted_rand, cluster_table, slot_usage  # noqa: E402
 from plots.lib.run_logs import load_run  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-from utils.errors import RunFolderError  # noqa: E402
+from utils.errors import ConfigError, RunFolderError  # noqa: E402
 from utils.run_files import write_csv  # noqa: E402
 
 COLUMNS = ["run", "dataset", "seed", "best_epoch", "epochs_run", "valid_auc", "test_auc", "slots_used",
@@ -56,9 +56,9 @@ def formatted(value):
     return "%.4f" % value if isinstance(value, float) else str(value)
 
 
-def draw(described, path):
+def draw(described, path, columns):
     n = len(described)
-    columns = min(n, 6)
+    columns = min(n, columns)
     lines = (n + columns - 1) // columns
     fig, axes = plt.subplots(lines, columns, figsize=(2.2 * columns + 1.0, 5.2 * lines), squeeze=False)
     for ax in axes.ravel()[n:]:
@@ -82,12 +82,15 @@ def draw(described, path):
             row["dataset"].replace("naive_c5_q50_s4000_", ""), row["seed"], formatted(row["test_auc"]),
             row["mean_entropy"], ari), fontsize=8)
     axes[0, 0].set_ylabel("skills, grouped by true concept", fontsize=8)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="correlation weight")
+    fig.subplots_adjust(hspace=0.6)  # room for each title under the slot labels of the row above
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.5, label="correlation weight")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def report(args):
+    if args.columns < 1:
+        raise ConfigError("--columns must be at least 1 (got %d)" % args.columns)
     described = [describe(run_dir) for run_dir in args.run_dirs]
     if not os.path.isdir(args.out):
         os.makedirs(args.out)
@@ -98,7 +101,7 @@ def report(args):
     csv_path = os.path.join(args.out, "slot_usage.csv")
     write_csv(csv_path, COLUMNS, table)
     figure_path = os.path.join(args.out, "slot_usage.png")
-    draw(described, figure_path)
+    draw(described, figure_path, args.columns)
     print("wrote %s" % csv_path)
     print("wrote %s" % figure_path)
 
@@ -108,6 +111,7 @@ def parse_args(argv):
                                                  "their correlation weights.")
     parser.add_argument("run_dirs", metavar="RUN_DIR", nargs="+", help="DKVMN run folders written by main.py")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--columns", type=int, default=6, help="heat maps per row of the figure (default 6)")
     return parser.parse_args(argv)
 
 
