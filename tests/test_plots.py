@@ -229,7 +229,8 @@ def test_slot_usage_table_and_figure(tmp_path, capsys):
         assert row["slots_used"] == "5" and float(row["largest_share"]) < 0.4
         assert 0.3 < float(row["ari"]) < 1.0 and 0.0 < float(row["mean_entropy"]) < 0.8
     assert "slots_used" in capsys.readouterr().out
-    check_error(capsys, plot_slot_usage.main(runs + ["--out", out_dir, "--columns", "0"]), "--columns must be at least 1")
+    check_error(capsys, plot_slot_usage.main(runs + ["--out", out_dir, "--columns", "0"]),
+                "--columns must be at least 1")
 
 
 def check_error(capsys, code, pattern):
