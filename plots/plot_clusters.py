@@ -28,10 +28,11 @@ import numpy as np  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from plots.lib.clusters import adjusted_rand, cluster_table  # noqa: E402
 from plots.lib.labels import truncate  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
-from utils.run_files import CORRELATION_WEIGHTS, read_config, read_correlation_weights, read_skills  # noqa: E402
+from utils.run_files import CORRELATION_WEIGHTS, read_config  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
 SEED = 0
@@ -173,35 +174,6 @@ def place_labels(ax, xy, texts, short_texts, fontsize, marker_px, colors=None):
                     color=colors[i] if colors is not None else "0.1",
                     annotation_clip=False)
     return fallbacks
-
-
-def cluster_table(run_dir):
-    """DataFrame-like list of rows and the weights: skill, skill_id, name, cluster, true_concept."""
-    skills, weights = read_correlation_weights(run_dir)
-    info = read_skills(run_dir, n_skills=int(skills.max()) + 1)
-    by_skill = dict((int(s), row) for s, row in zip(info["skill"].values, info.itertuples(index=False)))
-    rows = []
-    for s, w in zip(skills, weights):
-        meta = by_skill.get(int(s))
-        concept = getattr(meta, "true_concept", np.nan) if meta is not None else np.nan
-        rows.append({
-            "skill": int(s),
-            "skill_id": meta.skill_id if meta is not None else str(s),
-            "name": meta.name if meta is not None else str(s),
-            "cluster": int(np.argmax(w)),
-            "true_concept": "" if concept is None or not np.isfinite(concept) else int(concept),
-        })
-    return rows, weights
-
-
-def adjusted_rand(rows):
-    """(ARI, number of skills with a known concept) or (None, 0)."""
-    known = [r for r in rows if r["true_concept"] != ""]
-    if len(known) < 2:
-        return None, len(known)
-    from sklearn.metrics import adjusted_rand_score
-    score = adjusted_rand_score([r["true_concept"] for r in known], [r["cluster"] for r in known])
-    return float(score), len(known)
 
 
 def write_table(rows, path):

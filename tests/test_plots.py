@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from plots import plot_clusters, plot_results  # noqa: E402
+from plots import plot_clusters, plot_results, plot_slot_usage  # noqa: E402
 from plots.lib.run_logs import group_members, load_run  # noqa: E402
 
 EPOCH_HEADER = ["epoch", "learning_rate", "train_loss", "valid_loss", "valid_acc", "valid_auc",
@@ -214,6 +214,25 @@ def test_clusters_tiny_run_without_names(tmp_path):
     assert [r["name"] for r in rows] == ["1", "2", "3"]  # ids stand in for missing names
 
 
+def test_slot_usage_table_and_figure(tmp_path, capsys):
+    runs = [make_run(tmp_path / ("dkvmn-%d" % seed), n_skills=30, memory_size=5, seed=seed)
+            for seed in (0, 1)]
+    out_dir = str(tmp_path / "usage")
+    assert plot_slot_usage.main(runs + ["--out", out_dir]) == 0
+    assert_image(os.path.join(out_dir, "slot_usage.png"))
+    rows = read_table(os.path.join(out_dir, "slot_usage.csv"))
+    assert [r["seed"] for r in rows] == ["0", "1"]
+    for row, run in zip(rows, runs):
+        with open(os.path.join(run, "summary.json")) as f:
+            assert float(row["test_auc"]) == pytest.approx(json.load(f)["test_auc"], abs=1e-4)
+        # make_run puts skill s on slot s % 5 (a few noisy ones): every slot is used, the concepts recovered
+        assert row["slots_used"] == "5" and float(row["largest_share"]) < 0.4
+        assert 0.3 < float(row["ari"]) < 1.0 and 0.0 < float(row["mean_entropy"]) < 0.8
+    assert "slots_used" in capsys.readouterr().out
+    check_error(capsys, plot_slot_usage.main(runs + ["--out", out_dir, "--columns", "0"]),
+                "--columns must be at least 1")
+
+
 def check_error(capsys, code, pattern):
     assert code == 2
     err = capsys.readouterr().err
@@ -234,6 +253,8 @@ def test_bad_inputs(tmp_path, capsys):
     dkt = make_run(tmp_path / "dkt", "dkt")
     check_error(capsys, plot_clusters.main([dkt]), "no correlation_weights.csv: the clustering figure needs "
                 "a finished run of a model with correlation weights .*this run's model: dkt")
+    check_error(capsys, plot_slot_usage.main([dkt, "--out", str(tmp_path / "u")]),
+                "no correlation_weights.csv: slot usage needs a finished DKVMN run .*model: dkt")
     with open(os.path.join(str(not_a_run), "config.json"), "w") as f:
         f.write("{not json")
     check_error(capsys, plot_results.main([str(not_a_run)]), "not valid JSON")
