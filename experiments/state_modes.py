@@ -135,13 +135,14 @@ def entry_lines(entry):
                 mode, state, fmt(valid["auc"]["mean"]), auc_text(test["auc"]), fmt(test["ece"]["mean"]),
                 fmt(test["auc_past_seq_len"]["mean"])))
     lines.append("")
-    for state in scored.STATES:
-        diff = entry["carried_minus_cut"]["test_%s" % state]
+    for split, state in (CRITERION,) + tuple(("test", state) for state in scored.STATES):
+        diff = entry["carried_minus_cut"]["%s_%s" % (split, state)]
         if diff.get("n", 0) >= 2:
-            lines.append("- carried - cut training, test scored %s: %s [%s, %s], paired t over %d folds, "
+            lines.append("- carried - cut training, %s scored %s%s: %s [%s, %s], paired t over %d folds, "
                          "p %s" % (
-                state, fmt(diff["mean_difference"], sign=True), fmt(diff["low"], sign=True),
-                fmt(diff["high"], sign=True), diff["n"], fmt(diff["p_value"], 3)))
+                             split, state, " (the criterion)" if (split, state) == CRITERION else "",
+                             fmt(diff["mean_difference"], sign=True), fmt(diff["low"], sign=True),
+                             fmt(diff["high"], sign=True), diff["n"], fmt(diff["p_value"], 3)))
     missing = [m + ": " + ", ".join(entry["cells"][m]["missing"]) for m in TRAINING_MODES
                if entry["cells"][m]["missing"]]
     if missing:
