@@ -35,16 +35,20 @@ def read(results_dir, record, split="test", state="carried"):
     return run_files.read_json(where) if os.path.isfile(where) else None
 
 
+def evaluate_options(split, state):
+    """evaluate.py's options that score `split` with the state `state`."""
+    return ["--split", split, "--carry_state", "true" if state == "carried" else "false"]
+
+
 def command(run_dir, split, state):
-    return "python evaluate.py %s --split %s --carry_state %s" % (
-        run_dir, split, "true" if state == "carried" else "false")
+    return " ".join(["python evaluate.py", str(run_dir)] + evaluate_options(split, state))
 
 
 def evaluate(run_dir, split, state):
     """evaluate.py on the run's own data: (metrics.json's dict, None), or (None, why it failed)."""
     with tempfile.TemporaryDirectory() as out:
-        argv = [sys.executable, EVALUATE_PY, run_dir, "--split", split,
-                "--carry_state", "true" if state == "carried" else "false", "--evaluations_dir", out]
+        argv = [sys.executable, EVALUATE_PY, run_dir] + evaluate_options(split, state) + [
+            "--evaluations_dir", out]
         completed = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    universal_newlines=True)
         found = glob.glob(os.path.join(out, "*", "metrics.json"))

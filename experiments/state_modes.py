@@ -14,6 +14,7 @@ import os
 from experiments import scored, statistics
 from experiments.runs import read_records
 from experiments.settings import settings_hash, table_settings
+from experiments.study_report import fmt
 from utils import run_files
 
 TRAINING_MODES = ("cut", "carried")
@@ -30,8 +31,8 @@ def mode_settings(dataset, model, mode):
 
 def mode_records(results_dir, dataset, model):
     """{training mode: records of the row's settings in that mode}; other records are not counted."""
-    digests = dict((mode, settings_hash(mode_settings(dataset, model, mode))) for mode in TRAINING_MODES
-                   if mode_settings(dataset, model, mode) is not None)
+    rows = dict((mode, mode_settings(dataset, model, mode)) for mode in TRAINING_MODES)
+    digests = dict((mode, settings_hash(row)) for mode, row in rows.items() if row is not None)
     found = dict((mode, []) for mode in digests)
     for record in read_records(results_dir, dataset):
         if record["model"] != model or record.get("smoke"):
@@ -109,10 +110,6 @@ def build(results_dir, datasets, models):
 
 
 # --- markdown -----------------------------------------------------------------------------------------------
-
-def fmt(value, digits=4, sign=False):
-    return "-" if value is None else ("%+.*f" if sign else "%.*f") % (digits, value)
-
 
 def auc_text(measured):
     if not measured["n"]:

@@ -19,6 +19,7 @@ import numpy as np
 from experiments import scored, statistics
 from experiments.runs import read_records, run_folder
 from experiments.settings import SETTINGS, settings_hash, table_settings
+from experiments.study_report import fmt
 from utils import model_registry, run_files
 from utils.errors import ConfigError, RunFolderError
 
@@ -222,12 +223,6 @@ def per_fold(row, records, args):
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
-
-def fmt(value, digits=4, sign=False):
-    if value is None:
-        return "-"
-    return ("%+.*f" if sign else "%.*f") % (digits, value)
-
 
 def interval(low, high, sign=False):
     return "-" if low is None or high is None else "[%s, %s]" % (fmt(low, sign=sign), fmt(high, sign=sign))
