@@ -102,6 +102,8 @@ BATCH_PARTS = 2                # run the recurrence as this many loops over part
                                # per thread, at most THREADS; same results); 1 may be faster on a busy machine
 RUNS_DIR = "runs"              # where run folders are created
 RESUME = ""                    # a run folder to continue (its own constants are used)
+PAUSE_AFTER_EPOCH = 0          # end this sitting after that epoch, unfinished and resumable (a search's
+                               # rung); 0 = never. An option of the sitting, not of the run: not in its key
 SCORE_TEST = True              # False: never score the test split (a settings search must not see it)
 
 
@@ -122,14 +124,17 @@ def older_run_values(saved):
 
 
 def run(config, log=print):
-    """Loads the data, trains, tests the best-validation checkpoint once; returns (run_dir, summary)."""
+    """Loads the data, trains, tests the best-validation checkpoint once; returns (run_dir, summary), or
+    (run_dir, None) for a sitting that PAUSE_AFTER_EPOCH ended before the run did."""
     resuming = bool(config["resume"])
     if resuming:
         run_dir = config["resume"]
         saved = run_files.resumable_config(run_dir)
         filled_in = dict((name, value) for name, value in older_run_values(saved).items()
                          if name not in saved)
+        pause = config["pause_after_epoch"]  # this sitting's, never the saved one
         config = dict(filled_in, **saved)
+        config["pause_after_epoch"] = pause
         missing = sorted(set(constants()) - set(config))
         if missing:
             raise RunFolderError("%s/config.json lacks the constant(s) %s: it was made by another version of "
@@ -181,6 +186,10 @@ def run(config, log=print):
                 ", reads %d items beside the skills" % trainer.n_items if trainer.n_items else ""))
 
             state = trainer.fit(state)
+            if trainer.paused(state):
+                log("paused after epoch %d (PAUSE_AFTER_EPOCH); continue it with: python main.py --resume %s"
+                    % (state["epoch"], run_dir))
+                return run_dir, None
             log("training ended after epoch %d: %s" % (state["epoch"], trainer.why_training_ended(state)))
             trainer.restore(state["best_checkpoint"])
             test_figures = {}
@@ -251,7 +260,8 @@ def check_settings(config):
                           "answers each chunk as its own); use --carry_state false"
                           % (carriers, config["model"]))
     for name, lowest in (("batch_size", 1), ("seq_len", 1), ("epochs", 1), ("threads", 0),  # 0 = TF chooses
-                         ("batch_parts", 1), ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0)):
+                         ("batch_parts", 1), ("lr_decay_epochs", 0), ("early_stop_patience", 0), ("seed", 0),
+                         ("pause_after_epoch", 0)):
         require_whole(config, name, lowest, highest=2 ** 32 - 1 if name == "seed" else None)
     require_number(config, "lr_decay", lambda v: v > 0, "a number > 0")
     require_number(config, "min_learning_rate", lambda v: 0 <= v <= config["learning_rate"],
@@ -261,10 +271,12 @@ def check_settings(config):
 def main(argv):
     def body():
         config = parse_overrides(argv, constants())
-        others = [name for name, _ in override_pairs(argv, constants()) if name != "resume"]
+        others = [name for name, _ in override_pairs(argv, constants())
+                  if name not in ("resume", "pause_after_epoch")]
         if config["resume"] and others:  # a resume is the run's own constants (config.json), or nothing
             raise ConfigError("--resume continues a run with the constants in its config.json; it takes no "
-                              "other option (got %s): drop them, or start a new run with them"
+                              "other option but --pause_after_epoch (got %s): drop them, or start a new run "
+                              "with them"
                               % ", ".join("--" + name for name in others))
         tf.logging.set_verbosity(tf.logging.ERROR)
         tf.disable_v2_behavior()

@@ -68,13 +68,33 @@ def resumable_folder(home):
 
 
 def main_argv(spec, resume=None):
-    """main.py's argv for the run (without the interpreter), with the paths as the user gave them."""
+    """main.py's argv for the run (without the interpreter), with the paths as the user gave them; a spec
+    with "pause_after" (a search's rung) ends the sitting after that epoch."""
+    pause = ["--pause_after_epoch", str(spec["pause_after"])] if spec.get("pause_after") else []
     if resume:
-        return [MAIN_PY, "--resume", resume]
+        return [MAIN_PY, "--resume", resume] + pause
     return ([MAIN_PY, "--dataset", spec["dataset"], "--model", spec["model"], "--fold", str(spec["fold"]),
              "--seed", str(spec["seed"]), "--dataset_dir", spec["dataset_dir"],
              "--threads", str(spec["threads"]), "--runs_dir", spec["home"]]
-            + settings_argv(spec["settings"]) + spec.get("extra_argv", []))
+            + settings_argv(spec["settings"]) + spec.get("extra_argv", []) + pause)
+
+
+def paused_at(spec, home):
+    """The unfinished run folder in `home` that has reached the spec's pause (its "pause_after" epoch),
+    or None (no pause asked, or no folder that far)."""
+    folder = resumable_folder(home) if spec.get("pause_after") else None
+    if folder is not None and run_files.finished_epochs(folder) >= spec["pause_after"]:
+        return folder
+    return None
+
+
+def best_valid_auc(run_dir, up_to_epoch=None):
+    """The best validation AUC in a run folder's epochs.csv (up to `up_to_epoch`), or None before any."""
+    epochs = run_files.read_epochs(run_dir)
+    if up_to_epoch is not None:
+        epochs = epochs[epochs["epoch"] <= up_to_epoch]
+    values = epochs["valid_auc"].dropna() if "valid_auc" in epochs else []
+    return float(values.max()) if len(values) else None
 
 
 def die_with_parent():
@@ -149,7 +169,9 @@ def hardware():
 
 
 def run_and_record(spec):
-    """Runs (or resumes, or finds finished) the run of `spec`; returns its record or a failure; never raises.
+    """Runs (or resumes, or finds finished) the run of `spec`; returns its record, a pause (a spec with
+    "pause_after": the run stopped unfinished at that epoch, "paused" true, no record) or a failure; never
+    raises.
 
     The record: identity, settings and their hash, the run folder, summary.json as it is, config.json's
     constants and versions, seconds, the command (paths as given) and the hardware. A failure: the exit
@@ -198,6 +220,8 @@ def run_in_home(spec, identity, home):
     relative = lambda folder: os.path.join(spec["home"], os.path.basename(folder))  # as the user gave it
     log_path = os.path.join(spec["home"], "main.log")
     run_dir, resumed, status, how = finished_folder(home), None, 0, "found finished"
+    if run_dir is None and paused_at(spec, home) is not None:
+        return paused_result(spec, identity, paused_at(spec, home), relative, "found paused", started)
     if run_dir is None:
         resumed = resumable_folder(home)
         how = "resumed" if resumed else "ran"
@@ -208,6 +232,8 @@ def run_in_home(spec, identity, home):
         finally:
             stop_program(process)  # the task was cancelled: no orphan keeps training
         run_dir = finished_folder(home)
+        if status == 0 and run_dir is None and paused_at(spec, home) is not None:
+            return paused_result(spec, identity, paused_at(spec, home), relative, how, started)
     if status != 0 or run_dir is None:
         unfinished = run_folders(home)
         return dict(identity, failed=True, exit_status=status, log=log_path,
@@ -223,6 +249,23 @@ def run_in_home(spec, identity, home):
                 wall_seconds=None if how == "found finished" else time.time() - started,
                 seconds_per_epoch=per_epoch, train_seconds_per_epoch=train_per_epoch, hardware=hardware(),
                 log=log_path, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def paused_result(spec, identity, folder, relative, how, started):
+    """What a sitting that paused at its rung returns: no record (a record is a finished run's), the
+    folder, its epochs and its best validation AUC so far."""
+    return dict(identity, failed=False, paused=True, run_dir=relative(folder), how=how,
+                epochs=run_files.finished_epochs(folder),
+                pause_after=spec["pause_after"], valid_auc=best_valid_auc(folder, spec["pause_after"]),
+                wall_seconds=time.time() - started)
+
+
+def rung_auc(spec, epochs):
+    """The best validation AUC of the spec's run up to epoch `epochs` (a search's rung), finished or
+    paused, read from its run folder; None when it has no folder with an epoch."""
+    home = os.path.join(spec["workdir"], spec["home"])
+    folder = finished_folder(home) or resumable_folder(home)
+    return None if folder is None else best_valid_auc(folder, epochs)
 
 
 # --- records ------------------------------------------------------------------------------------------------

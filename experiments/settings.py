@@ -102,7 +102,7 @@ SMOKE = {"memory_size": 3, "key_dim": 8, "value_dim": 8, "final_dim": 8, "hidden
 
 # Options of a run that are not settings: where it runs and reads, not what it trains.
 NOT_SETTINGS = ("dataset", "model", "fold", "seed", "dataset_dir", "runs_dir", "threads", "batch_parts",
-                "data_cache", "resume")
+                "data_cache", "resume", "pause_after_epoch")
 
 
 # --- settings -----------------------------------------------------------------------------------------------
@@ -110,7 +110,8 @@ NOT_SETTINGS = ("dataset", "model", "fold", "seed", "dataset_dir", "runs_dir", "
 SCRIPT_OPTION = {"dataset": "the data set argument", "model": "--models", "fold": "--folds",
                  "seed": "--seeds", "dataset_dir": "--dataset_dir", "runs_dir": "--runs_dir",
                  "threads": "--cpus_per_run",
-                 "resume": "nothing: a killed run is resumed by itself"}
+                 "resume": "nothing: a killed run is resumed by itself",
+                 "pause_after_epoch": "nothing: the study pauses its search's trials itself"}
 
 
 def parse_set(item):

@@ -13,11 +13,17 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
    - fixed test (one test split, K validation folds; the three-line files' design): one choice for all
      folds, the best mean validation AUC over the folds.
    Ties go to the lower trial, so a search never loses to the defaults on validation.
+   With successive halving (the default), every trial's runs first train to a rung (`halving_epochs`, paused
+   there: main.py's PAUSE_AFTER_EPOCH); per choice (an outer fold, or all folds with a fixed test) only the
+   best third of the trials by mean validation AUC at the rung, and the defaults always, go on to the end.
+   The choice is then made as above among the trials that finished: a trial stopped at the rung is never
+   chosen, and the defaults are always among those that can be.
 2. Test: each model, fold and seed with its choice; the test split is scored once.
 
 The split design is main.py's (its constants named in SPLIT_CONSTANTS, the only place that names them); a
 main.py without them cuts one split by SEED, and then the study runs one fold. No Ray, no TensorFlow.
 """
+import math
 import os
 
 from experiments import runs, search
@@ -37,6 +43,11 @@ SMOKE_FOLDS = 2  # --smoke runs the first two folds: every part of the pipeline,
 # one cut's cost; --smoke takes one.
 DEFAULT_INNER_FOLDS = 2
 MIN_STUDENTS_PER_FOLD = 3  # a test, a validation and a training student
+# Successive halving: every trial trains to this epoch, then a third of them (and the defaults) to the end.
+# Three epochs rank the trials of a log of ~100k answers as their full runs do often enough to cut the search
+# to about half its cost; --halving_epochs 0 trains every trial to the end.
+DEFAULT_HALVING_EPOCHS = 3
+HALVING_KEEP = 1.0 / 3
 
 
 def split_designs_supported():
@@ -131,6 +142,49 @@ def search_specs(plan, model, trials):
     return specs
 
 
+def halving_epochs(requested, run_epochs, n_trials):
+    """The rung of the search's successive halving, or None when there is none: asked off (0), one trial
+    only, or a rung at or past the runs' last epoch (nothing would be saved)."""
+    if not requested or n_trials < 2 or requested >= run_epochs:
+        return None
+    return requested
+
+
+def kept_trials(n_trials):
+    """How many trials (besides the defaults) go on past the rung: a third, at least one."""
+    return max(1, int(math.ceil(n_trials * HALVING_KEEP)))
+
+
+def choice_groups(plan):
+    """The runs that one choice is made on: cross-validation, each outer fold's; fixed test, all folds'."""
+    if plan["design"] == "cross_validation":
+        return [[fold] for fold in plan["folds"]]
+    return [list(plan["folds"])]
+
+
+def promoted(plan, trials, specs, rung_aucs):
+    """The search specs that go on past the rung, given rung_aucs (key -> the run's best validation AUC up
+    to the rung, None for a run that failed): per choice group the kept_trials best trials by mean rung AUC
+    over the group's runs (every run present; ties to the lower trial), and the defaults (trial 0) always."""
+    chosen = set()
+    for group in choice_groups(plan):
+        scores = {}
+        for spec in specs:
+            if spec["fold"] in group:
+                scores.setdefault(spec["trial"], []).append(rung_aucs.get(spec["key"]))
+        ranked = ranking(scores.items())
+        for trial in [0] + ranked[:kept_trials(len(trials))]:
+            chosen.update((trial, fold) for fold in group)
+    return [spec for spec in specs if (spec["trial"], spec["fold"]) in chosen]
+
+
+def ranking(scores):
+    """Trials with every value present, best mean first, the lower index first on a tie."""
+    complete = [(-sum(values) / len(values), index) for index, values in scores
+                if values and all(v is not None for v in values)]
+    return [index for _, index in sorted(complete)]
+
+
 def test_specs(plan, model, choices):
     """Every (fold, seed) run of `model` with the fold's chosen values; the test split scored once."""
     specs = []
@@ -176,11 +230,11 @@ def choose(plan, trials, specs, records):
 
 def best(scores, trials, judged_on):
     """The trial with the highest mean of its values (every value present), the lowest index on a tie."""
-    complete = [(sum(values) / len(values), -index) for index, values in scores
-                if values and all(v is not None for v in values)]
-    if not complete:
+    scores = list(scores)
+    ranked = ranking(scores)
+    if not ranked:
         return {"trial": 0, "values": {}, "valid_auc": None, "judged_on": judged_on + "; no trial finished: "
                 "the defaults"}
-    auc, negative_index = max(complete)
-    return {"trial": -negative_index, "values": trials[-negative_index], "valid_auc": auc,
+    values = dict(scores)[ranked[0]]
+    return {"trial": ranked[0], "values": trials[ranked[0]], "valid_auc": sum(values) / len(values),
             "judged_on": judged_on}

@@ -64,6 +64,10 @@ def parse_args(argv):
     parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="search trials per model, the "
                         "defaults included (default %d)" % DEFAULT_TRIALS)
     parser.add_argument("--no_search", action="store_true", help="no search: every model with its defaults")
+    parser.add_argument("--halving_epochs", type=int, default=study.DEFAULT_HALVING_EPOCHS,
+                        help="successive halving: every trial trains to this epoch, then the best third "
+                        "and the defaults to the end (default %d; 0: every trial to the end)"
+                        % study.DEFAULT_HALVING_EPOCHS)
     parser.add_argument("--space", help="the search space (JSON text or file; scripts/tune.py's format)")
     parser.add_argument("--ids", nargs="+", metavar="ID", help="ids to choose from on validation (csv: "
                         "columns, e.g. skill_id problem_id; assistments: skill_id problem_id)")
@@ -84,6 +88,8 @@ def parse_args(argv):
     for name in ("trials", "resamples", "cpus_per_run", "num_cpus"):
         if getattr(args, name) < 1:
             parser.error("--%s must be at least 1" % name)
+    if args.halving_epochs < 0:
+        parser.error("--halving_epochs must be 0 (no halving) or more")
     if not args.address and args.cpus_per_run > args.num_cpus:
         parser.error("--cpus_per_run %d is more than --num_cpus %d" % (args.cpus_per_run, args.num_cpus))
     if os.path.basename(args.name) != args.name or args.name in ("", ".", ".."):
@@ -154,20 +160,32 @@ def make_plan(args, log):
     plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke))
                         for m in args.models)
     trials = 1 if args.no_search else (min(args.trials, study.SMOKE_TRIALS) if args.smoke else args.trials)
-    plan["trials"] = {}
+    plan["trials"], plan["spaces"], plan["halving_epochs"] = {}, {}, {}
     for model in args.models:
         space = study.space_for(model, args.space, args.smoke, id_constant, args.ids)
         plan["trials"][model] = study.trials_for(space, trials, split_seed)
-        plan.setdefault("spaces", {})[model] = space
+        plan["spaces"][model] = space
+        plan["halving_epochs"][model] = study.halving_epochs(
+            args.halving_epochs, plan["base"][model].get("epochs", main_constants()["epochs"]),
+            len(plan["trials"][model]))
     plan["search_text"] = ("no search: main.py's defaults" if args.no_search else
-                           "%d trial(s) per model, the defaults first; %s" % (
+                           "%d trial(s) per model, the defaults first; %s%s" % (
                                trials, "each outer fold chooses on the mean validation AUC over %d "
                                "validation fold(s) of its own non-test students" % plan["inner_folds"]
                                if design == "cross_validation" else "judged on the mean validation AUC "
-                               "over the folds"))
+                               "over the folds", halving_text(plan["halving_epochs"], trials)))
     if not table.is_log_source(args.dataset) and args.dataset != "synthetic":
         table.check_folds(args.dataset, args.dataset_dir, folds)
     return plan
+
+
+def halving_text(rungs, trials):
+    """The search text's words on successive halving."""
+    rung = sorted(set(r for r in rungs.values() if r))
+    if not rung:
+        return ""
+    return ("; successive halving: every trial to epoch %s, then the best %d and the defaults to the end"
+            % (" / ".join(map(str, rung)), study.kept_trials(trials)))
 
 
 def check_data(plan, log):
@@ -217,6 +235,10 @@ class Runner(object):
             spec["group"], spec["model"], spec["fold"], spec["seed"],
             " trial %d" % spec["trial"] if "trial" in spec else "",
             " validation fold %d" % spec["valid_fold"] if spec.get("valid_fold") else "")
+        if result.get("paused"):  # at its rung: no record until it runs to its end
+            self.log("paused %s at epoch %d (%s): valid AUC so far %s" % (
+                what, result["epochs"], result["how"], study_report.fmt(result["valid_auc"])))
+            return
         if not result["failed"]:
             runs.write_record(self.args.out, result, self.command)
             self.log("finished %s (%s): valid AUC %s" % (what, result["how"], study_report.fmt(
@@ -253,7 +275,7 @@ def conduct(plan, args, runner):
     searches = dict((m, study.search_specs(plan, m, plan["trials"][m])) for m in plan["models"]
                     if len(plan["trials"][m]) > 1)
     if searches:
-        runner.run([s for m in plan["models"] for s in searches.get(m, [])], "search")
+        search(plan, searches, runner)
     for model in plan["models"]:
         if model in searches:
             choices[model] = study.choose(plan, plan["trials"][model], searches[model],
@@ -264,6 +286,23 @@ def conduct(plan, args, runner):
         tests += study.test_specs(plan, model, choices[model])
     runner.run(tests, "test")
     return choices, tests
+
+
+def search(plan, searches, runner):
+    """Every model's search runs; with successive halving, first every run to its rung (paused there), then
+    the promoted ones to their end."""
+    rungs = plan.get("halving_epochs") or {}
+    whole = [s for m in plan["models"] for s in searches.get(m, []) if not rungs.get(m)]
+    first = whole + [dict(s, pause_after=rungs[m]) for m in plan["models"] for s in searches.get(m, [])
+                     if rungs.get(m)]
+    runner.run(first, "search, each trial to its rung" if any(rungs.values()) else "search")
+    going_on = []
+    for model in plan["models"]:
+        if rungs.get(model) and model in searches:
+            aucs = dict((s["key"], runs.rung_auc(s, rungs[model])) for s in searches[model])
+            going_on += study.promoted(plan, plan["trials"][model], searches[model], aucs)
+    if going_on:
+        runner.run(going_on, "search, the promoted trials to their end")
 
 
 # --- the report ---------------------------------------------------------------------------------------------

@@ -211,6 +211,58 @@ def test_a_trial_missing_a_fold_does_not_count_and_none_left_means_the_defaults(
     assert nothing["1"]["trial"] == 0 and "no trial finished" in nothing["1"]["judged_on"]
 
 
+def rung_specs(design, aucs):
+    """Search specs of 6 trials on folds 1, 2 (of K = 3), one validation cut each, and their rung AUCs from
+    {(trial, fold): AUC or None}."""
+    specs = [{"trial": trial, "fold": fold, "key": "t%d-f%d" % (trial, fold)} for trial, fold in aucs]
+    return specs, dict(("t%d-f%d" % key, auc) for key, auc in aucs.items())
+
+
+def test_halving_promotes_the_best_third_and_the_defaults_per_choice():
+    plan = {"design": "cross_validation", "folds": [1, 2], "k": 3}
+    trials = [{}] * 6
+    fold_1 = {0: 0.60, 1: 0.70, 2: 0.65, 3: 0.70, 4: 0.50, 5: None}  # 5 failed: never promoted
+    fold_2 = {0: 0.80, 1: 0.60, 2: 0.61, 3: 0.62, 4: 0.63, 5: 0.64}
+    specs, aucs = rung_specs("cross_validation", dict(
+        [((t, 1), a) for t, a in fold_1.items()] + [((t, 2), a) for t, a in fold_2.items()]))
+    going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(plan, trials, specs, aucs))
+    # fold 1: trials 1 and 3 tie at the top, and the defaults; fold 2: the defaults are among the best two
+    assert going_on == [(1, 0), (1, 1), (1, 3), (2, 0), (2, 5)]
+    # a fixed test split: one promotion for all folds, on the mean over them
+    fixed = dict(plan, design="fixed_test")
+    going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(fixed, trials, specs, aucs))
+    assert going_on == [(f, t) for f in (1, 2) for t in (0, 3)]   # means 0.70, 0.66, 0.65, ...; 5 lacks one
+
+
+def test_halving_is_off_where_it_would_save_nothing():
+    assert study.halving_epochs(3, 15, 6) == 3
+    assert study.halving_epochs(0, 15, 6) is None          # asked off
+    assert study.halving_epochs(3, 3, 6) is None           # the rung is the last epoch
+    assert study.halving_epochs(3, 15, 1) is None          # the defaults alone
+    assert [study.kept_trials(n) for n in (2, 3, 4, 6, 7)] == [1, 1, 2, 2, 3]
+
+
+def test_a_run_paused_at_its_rung_is_found_there_and_then_runs_to_its_end(tmp_path):
+    """The real main.py on a tiny synthetic set: a spec with pause_after stops unfinished at that epoch and
+    writes no record; asked again it is found paused without starting main.py; without the pause it resumes
+    to its end, in the same run folder."""
+    settings = {"synthetic_students": 60, "synthetic_exercises": 6, "synthetic_concepts": 2, "seq_len": 10,
+                "epochs": 3, "early_stop_patience": 0, "hidden_size": 8, "batch_size": 16}
+    spec = dict(runs.run_spec("synthetic", "dkt", 1, 0, settings, "data", "runs", 1), workdir=str(tmp_path))
+    paused = runs.run_and_record(dict(spec, pause_after=2))
+    assert not paused["failed"] and paused["paused"] and paused["epochs"] == 2 and paused["how"] == "ran"
+    assert 0 < paused["valid_auc"] < 1 and "summary" not in paused
+    assert runs.rung_auc(spec, 2) == paused["valid_auc"] and runs.rung_auc(spec, 1) <= paused["valid_auc"]
+    log = tmp_path / spec["home"] / "main.log"
+    starts = log.read_text().count("=== ")
+    again = runs.run_and_record(dict(spec, pause_after=2))
+    assert again["paused"] and again["how"] == "found paused" and log.read_text().count("=== ") == starts
+    finished = runs.run_and_record(spec)
+    assert not finished["failed"] and finished["how"] == "resumed" and "paused" not in finished
+    assert finished["run_dir"] == paused["run_dir"] and finished["summary"]["epochs_run"] == 3
+    assert runs.rung_auc(spec, 2) == paused["valid_auc"]   # the rung's figure does not move afterwards
+
+
 def test_too_few_students_for_k_folds_says_how_many_are_needed():
     with pytest.raises(ConfigError, match="has 10 students, too few for 5 folds.*at least 15 students"):
         study.check_students(10, 5, "logs/answers.tsv")

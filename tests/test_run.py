@@ -116,6 +116,31 @@ def test_a_killed_run_resumes_to_the_same_end(tmp_path, monkeypatch):
     assert resumed["test_auc"] == pytest.approx(uninterrupted["test_auc"], abs=1e-3)
 
 
+def test_a_paused_run_resumes_to_the_same_end_and_the_pause_is_no_setting(tmp_path):
+    """PAUSE_AFTER_EPOCH ends a sitting after that epoch with nothing of the end written (no summary, no
+    test figure); --resume, which takes no other option, continues it to what one sitting would give."""
+    config = small_config(tmp_path, epochs=3)
+    _, uninterrupted = main.run(dict(config, runs_dir=str(tmp_path / "a")), log=quiet)
+    lines = []
+    paused_dir, summary = main.run(dict(config, runs_dir=str(tmp_path / "b"), pause_after_epoch=1),
+                                   log=lines.append)
+    assert summary is None and not run_files.is_finished(paused_dir)
+    assert run_files.finished_epochs(paused_dir) == 1 and "paused after epoch 1" in lines[-1]
+    assert not os.path.exists(os.path.join(paused_dir, "predictions.csv"))
+    again_dir, summary = main.run(dict(main.constants(), resume=paused_dir, pause_after_epoch=1), log=quiet)
+    assert summary is None and run_files.finished_epochs(paused_dir) == 1   # nothing to do up to epoch 1
+    assert main.main(["--resume", paused_dir, "--pause_after_epoch", "2"]) == 0
+    assert run_files.finished_epochs(paused_dir) == 2 and not run_files.is_finished(paused_dir)
+    assert main.main(["--resume", paused_dir, "--seed", "3"]) == 2   # a resume takes no setting
+    _, resumed = main.run(dict(main.constants(), resume=paused_dir), log=quiet)
+    assert list(pd.read_csv(os.path.join(paused_dir, "epochs.csv"))["epoch"]) == [1, 2, 3]
+    assert resumed["best_epoch"] == uninterrupted["best_epoch"]
+    assert resumed["test_auc"] == pytest.approx(uninterrupted["test_auc"], abs=1e-3)
+    # a pause at or past the run's own end changes nothing: the run finishes
+    _, finished = main.run(dict(config, runs_dir=str(tmp_path / "c"), pause_after_epoch=3), log=quiet)
+    assert finished["test_auc"] == pytest.approx(uninterrupted["test_auc"], abs=1e-3)
+
+
 def test_a_run_made_before_the_newest_constants_resumes_with_its_old_behaviour(tmp_path, monkeypatch):
     """A config.json without BATCH_PARTS, DATA_CACHE, the EdNet options and the split options (added later)
     resumes with one loop per batch, no cache, and its students split by its SEED as they were (else the data

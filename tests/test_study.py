@@ -19,8 +19,9 @@ from ray_helpers import RAY_ENV, REPO, error_lines, run_script  # noqa: E402
 DATA = ["--dataset", "csv", "--dataset_dir", "logs", "--csv_file", "answers.tsv", "--csv_student_column",
         "user_id", "--csv_skill_column", "kc", "--csv_order_column", "order_id"]
 DEEP = ["--models", "dkvmn", "dkt"]  # the default is every registered model: the baselines too
-# the id is a choice too
-SMOKE = ["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item"] + DEEP
+# the id is a choice too; two epochs, so that the search's successive halving pauses every trial at epoch 1
+SMOKE = (["tiny"] + DATA + ["--smoke", "--num_cpus", "2", "--ids", "kc", "item", "--epochs", "2",
+                            "--halving_epochs", "1"] + DEEP)
 
 
 def write_log(folder, students=60, seed=0):
@@ -68,6 +69,9 @@ def test_the_smoke_study_runs_every_model_and_renders_the_report(smoke):
     assert sorted((r["model"], r["fold"], r["seed"]) for r in tests) == sorted(
         (m, f, s) for m in plan["models"] for f in plan["folds"] for s in plan["seeds"])
     assert len(searches) == len(plan["models"]) * len(plan["folds"]) * 2  # 2 trials: the defaults and one
+    assert "successive halving: every trial to epoch 1" in plan["search_text"]
+    assert completed.stdout.count("paused ") == len(searches)  # each paused at its rung, then went on
+    assert all(r["how"] == "resumed" and r["summary"]["epochs_run"] == 2 for r in searches)
     for record in searches:  # the search never scored a test split
         assert record["settings"]["score_test"] is False
         assert not [k for k in record["summary"] if k.startswith("test_")]
@@ -105,7 +109,9 @@ def test_the_same_command_again_runs_nothing(smoke):
     before = run_folders(work)
     again = run_script("study.py", SMOKE, work, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "search: %d run(s), %d recorded, 0 to run" % ((len(records(work, "search")),) * 2) in again.stdout
+    searched = len(records(work, "search"))  # 2 trials: the defaults and the best one both go on
+    for phase in ("search, each trial to its rung", "search, the promoted trials to their end"):
+        assert "%s: %d run(s), %d recorded, 0 to run" % (phase, searched, searched) in again.stdout
     assert "test: %d run(s), %d recorded, 0 to run" % ((len(records(work, "test")),) * 2) in again.stdout
     assert "Ray:" not in again.stdout and run_folders(work) == before
     with open(str(work / "results" / "tiny" / "study.json")) as f:

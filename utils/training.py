@@ -180,7 +180,8 @@ class Trainer(object):
         step_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.STEPS), run_files.STEP_COLUMNS)
         epoch_log = run_files.CsvLog(os.path.join(self.run_dir, run_files.EPOCHS), run_files.EPOCH_COLUMNS)
         try:
-            while state["epoch"] < self.config["epochs"] and not self._should_stop(state):
+            while (state["epoch"] < self.config["epochs"] and not self._should_stop(state)
+                   and not self.paused(state)):
                 epoch = state["epoch"] + 1
                 row = self._train_epoch(epoch, state, step_log, writer)
                 if not self.session.run(self.weights_finite):
@@ -278,6 +279,11 @@ class Trainer(object):
             epoch, row["train_loss"], row["valid_loss"], row["valid_acc"], row["valid_auc"],
             state["best_valid_auc"], state["best_epoch"], row["train_seconds"], row["eval_seconds"]))
         return state
+
+    def paused(self, state):
+        """True when this sitting ends at state["epoch"] (PAUSE_AFTER_EPOCH) before the run's own end."""
+        pause = self.config.get("pause_after_epoch", 0)
+        return (0 < pause <= state["epoch"] < self.config["epochs"]) and not self._should_stop(state)
 
     def why_training_ended(self, state):
         """Why `fit` ended at state["epoch"], for the run's log."""
