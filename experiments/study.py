@@ -23,6 +23,7 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
 The split design is main.py's (its constants named in SPLIT_CONSTANTS, the only place that names them); a
 main.py without them cuts one split by SEED, and then the study runs one fold. No Ray, no TensorFlow.
 """
+import json
 import math
 import os
 
@@ -102,12 +103,35 @@ def space_for(model, text, smoke, id_constant, ids):
     return space
 
 
-def trials_for(space, n_trials, seed):
-    """Trial 0 = the defaults (no values), then n_trials - 1 drawn from the space (none from an empty one:
-    they would all be the defaults again)."""
+def trials_for(space, n_trials, seed, candidates=()):
+    """Trial 0 = the defaults (no values), then the candidates given (settings of the user's own, e.g. the
+    authors' recipe), then drawn from the space up to n_trials in all (none from an empty space: they would
+    all be the defaults again)."""
+    trials = [{}] + [dict(c) for c in candidates]
     if not space:
-        return [{}]
-    return [{}] + search.sample(space, max(0, n_trials - 1), seed)
+        return trials
+    return trials + search.sample(space, max(0, n_trials - len(trials)), seed)
+
+
+def read_candidate(model, text, models):
+    """One --trial MODEL JSON: (model, the settings it names), each a constant of main.py with one value that
+    main.py would read; ConfigError otherwise."""
+    source = "--trial %s" % model
+    if model not in models:
+        raise ConfigError("%s: %s is not one of the study's models (%s)" % (source, model, ", ".join(models)))
+    try:
+        values = json.loads(text)
+    except ValueError as error:
+        raise ConfigError("%s is not JSON (%s); write e.g. %s" % (source, error,
+                                                                  """'{"learning_rate": 0.01}'"""))
+    if not isinstance(values, dict) or not values:
+        raise ConfigError("%s must be a JSON object of name -> value, got %r" % (source, values))
+    several = sorted(name for name, value in values.items() if isinstance(value, (list, dict)))
+    if several:
+        raise ConfigError("%s: %s must be one value (a trial is one setting; --space draws)" % (
+            source, several[0]))
+    search.check_space(values, source)
+    return model, values
 
 
 def inner_validation_folds(fold, k, inner_folds):

@@ -8,7 +8,8 @@ Usage (from the repo root), main.py's data options spelled as main.py spells the
     python scripts/study.py my_log ... --smoke --out /tmp/check     # the whole pipeline in minutes
 
 What it does (experiments/study.py): per model a validation-only search (--trials N, the defaults always
-trial 0; --no_search: the defaults; --space JSON: your own space; --ids A B: the id column is a choice too),
+trial 0; --trial MODEL JSON: a trial of your own; --no_search: the defaults; --space JSON: your own space;
+--ids A B: the id column is a choice too; successive halving from epoch --halving_epochs),
 then every model on every fold x seed with its choice, each run `python main.py` in its own process as one
 Ray task (a local Ray on 127.0.0.1, or --address HOST:PORT). Every run is recorded as it ends in
 <out>/runs/; the same command again runs only what is missing (a killed run resumes from its last epoch).
@@ -69,6 +70,9 @@ def parse_args(argv):
                         "and the defaults to the end (default %d; 0: every trial to the end)"
                         % study.DEFAULT_HALVING_EPOCHS)
     parser.add_argument("--space", help="the search space (JSON text or file; scripts/tune.py's format)")
+    parser.add_argument("--trial", nargs=2, action="append", default=[], metavar=("MODEL", "JSON"),
+                        help="a trial of your own for MODEL (repeatable), after the defaults and before the "
+                        "drawn ones, e.g. --trial dkvmn '{\"memory_size\": 50}'")
     parser.add_argument("--ids", nargs="+", metavar="ID", help="ids to choose from on validation (csv: "
                         "columns, e.g. skill_id problem_id; assistments: skill_id problem_id)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
@@ -160,10 +164,14 @@ def make_plan(args, log):
     plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke))
                         for m in args.models)
     trials = 1 if args.no_search else (min(args.trials, study.SMOKE_TRIALS) if args.smoke else args.trials)
+    candidates = [study.read_candidate(model, text, args.models) for model, text in args.trial]
+    if candidates and args.no_search:
+        raise ConfigError("--trial is a candidate of the search: leave out --no_search")
     plan["trials"], plan["spaces"], plan["halving_epochs"] = {}, {}, {}
     for model in args.models:
         space = study.space_for(model, args.space, args.smoke, id_constant, args.ids)
-        plan["trials"][model] = study.trials_for(space, trials, split_seed)
+        own = [values for name, values in candidates if name == model]
+        plan["trials"][model] = study.trials_for(space, max(trials, 1 + len(own)), split_seed, own)
         plan["spaces"][model] = space
         plan["halving_epochs"][model] = study.halving_epochs(
             args.halving_epochs, plan["base"][model].get("epochs", main_constants()["epochs"]),

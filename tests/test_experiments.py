@@ -123,6 +123,23 @@ def test_trials_start_with_the_defaults_and_are_drawn_the_same_way_again():
         assert 3e-4 <= values["learning_rate"] <= 1e-2 and values["memory_size"] in (10, 20, 50)
 
 
+def test_trials_of_the_user_s_own_come_after_the_defaults_and_before_the_drawn_ones():
+    space = search.default_space("dkvmn")
+    recipe = {"optimizer": "sgd", "learning_rate": 0.05, "memory_size": 20}
+    assert study.read_candidate("dkvmn", json.dumps(recipe), ["dkvmn", "dkt"]) == ("dkvmn", recipe)
+    trials = study.trials_for(space, 4, seed=3, candidates=[recipe])
+    assert trials[:2] == [{}, recipe] and trials[2:] == study.trials_for(space, 3, seed=3)[1:]
+    assert study.trials_for({}, 6, seed=0, candidates=[recipe]) == [{}, recipe]   # nothing to draw
+    for text, message in (('{"memory_sise": 5}', "memory_sise is not a constant"),
+                          ('{"memory_size": [5, 10]}', "memory_size must be one value"),
+                          ('{"learning_rate": "fast"}', "learning_rate"), ("[1]", "JSON object"),
+                          ("{", "not JSON")):
+        with pytest.raises(ConfigError, match=message):
+            study.read_candidate("dkvmn", text, ["dkvmn"])
+    with pytest.raises(ConfigError, match="lstm is not one of the study's models"):
+        study.read_candidate("lstm", "{}", ["dkvmn"])
+
+
 def test_bkt_has_nothing_to_search_and_the_regressions_search_their_penalty():
     """BKT's only choice (forgetting) is made within its run: a study runs its defaults once, not N equal
     trials, whatever --space says; the regressions read no dropout, so their space is the rate and the L2."""

@@ -125,6 +125,7 @@ def test_the_same_command_again_runs_nothing(smoke):
     (["--ids", "kc", "item", "--no_search"], "a choice made on validation"),
     (["--set", "csv_file=x.tsv"], "as main.py spells them"),
     (["--inner_folds", "5"], "--inner_folds must be in 1..4 with 5 folds"),
+    (["--trial", "dkvmn", '{"memory_size": "abc"}'], "memory_size"),
 ])
 def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, args, message):
     write_log(str(tmp_path))
