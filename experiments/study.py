@@ -28,7 +28,7 @@ import math
 import os
 
 from experiments import runs, search
-from experiments.settings import SMOKE, check_settings, is_log_source, parse_set
+from experiments.settings import SMOKE, check_settings, is_log_source, parse_set, table_settings
 from utils.config import ConfigError, main_constants
 
 # main.py's split-design constants: the design, the number of folds K, the split's own seed.
@@ -77,9 +77,11 @@ def check_students(n_students, folds, where):
                                          max(1, n_students // MIN_STUDENTS_PER_FOLD)))
 
 
-def base_settings(data, sets, epochs, smoke):
-    """What every run of a model starts from: --smoke's tiny model, the data options, --set, --epochs."""
-    settings = dict(SMOKE) if smoke else {}
+def base_settings(data, sets, epochs, smoke, row=None):
+    """What every run of a model starts from: its Table 3 row when given (`row`, --table_row), --smoke's
+    tiny model, the data options, --set, --epochs."""
+    settings = dict(row or {})
+    settings.update(SMOKE if smoke else {})
     settings.update(data)
     given = dict(parse_set(item) for item in sets)
     check_settings(given, "--set")
@@ -91,6 +93,15 @@ def base_settings(data, sets, epochs, smoke):
     if epochs is not None:
         settings["epochs"] = epochs
     return settings
+
+
+def table_row(dataset, model):
+    """The settings of (data set, model)'s Table 3 row (experiments/settings.py); ConfigError without one."""
+    row = table_settings(dataset, model)
+    if row is None:
+        raise ConfigError("--table_row: %s has no Table 3 row for %s (the rows: experiments/settings.py); "
+                          "leave out --table_row to start from main.py's constants" % (dataset, model))
+    return row
 
 
 def space_for(model, text, smoke, id_constant, ids):

@@ -78,6 +78,8 @@ def parse_args(argv):
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="a model constant of main.py for every run (repeatable)")
     parser.add_argument("--epochs", type=int, help="most epochs of every run")
+    parser.add_argument("--table_row", action="store_true", help="start every model from its Table 3 row "
+                        "(a data set of the table): the row is trial 0 instead of main.py's constants")
     parser.add_argument("--smoke", action="store_true", help="tiny model, 1 epoch, 2 trials, 2 folds, 1 seed")
     parser.add_argument("--render", action="store_true", help="only render the report from the records")
     parser.add_argument("--out", help="folder of the report and records (default results/<name>)")
@@ -161,7 +163,8 @@ def make_plan(args, log):
             "seeds": args.seeds[:1] if args.smoke else args.seeds,
             "models": args.models, "runs_dir": args.runs_dir, "cpus_per_run": args.cpus_per_run,
             "smoke": args.smoke, "data": data, "ids": args.ids or [], "id_constant": id_constant}
-    plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke))
+    rows = dict((m, study.table_row(args.dataset, m) if args.table_row else None) for m in args.models)
+    plan["base"] = dict((m, study.base_settings(data, args.sets, args.epochs, args.smoke, rows[m]))
                         for m in args.models)
     trials = 1 if args.no_search else (min(args.trials, study.SMOKE_TRIALS) if args.smoke else args.trials)
     candidates = [study.read_candidate(model, text, args.models) for model, text in args.trial]

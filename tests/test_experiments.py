@@ -140,6 +140,16 @@ def test_trials_of_the_user_s_own_come_after_the_defaults_and_before_the_drawn_o
         study.read_candidate("lstm", "{}", ["dkvmn"])
 
 
+def test_a_study_can_start_from_the_table_row_and_the_user_s_options_still_win():
+    from experiments import settings
+    row = study.table_row("STATICS", "dkvmn")
+    assert row == settings.table_settings("STATICS", "dkvmn")
+    base = study.base_settings({"fold": 2}, ["learning_rate=0.02"], 7, False, row)
+    assert base == dict(row, fold=2, learning_rate=0.02, epochs=7)
+    with pytest.raises(ConfigError, match="csv has no Table 3 row for dkvmn"):
+        study.table_row("csv", "dkvmn")
+
+
 def test_bkt_has_nothing_to_search_and_the_regressions_search_their_penalty():
     """BKT's only choice (forgetting) is made within its run: a study runs its defaults once, not N equal
     trials, whatever --space says; the regressions read no dropout, so their space is the rate and the L2."""
