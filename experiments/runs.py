@@ -88,6 +88,11 @@ def paused_at(spec, home):
     return None
 
 
+def paused_folder(spec):
+    """The spec's run folder when it waits at the spec's pause already (see paused_at), else None."""
+    return paused_at(spec, os.path.join(spec["workdir"], spec["home"]))
+
+
 def best_valid_auc(run_dir, up_to_epoch=None):
     """The best validation AUC in a run folder's epochs.csv (up to `up_to_epoch`), or None before any."""
     epochs = run_files.read_epochs(run_dir)
@@ -108,8 +113,9 @@ def die_with_parent():
 
 
 def start_program(argv, spec, log_path):
-    """Starts main.py with `argv` in the run's working folder, in its own process group (so that it can be
-    ended whole), output appended to `log_path`. argv[0] is main.py, found in the repository."""
+    """Starts main.py (or evaluate.py) with `argv` in the run's working folder, in its own process group (so
+    that it can be ended whole), output appended to `log_path`. argv[0] is the program, found in the
+    repository."""
     log = open(log_path, "a")
     log.write("\n=== %s: python %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"),
                                           " ".join(shlex.quote(a) for a in argv)))
@@ -168,6 +174,12 @@ def hardware():
     return "%s, %d cores visible" % (cpu, os.cpu_count() or 0)
 
 
+def identity_of(spec):
+    """What a record says of the run it records: its data set, model, fold, seed, settings and key."""
+    return dict((k, spec.get(k)) for k in ("dataset", "model", "fold", "seed", "settings", "settings_hash",
+                                           "key", "dataset_dir", "threads", "smoke", "group"))
+
+
 def run_and_record(spec):
     """Runs (or resumes, or finds finished) the run of `spec`; returns its record, a pause (a spec with
     "pause_after": the run stopped unfinished at that epoch, "paused" true, no record) or a failure; never
@@ -179,9 +191,7 @@ def run_and_record(spec):
     While it runs it holds the home's lock: another driver's task for the same run waits, then finds it
     finished.
     """
-    identity = dict((k, spec.get(k)) for k in ("dataset", "model", "fold", "seed", "settings",
-                                               "settings_hash", "key", "dataset_dir", "threads", "smoke",
-                                               "group"))
+    identity = identity_of(spec)
     if not os.path.isfile(os.path.join(spec["repo"], MAIN_PY)) or not os.path.isdir(spec["workdir"]):
         return dict(identity, failed=True, exit_status=None, log_tail="", log=None, run_dir=None,
                     error="%s or %s is missing on this machine: every machine needs the repository and the "
@@ -248,6 +258,58 @@ def run_in_home(spec, identity, home):
                 resumed_from=relative(resumed) if resumed else None,
                 wall_seconds=None if how == "found finished" else time.time() - started,
                 seconds_per_epoch=per_epoch, train_seconds_per_epoch=train_per_epoch, hardware=hardware(),
+                log=log_path, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+EVALUATE_PY = "evaluate.py"
+TEST_FIGURES = ("auc", "auc_ci_low", "auc_ci_high", "auc_ci_resamples", "auc_from2", "acc", "loss")
+
+
+def score_and_record(spec):
+    """The record of a test run that is a finished search run (spec["scored_from"], its record): evaluate.py
+    scores that run's selected checkpoint on the test split once, into the spec's home; returns the record
+    (the search run's, with its test figures and "predictions_dir", the evaluation) or a failure; never
+    raises. Run in the worker, as run_and_record."""
+    identity = identity_of(spec)
+    home = os.path.join(spec["workdir"], spec["home"])
+    log_path = os.path.join(spec["home"], "evaluate.log")
+    try:
+        os.makedirs(home, exist_ok=True)
+        with home_lock(home):
+            return score_in_home(spec, identity, home, log_path)
+    except (OSError, ValueError, RunFolderError) as error:
+        return dict(identity, failed=True, exit_status=None, log_tail="", run_dir=None, log=log_path,
+                    error="%s: %s" % (type(error).__name__, error))
+
+
+def score_in_home(spec, identity, home, log_path):
+    started = time.time()
+    source = spec["scored_from"]
+    found = sorted(glob.glob(os.path.join(glob.escape(home), "*", "metrics.json")))
+    how = "found scored"
+    if not found:
+        how = "the chosen trial's search run, scored on the test split"
+        argv = [EVALUATE_PY, source["run_dir"], "--split", "test", "--evaluations_dir", spec["home"]]
+        process = start_program(argv, spec, os.path.join(spec["workdir"], log_path))
+        try:
+            status = process.wait()
+        finally:
+            stop_program(process)  # the task was cancelled: no orphan keeps scoring
+        found = sorted(glob.glob(os.path.join(glob.escape(home), "*", "metrics.json")))
+        if status != 0 or not found:
+            return dict(identity, failed=True, exit_status=status, error=None, run_dir=source["run_dir"],
+                        log=log_path, log_tail=log_tail(os.path.join(spec["workdir"], log_path)))
+    metrics = run_files.read_json(found[-1])
+    summary = dict(source["summary"], **dict(("test_" + name, metrics.get(name)) for name in TEST_FIGURES))
+    evaluation = os.path.join(spec["home"], os.path.basename(os.path.dirname(found[-1])))
+    return dict(identity, failed=False, run_dir=source["run_dir"], predictions_dir=evaluation,
+                summary=summary, constants=source.get("constants"), versions=source.get("versions"),
+                command="%s; python %s %s --split test" % (source.get("command"), EVALUATE_PY,
+                                                         source["run_dir"]),
+                how=how, reused_from=source["key"], resumed_from=None,
+                wall_seconds=None if how == "found scored" else time.time() - started,
+                seconds_per_epoch=source.get("seconds_per_epoch"),
+                train_seconds_per_epoch=source.get("train_seconds_per_epoch"), hardware=hardware(),
                 log=log_path, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 

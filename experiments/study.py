@@ -18,7 +18,11 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
    best third of the trials by mean validation AUC at the rung, and the defaults always, go on to the end.
    The choice is then made as above among the trials that finished: a trial stopped at the rung is never
    chosen, and the defaults are always among those that can be.
-2. Test: each model, fold and seed with its choice; the test split is scored once.
+2. Test: each model, fold and seed with its choice; the test split is scored once. The first seed's run of
+   a fold is the chosen trial's search run on the fold's first validation cut, which trained on the same
+   students with the same settings and seed (cross-validation: the cut main.py validates on by default,
+   fold k+1; fixed test: the fold itself): its selected checkpoint is scored on the test split once
+   (evaluate.py) instead of training the same model again.
 
 The split design is main.py's (its constants named in SPLIT_CONSTANTS, the only place that names them); a
 main.py without them cuts one split by SEED, and then the study runs one fold. No Ray, no TensorFlow.
@@ -228,6 +232,33 @@ def test_specs(plan, model, choices):
         for seed in plan["seeds"]:
             specs.append(make_spec(plan, model, fold, seed, settings, "test"))
     return specs
+
+
+def reused_search_runs(plan, tests, searches, records):
+    """test key -> the record of the search run that is that test run: the first seed's run of each fold is
+    the chosen trial's search run on the fold's first validation cut (same students, settings and seed; only
+    SCORE_TEST differs). `searches`: the model's search specs, or None without a search; `records`: key ->
+    record of the finished search runs. A test run whose search run is not recorded runs as it is."""
+    found = {}
+    if not searches:
+        return found
+    for test in tests:
+        first_cut = search_cuts(plan, test["fold"])[0]
+        test_cut = test["settings"].get(SPLIT_CONSTANTS["valid_fold"], 0) or first_cut  # 0: fold k+1
+        if test["seed"] != plan["seeds"][0] or test_cut != first_cut:
+            continue
+        for spec in searches:
+            same_cut = (spec["fold"], spec.get("valid_fold")) == (test["fold"], first_cut)
+            if same_cut and spec["key"] in records and trained_alike(spec["settings"], test["settings"]):
+                found[test["key"]] = records[spec["key"]]
+    return found
+
+
+def trained_alike(search_settings, test_settings):
+    """True when two runs' settings differ at most in SCORE_TEST and the validation fold's spelling."""
+    ignored = ("score_test", SPLIT_CONSTANTS["valid_fold"])
+    strip = lambda settings: dict((k, v) for k, v in settings.items() if k not in ignored)
+    return strip(search_settings) == strip(test_settings)
 
 
 def make_spec(plan, model, fold, seed, settings, phase):

@@ -55,8 +55,8 @@ def read_fold_predictions(records):
     """fold -> (predictions averaged over the fold's seeds, the run folders); RunFolderError when a run
     folder or its predictions.csv is gone."""
     by_fold = {}
-    for record in records:
-        by_fold.setdefault(record["fold"], []).append(record["run_dir"])
+    for record in records:  # a search run scored on test afterwards keeps its predictions in the evaluation
+        by_fold.setdefault(record["fold"], []).append(record.get("predictions_dir") or record["run_dir"])
     return dict((fold, (statistics.averaged([run_files.read_predictions(d) for d in dirs], dirs), dirs))
                 for fold, dirs in by_fold.items())
 

@@ -229,17 +229,20 @@ class Runner(object):
         self.args, self.command, self.log = args, command, log
         self.failed, self.session, self.ray = [], None, None
 
-    def run(self, specs, what):
-        todo = [s for s in specs if not runs.recorded(self.args.out, s, self.damaged)]
-        self.log("%s: %d run(s), %d recorded, %d to run" % (what, len(specs), len(specs) - len(todo),
-                                                            len(todo)))
+    def run(self, specs, what, task=runs.run_and_record):
+        unrecorded = [s for s in specs if not runs.recorded(self.args.out, s, self.damaged)]
+        todo = [s for s in unrecorded if runs.paused_folder(s) is None]  # at its rung already: nothing to do
+        paused = len(unrecorded) - len(todo)
+        self.log("%s: %d run(s), %d recorded%s, %d to run" % (
+            what, len(specs), len(specs) - len(unrecorded), ", %d paused at their rung" % paused if paused
+            else "", len(todo)))
         if not todo:
             return
         if self.session is None:
             self.session = ray_driver.ray_session(self.args.address, self.args.num_cpus,
                                                   self.args.cpus_per_run, self.log, "scripts/study.py")
             self.ray = self.session.__enter__()
-        ray_driver.run_tasks(self.ray, runs.run_and_record, todo, self.args.cpus_per_run, self.take)
+        ray_driver.run_tasks(self.ray, task, todo, self.args.cpus_per_run, self.take)
 
     def take(self, spec, result):
         what = "%s %s fold %d seed %d%s%s" % (
@@ -287,15 +290,20 @@ def conduct(plan, args, runner):
                     if len(plan["trials"][m]) > 1)
     if searches:
         search(plan, searches, runner)
+    reused = {}
     for model in plan["models"]:
+        found = records_of(args.out, searches.get(model, []))
         if model in searches:
-            choices[model] = study.choose(plan, plan["trials"][model], searches[model],
-                                          records_of(args.out, searches[model]))
+            choices[model] = study.choose(plan, plan["trials"][model], searches[model], found)
         else:
             choices[model] = dict((str(f), {"trial": 0, "values": {}, "valid_auc": None,
                                             "judged_on": "no search"}) for f in plan["folds"])
-        tests += study.test_specs(plan, model, choices[model])
-    runner.run(tests, "test")
+        specs = study.test_specs(plan, model, choices[model])
+        reused.update(study.reused_search_runs(plan, specs, searches.get(model), found))
+        tests += specs
+    runner.run([dict(s, scored_from=reused[s["key"]]) for s in tests if s["key"] in reused],
+               "test, the chosen search runs scored on the test split", runs.score_and_record)
+    runner.run([s for s in tests if s["key"] not in reused], "test")
     return choices, tests
 
 

@@ -290,6 +290,31 @@ def test_a_run_paused_at_its_rung_is_found_there_and_then_runs_to_its_end(tmp_pa
     assert runs.rung_auc(spec, 2) == paused["valid_auc"]   # the rung's figure does not move afterwards
 
 
+def test_the_first_seed_s_test_run_is_the_chosen_trial_s_search_run_on_the_first_cut():
+    """Same students, settings and seed: only SCORE_TEST differs, so the search run is scored on the test
+    split instead of training the same model again; later seeds, other cuts and unrecorded runs are not
+    reused."""
+    for design, cuts in (("cross_validation", {1: 2, 2: 3, 3: 1}),
+                         ("fixed_test", {1: None, 2: None, 3: None})):
+        plan = {"design": design, "folds": [1, 2, 3], "k": 3, "inner_folds": 2, "seeds": [0, 1],
+                "base": {"dkt": {"epochs": 2}}, "dataset": "csv", "dataset_dir": "logs", "runs_dir": "runs",
+                "cpus_per_run": 1, "smoke": False, "name": "mine"}
+        trials = [{}, {"learning_rate": 0.01}]
+        searches = study.search_specs(plan, "dkt", trials)
+        choices = {"1": {"values": trials[1]}, "2": {"values": {}}, "3": {"values": trials[1]}}
+        tests = study.test_specs(plan, "dkt", choices)
+        records = dict((s["key"], {"key": s["key"]}) for s in searches if s["fold"] != 3)  # fold 3 not run
+        reused = study.reused_search_runs(plan, tests, searches, records)
+        by_test = dict((t["key"], t) for t in tests)
+        by_search = dict((s["key"], s) for s in searches)
+        assert sorted((by_test[k]["fold"], by_test[k]["seed"]) for k in reused) == [(1, 0), (2, 0)]
+        for test_key, record in reused.items():
+            search, test = by_search[record["key"]], by_test[test_key]
+            assert search["valid_fold"] == cuts[test["fold"]] and search["fold"] == test["fold"]
+            assert search["trial"] == (1 if test["fold"] == 1 else 0)
+        assert study.reused_search_runs(plan, tests, None, records) == {}   # no search: nothing to reuse
+
+
 def test_too_few_students_for_k_folds_says_how_many_are_needed():
     with pytest.raises(ConfigError, match="has 10 students, too few for 5 folds.*at least 15 students"):
         study.check_students(10, 5, "logs/answers.tsv")

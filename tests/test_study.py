@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 pytest.importorskip("ray")
 
@@ -79,6 +80,15 @@ def test_the_smoke_study_runs_every_model_and_renders_the_report(smoke):
     for model, trials in plan["trials"].items():  # each trial's id reached its runs
         assert set(r["constants"]["csv_skill_column"] for r in searches if r["model"] == model) == set(
             trial.get("csv_skill_column", "kc") for trial in trials)
+    search_keys = dict((r["key"], r) for r in searches)
+    for record in tests:  # each the chosen trial's search run, its selected checkpoint scored on test once
+        search = search_keys[record["reused_from"]]
+        assert search["run_dir"] == record["run_dir"] and search["settings"]["score_test"] is False
+        predictions = np.genfromtxt(str(work / record["predictions_dir"] / "predictions.csv"), delimiter=",",
+                                    names=True)
+        assert record["summary"]["test_auc"] == pytest.approx(roc_auc_score(predictions["answer"],
+                                                                             predictions["p"]), abs=1e-9)
+        assert record["summary"]["valid_auc"] == search["summary"]["valid_auc"]
     for record in tests:  # main.py's data options reached every run as the user spelled them
         constants = record["constants"]
         chosen = report["models"][plan["models"].index(record["model"])]["choices"][str(record["fold"])]
@@ -110,9 +120,11 @@ def test_the_same_command_again_runs_nothing(smoke):
     again = run_script("study.py", SMOKE, work, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     searched = len(records(work, "search"))  # 2 trials: the defaults and the best one both go on
-    for phase in ("search, each trial to its rung", "search, the promoted trials to their end"):
-        assert "%s: %d run(s), %d recorded, 0 to run" % (phase, searched, searched) in again.stdout
-    assert "test: %d run(s), %d recorded, 0 to run" % ((len(records(work, "test")),) * 2) in again.stdout
+    tested = len(records(work, "test"))      # one seed: every test run is a search run scored on test
+    for phase, count in (("search, each trial to its rung", searched),
+                         ("search, the promoted trials to their end", searched),
+                         ("test, the chosen search runs scored on the test split", tested), ("test", 0)):
+        assert "%s: %d run(s), %d recorded, 0 to run" % (phase, count, count) in again.stdout
     assert "Ray:" not in again.stdout and run_folders(work) == before
     with open(str(work / "results" / "tiny" / "study.json")) as f:
         assert json.load(f)["models"] == report["models"]
