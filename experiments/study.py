@@ -13,9 +13,10 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
    - fixed test (one test split, K validation folds; the three-line files' design): one choice for all
      folds, the best mean validation AUC over the folds.
    Ties go to the lower trial, so a search never loses to the defaults on validation.
-   With successive halving (the default), every trial's runs first train to a rung (`halving_epochs`, paused
-   there: main.py's PAUSE_AFTER_EPOCH); per choice (an outer fold, or all folds with a fixed test) only the
-   best third of the trials by mean validation AUC at the rung, and the defaults always, go on to the end.
+   With successive halving (the default), every trial's run on each fold's first validation cut first
+   trains to a rung (`halving_epochs`, paused there: main.py's PAUSE_AFTER_EPOCH); per choice (an outer
+   fold, or all folds with a fixed test) only the best third of the trials by mean validation AUC at the
+   rung, and the defaults always, go on to the end, on every validation cut.
    The choice is then made as above among the trials that finished: a trial stopped at the rung is never
    chosen, and the defaults are always among those that can be.
 2. Test: each model, fold and seed with its choice; the test split is scored once. The first seed's run of
@@ -201,14 +202,22 @@ def choice_groups(plan):
     return [list(plan["folds"])]
 
 
+def screened(plan, specs):
+    """The search specs that the rung screens: each trial's run on its fold's first validation cut (every
+    run with a fixed test split, or one cut per outer fold). A trial's runs on the other cuts start only
+    if it is promoted, so a second validation fold doubles the promoted runs alone."""
+    return [spec for spec in specs if spec.get("valid_fold") == search_cuts(plan, spec["fold"])[0]]
+
+
 def promoted(plan, trials, specs, rung_aucs):
-    """The search specs that go on past the rung, given rung_aucs (key -> the run's best validation AUC up
-    to the rung, None for a run that failed): per choice group the kept_trials best trials by mean rung AUC
-    over the group's runs (every run present; ties to the lower trial), and the defaults (trial 0) always."""
+    """The search specs that go on past the rung (every validation cut of a promoted trial), given
+    rung_aucs (key -> the run's best validation AUC up to the rung, None for a run that failed): per choice
+    group the kept_trials best trials by mean rung AUC over the group's screened runs (every run present;
+    ties to the lower trial), and the defaults (trial 0) always."""
     chosen = set()
     for group in choice_groups(plan):
         scores = {}
-        for spec in specs:
+        for spec in screened(plan, specs):
             if spec["fold"] in group:
                 scores.setdefault(spec["trial"], []).append(rung_aucs.get(spec["key"]))
         ranked = ranking(scores.items())

@@ -312,8 +312,8 @@ def search(plan, searches, runner):
     the promoted ones to their end."""
     rungs = plan.get("halving_epochs") or {}
     whole = [s for m in plan["models"] for s in searches.get(m, []) if not rungs.get(m)]
-    first = whole + [dict(s, pause_after=rungs[m]) for m in plan["models"] for s in searches.get(m, [])
-                     if rungs.get(m)]
+    first = whole + [dict(s, pause_after=rungs[m]) for m in plan["models"]
+                     for s in study.screened(plan, searches.get(m, [])) if rungs.get(m)]
     runner.run(first, "search, each trial to its rung" if any(rungs.values()) else "search")
     going_on = []
     for model in plan["models"]:

@@ -238,26 +238,36 @@ def test_a_trial_missing_a_fold_does_not_count_and_none_left_means_the_defaults(
     assert nothing["1"]["trial"] == 0 and "no trial finished" in nothing["1"]["judged_on"]
 
 
-def rung_specs(design, aucs):
-    """Search specs of 6 trials on folds 1, 2 (of K = 3), one validation cut each, and their rung AUCs from
-    {(trial, fold): AUC or None}."""
-    specs = [{"trial": trial, "fold": fold, "key": "t%d-f%d" % (trial, fold)} for trial, fold in aucs]
-    return specs, dict(("t%d-f%d" % key, auc) for key, auc in aucs.items())
+def rung_specs(plan, aucs):
+    """Search specs of 6 trials on folds 1, 2 (of K = 3) on every validation cut of the plan, and the rung
+    AUCs of the screened ones (each fold's first cut) from {(trial, fold): AUC or None}."""
+    specs, found = [], {}
+    for (trial, fold), auc in aucs.items():
+        for number, cut in enumerate(study.search_cuts(plan, fold)):
+            key = "t%d-f%d-v%s" % (trial, fold, cut)
+            specs.append({"trial": trial, "fold": fold, "valid_fold": cut, "key": key})
+            found[key] = auc if number == 0 else 0.99   # a later cut never counts at the rung
+    return specs, found
 
 
 def test_halving_promotes_the_best_third_and_the_defaults_per_choice():
-    plan = {"design": "cross_validation", "folds": [1, 2], "k": 3}
+    plan = {"design": "cross_validation", "folds": [1, 2], "k": 3, "inner_folds": 2}
     trials = [{}] * 6
     fold_1 = {0: 0.60, 1: 0.70, 2: 0.65, 3: 0.70, 4: 0.50, 5: None}  # 5 failed: never promoted
     fold_2 = {0: 0.80, 1: 0.60, 2: 0.61, 3: 0.62, 4: 0.63, 5: 0.64}
-    specs, aucs = rung_specs("cross_validation", dict(
-        [((t, 1), a) for t, a in fold_1.items()] + [((t, 2), a) for t, a in fold_2.items()]))
-    going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(plan, trials, specs, aucs))
-    # fold 1: trials 1 and 3 tie at the top, and the defaults; fold 2: the defaults are among the best two
-    assert going_on == [(1, 0), (1, 1), (1, 3), (2, 0), (2, 5)]
+    aucs = dict([((t, 1), a) for t, a in fold_1.items()] + [((t, 2), a) for t, a in fold_2.items()])
+    specs, found = rung_specs(plan, aucs)
+    assert sorted((s["fold"], s["valid_fold"]) for s in study.screened(plan, specs) if s["trial"] == 0) == [
+        (1, 2), (2, 3)]   # the rung screens each outer fold's first cut only
+    going_on = study.promoted(plan, trials, specs, found)
+    # fold 1: trials 1 and 3 tie at the top, and the defaults; fold 2: the defaults are among the best two;
+    # a promoted trial goes on on both of its validation cuts
+    assert sorted(set((s["fold"], s["trial"]) for s in going_on)) == [(1, 0), (1, 1), (1, 3), (2, 0), (2, 5)]
+    assert len(going_on) == 2 * 5
     # a fixed test split: one promotion for all folds, on the mean over them
-    fixed = dict(plan, design="fixed_test")
-    going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(fixed, trials, specs, aucs))
+    fixed = {"design": "fixed_test", "folds": [1, 2], "k": 3}
+    specs, found = rung_specs(fixed, aucs)
+    going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(fixed, trials, specs, found))
     assert going_on == [(f, t) for f in (1, 2) for t in (0, 3)]   # means 0.70, 0.66, 0.65, ...; 5 lacks one
 
 
