@@ -130,6 +130,15 @@ def start_program(argv, spec, log_path):
         log.close()
 
 
+def run_program(argv, spec, log_path):
+    """start_program, waited for; its exit status. A cancelled task ends the program too (no orphan)."""
+    process = start_program(argv, spec, log_path)
+    try:
+        return process.wait()
+    finally:
+        stop_program(process)
+
+
 def stop_program(process, grace_seconds=10):
     """Ends the run's whole process group: SIGTERM, then SIGKILL after `grace_seconds`."""
     if process.poll() is not None:
@@ -230,20 +239,18 @@ def run_in_home(spec, identity, home):
     relative = lambda folder: os.path.join(spec["home"], os.path.basename(folder))  # as the user gave it
     log_path = os.path.join(spec["home"], "main.log")
     run_dir, resumed, status, how = finished_folder(home), None, 0, "found finished"
-    if run_dir is None and paused_at(spec, home) is not None:
-        return paused_result(spec, identity, paused_at(spec, home), relative, "found paused", started)
+    paused = paused_at(spec, home) if run_dir is None else None
+    if paused is not None:
+        return paused_result(spec, identity, paused, relative, "found paused", started)
     if run_dir is None:
         resumed = resumable_folder(home)
         how = "resumed" if resumed else "ran"
-        process = start_program(main_argv(spec, resume=relative(resumed) if resumed else None), spec,
-                                here(log_path))
-        try:
-            status = process.wait()
-        finally:
-            stop_program(process)  # the task was cancelled: no orphan keeps training
+        status = run_program(main_argv(spec, resume=relative(resumed) if resumed else None), spec,
+                             here(log_path))
         run_dir = finished_folder(home)
-        if status == 0 and run_dir is None and paused_at(spec, home) is not None:
-            return paused_result(spec, identity, paused_at(spec, home), relative, how, started)
+        paused = paused_at(spec, home) if status == 0 and run_dir is None else None
+        if paused is not None:
+            return paused_result(spec, identity, paused, relative, how, started)
     if status != 0 or run_dir is None:
         unfinished = run_folders(home)
         return dict(identity, failed=True, exit_status=status, log=log_path,
@@ -290,11 +297,7 @@ def score_in_home(spec, identity, home, log_path):
     if not found:
         how = "the chosen trial's search run, scored on the test split"
         argv = [EVALUATE_PY, source["run_dir"], "--split", "test", "--evaluations_dir", spec["home"]]
-        process = start_program(argv, spec, os.path.join(spec["workdir"], log_path))
-        try:
-            status = process.wait()
-        finally:
-            stop_program(process)  # the task was cancelled: no orphan keeps scoring
+        status = run_program(argv, spec, os.path.join(spec["workdir"], log_path))
         found = sorted(glob.glob(os.path.join(glob.escape(home), "*", "metrics.json")))
         if status != 0 or not found:
             return dict(identity, failed=True, exit_status=status, error=None, run_dir=source["run_dir"],

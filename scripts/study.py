@@ -318,7 +318,8 @@ def search(plan, searches, runner):
     going_on = []
     for model in plan["models"]:
         if rungs.get(model) and model in searches:
-            aucs = dict((s["key"], runs.rung_auc(s, rungs[model])) for s in searches[model])
+            aucs = dict((s["key"], runs.rung_auc(s, rungs[model]))
+                        for s in study.screened(plan, searches[model]))
             going_on += study.promoted(plan, plan["trials"][model], searches[model], aucs)
     if going_on:
         runner.run(going_on, "search, the promoted trials to their end")
