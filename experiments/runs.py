@@ -35,17 +35,26 @@ def run_key(model, fold, seed, digest):
 
 
 def run_spec(dataset, model, fold, seed, settings, dataset_dir, runs_dir, threads, smoke=False, home=None,
-             group=None):
+             group=None, data_fold=None):
     """What one run needs, JSON-able: sent to the worker that runs it. Paths are relative to `workdir`.
     `home` is the folder of the run's home folders (default <runs_dir>/reproduce/<data set>); `group` the
-    folder of its record under <out>/runs/ (default the data set)."""
+    folder of its record under <out>/runs/ (default the data set). `data_fold`: the fold main.py runs where
+    it is not the run's `fold` (a study whose folds are data versions runs each version's fold 1)."""
     digest = settings_hash(settings)
     key = run_key(model, fold, seed, digest)
     homes = home or os.path.join(runs_dir, "reproduce", dataset)
-    return {"dataset": dataset, "model": model, "fold": fold, "seed": seed, "settings": settings,
+    spec = {"dataset": dataset, "model": model, "fold": fold, "seed": seed, "settings": settings,
             "settings_hash": digest, "key": key, "dataset_dir": dataset_dir, "threads": threads,
             "smoke": smoke, "home": os.path.join(homes, key), "group": group or dataset,
             "repo": REPO, "workdir": os.getcwd()}
+    if data_fold is not None:
+        spec["data_fold"] = data_fold
+    return spec
+
+
+def main_fold(spec_or_record):
+    """The fold main.py runs (or ran) for a spec or record."""
+    return spec_or_record.get("data_fold") or spec_or_record["fold"]
 
 
 def run_folders(home):
@@ -73,7 +82,7 @@ def main_argv(spec, resume=None):
     pause = ["--pause_after_epoch", str(spec["pause_after"])] if spec.get("pause_after") else []
     if resume:
         return [MAIN_PY, "--resume", resume] + pause
-    return ([MAIN_PY, "--dataset", spec["dataset"], "--model", spec["model"], "--fold", str(spec["fold"]),
+    return ([MAIN_PY, "--dataset", spec["dataset"], "--model", spec["model"], "--fold", str(main_fold(spec)),
              "--seed", str(spec["seed"]), "--dataset_dir", spec["dataset_dir"],
              "--threads", str(spec["threads"]), "--runs_dir", spec["home"]]
             + settings_argv(spec["settings"]) + spec.get("extra_argv", []) + pause)
@@ -185,8 +194,12 @@ def hardware():
 
 def identity_of(spec):
     """What a record says of the run it records: its data set, model, fold, seed, settings and key."""
-    return dict((k, spec.get(k)) for k in ("dataset", "model", "fold", "seed", "settings", "settings_hash",
-                                           "key", "dataset_dir", "threads", "smoke", "group"))
+    identity = dict((k, spec.get(k)) for k in ("dataset", "model", "fold", "seed", "settings",
+                                               "settings_hash", "key", "dataset_dir", "threads", "smoke",
+                                               "group"))
+    if "data_fold" in spec:
+        identity["data_fold"] = spec["data_fold"]
+    return identity
 
 
 def run_and_record(spec):
@@ -422,4 +435,5 @@ def same_run(folder, record):
         constants = run_files.read_json(os.path.join(folder, run_files.CONFIG)).get("constants") or {}
     except (OSError, ValueError, AttributeError):
         return False
-    return all(constants.get(name) == record[name] for name in ("dataset", "model", "fold", "seed"))
+    ran = dict(record, fold=main_fold(record))
+    return all(constants.get(name) == ran[name] for name in ("dataset", "model", "fold", "seed"))

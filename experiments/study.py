@@ -11,7 +11,11 @@ The plan (what scripts/study.py runs), in two phases, each run an ordinary run o
      with the best mean validation AUC over those cuts: a fold's choice never sees its own test students,
      and rests on more than one validation fold;
    - fixed test (one test split, K validation folds; the three-line files' design): one choice for all
-     folds, the best mean validation AUC over the folds.
+     folds, the best mean validation AUC over the folds;
+   - versions (several three-line data sets, e.g. Synthetic-5's 20 versions): each version's fold 1 is a
+     fold of the study, with its own test split; one choice for all, as with a fixed test.
+   With one choice for all folds, `search_folds` N makes it on the first N folds only (Synthetic-5: chosen
+   on versions 0-4, then run on all 20); the other folds run the choice only.
    Ties go to the lower trial, so a search never loses to the defaults on validation.
    With successive halving (the default), every trial's run on each fold's first validation cut first
    trains to a rung (`halving_epochs`, paused there: main.py's PAUSE_AFTER_EPOCH); per choice (an outer
@@ -40,6 +44,7 @@ from utils.config import ConfigError, main_constants
 SPLIT_CONSTANTS = {"design": "split_design", "folds": "folds", "split_seed": "split_seed",
                    "valid_fold": "valid_fold"}
 DESIGNS = ("cross_validation", "fixed_test")
+VERSIONS = "versions"  # the study's design when its folds are data sets of their own (not main.py's)
 DEFAULT_FOLDS = 5
 # Where a source can model different ids (skills or items), the constant that says which.
 ID_CONSTANTS = {"csv": "csv_skill_column", "assistments": "skill_key", "ednet": "ednet_skill"}
@@ -167,12 +172,20 @@ def search_cuts(plan, fold):
     return inner_validation_folds(fold, plan["k"], plan["inner_folds"])
 
 
+def searched_folds(plan):
+    """The folds that search runs: every fold with cross-validation (each chooses for itself), else the
+    first `search_folds` of them (all when not given), whose mean makes the one choice."""
+    if plan["design"] == "cross_validation":
+        return list(plan["folds"])
+    return list(plan["folds"][:plan.get("search_folds") or len(plan["folds"])])
+
+
 def search_specs(plan, model, trials):
     """Every (trial, fold, validation cut) run of `model`: its settings with --score_test false, the first
     seed."""
     specs = []
     for index, values in enumerate(trials):
-        for fold in plan["folds"]:
+        for fold in searched_folds(plan):
             for valid_fold in search_cuts(plan, fold):
                 cut = {} if valid_fold is None else {SPLIT_CONSTANTS["valid_fold"]: valid_fold}
                 settings = dict(plan["base"][model], score_test=False, **dict(values, **cut))
@@ -199,7 +212,7 @@ def choice_groups(plan):
     """The runs that one choice is made on: cross-validation, each outer fold's; fixed test, all folds'."""
     if plan["design"] == "cross_validation":
         return [[fold] for fold in plan["folds"]]
-    return [list(plan["folds"])]
+    return [searched_folds(plan)]
 
 
 def screened(plan, specs):
@@ -271,18 +284,22 @@ def trained_alike(search_settings, test_settings):
 
 
 def make_spec(plan, model, fold, seed, settings, phase):
-    return runs.run_spec(plan["dataset"], model, fold, seed, settings, plan["dataset_dir"], plan["runs_dir"],
+    dataset, data_fold = plan["dataset"], None
+    if plan["design"] == VERSIONS:  # fold k is the k-th data set's own (and only) fold
+        dataset, data_fold = plan["versions"][fold - 1], 1
+    return runs.run_spec(dataset, model, fold, seed, settings, plan["dataset_dir"], plan["runs_dir"],
                          plan["cpus_per_run"], smoke=plan["smoke"],
-                         home=os.path.join(plan["runs_dir"], "study", plan["name"], phase), group=phase)
+                         home=os.path.join(plan["runs_dir"], "study", plan["name"], phase), group=phase,
+                         data_fold=data_fold)
 
 
 def choose(plan, trials, specs, records):
     """fold (text) -> the choice {trial, values, valid_auc, judged_on} of one model, from its search records.
 
     records: key -> record of the search runs that finished. Cross-validation: per fold k, the best mean
-    validation AUC over fold k's validation cuts (its non-test students only); fixed test: the best mean over
-    all folds, for every fold. A trial that did not finish on every run it is judged on does not count; with
-    none left, the defaults (trial 0) run, and say so."""
+    validation AUC over fold k's validation cuts (its non-test students only); otherwise the best mean over
+    the searched folds, for every fold. A trial that did not finish on every run it is judged on does not
+    count; with none left, the defaults (trial 0) run, and say so."""
     valid = {}
     for spec in specs:
         record = records.get(spec["key"])
@@ -298,8 +315,9 @@ def choose(plan, trials, specs, records):
                 "mean validation AUC over validation folds %s of fold %d's non-test students"
                 % (", ".join(map(str, cuts)), fold))
         return choices
-    choice = best([(t, [valid.get((t, fold, None)) for fold in plan["folds"]]) for t in range(len(trials))],
-                  trials, "mean validation AUC over folds %s" % ", ".join(map(str, plan["folds"])))
+    folds = searched_folds(plan)
+    choice = best([(t, [valid.get((t, fold, None)) for fold in folds]) for t in range(len(trials))],
+                  trials, "mean validation AUC over folds %s" % ", ".join(map(str, folds)))
     return dict((str(fold), choice) for fold in plan["folds"])
 
 

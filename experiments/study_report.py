@@ -3,7 +3,8 @@
 - the table: per model, the test AUC over folds (a fold's value = the mean over its seeds): mean ± std,
   Student's t 95% interval, n; the chosen settings per fold;
 - the headline comparison of every two models: a paired bootstrap over all test students, pooled over the
-  outer folds (cross-validation: every student is tested once) or, with one fixed test split, over the
+  outer folds (cross-validation: every student is tested once; versions: each data set's test split) or,
+  with one fixed test split, over the
   predictions averaged over the folds; beside it the paired t-test over folds (with a fixed test split it
   measures retraining noise only, and says so);
 - each fold's paired bootstrap; the runs that failed, under the table; every command used.
@@ -82,9 +83,10 @@ def compare(plan, model_a, model_b, records_by_model, predictions, missing, resa
     shared = sorted(set(values_a) & set(values_b))
     t_test = statistics.paired_over_units([values_a[f] for f in shared], [values_b[f] for f in shared])
     t_test["folds"] = shared
-    t_test["meaning"] = ("over outer folds with different test students" if plan["design"] ==
-                         "cross_validation" else "over folds that share one test split: it measures the "
-                         "noise of retraining only, not of the test students")
+    t_test["meaning"] = {"cross_validation": "over outer folds with different test students",
+                         "versions": "over data sets, each with its own test split"}.get(
+        plan["design"], "over folds that share one test split: it measures the noise of retraining only, "
+        "not of the test students")
     result = {"a": model_a, "b": model_b, "t_test": t_test, "headline": None, "per_fold": [], "note": None}
     if model_a in missing or model_b in missing:
         result["note"] = "no paired bootstrap: %s" % (missing.get(model_a) or missing.get(model_b))
@@ -99,14 +101,20 @@ def compare(plan, model_a, model_b, records_by_model, predictions, missing, resa
     result["headline"] = bootstrap(headline_predictions(plan, predictions[model_a], folds),
                                    headline_predictions(plan, predictions[model_b], folds),
                                    "all folds", resamples, seed)
-    result["headline"]["how"] = ("pooled over the outer folds %s (every test student once)" % folds
-                                 if plan["design"] == "cross_validation" else
-                                 "the test predictions averaged over folds %s (one test split)" % folds)
+    result["headline"]["how"] = ("the test predictions averaged over folds %s (one test split)" % folds
+                                 if shares_one_test_split(plan) else
+                                 "pooled over the folds %s (every test student once)" % folds)
     return result
 
 
+def shares_one_test_split(plan):
+    """True when every fold is tested on the same students (fixed test), not on its own (cross-validation,
+    versions): then the headline averages the folds' predictions instead of pooling them."""
+    return plan["design"] not in ("cross_validation", "versions")
+
+
 def headline_predictions(plan, by_fold, folds):
-    if plan["design"] == "cross_validation":
+    if not shares_one_test_split(plan):
         return statistics.pooled([by_fold[f][0] for f in folds], ["fold%d" % f for f in folds])
     return statistics.averaged([by_fold[f][0] for f in folds], ["fold %d" % f for f in folds])
 
@@ -161,7 +169,10 @@ def p_text(p):
 def markdown(report):
     plan = report["plan"]
     labels = " vs ".join(model_registry.label(m) for m in plan["models"])
-    lines = ["# Study %s: %s on %s" % (plan["name"], labels, plan["dataset"]), "",
+    versions = plan.get("versions")
+    data = plan["dataset"] if not versions else "%s ... %s (%d data sets, one fold each)" % (
+        versions[0], versions[-1], len(versions))
+    lines = ["# Study %s: %s on %s" % (plan["name"], labels, data), "",
              "%s, %d fold(s) run (%s), seeds %s%s. Settings chosen on validation only (%s); the test split "
              "scored once per run. Every figure is in study.json; every run's record in runs/." % (
                  plan["design"].replace("_", " "), len(plan["folds"]), ", ".join(map(str, plan["folds"])),
@@ -223,10 +234,11 @@ def comparison_lines(report):
 
 def choice_lines(report):
     lines = ["## Settings chosen on validation", ""]
+    trial_0 = "the Table 3 row" if report["plan"].get("table_row") else "main.py's defaults"
     for row in report["models"]:
         for fold, choice in sorted(row["choices"].items(), key=lambda item: int(item[0])):
             lines.append("- %s, fold %s: trial %d%s, validation AUC %s (%s): `%s`" % (
-                row["label"], fold, choice["trial"], " (the defaults)" if choice["trial"] == 0 else "",
+                row["label"], fold, choice["trial"], " (%s)" % trial_0 if choice["trial"] == 0 else "",
                 fmt(choice["valid_auc"]), choice["judged_on"],
-                json.dumps(choice["values"], sort_keys=True) if choice["values"] else "main.py's defaults"))
+                json.dumps(choice["values"], sort_keys=True) if choice["values"] else trial_0))
     return lines + [""]

@@ -47,8 +47,9 @@ COMMANDS = "commands.txt"
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="the study's name: its report goes to results/<name>/")
-    parser.add_argument("--dataset", required=True, help="main.py's DATASET: csv, assistments, ednet, "
-                        "synthetic or a three-line prefix")
+    parser.add_argument("--dataset", required=True, nargs="+", help="main.py's DATASET: csv, assistments, "
+                        "ednet, synthetic or a three-line prefix; several three-line prefixes (versions of "
+                        "one data set, e.g. Synthetic-5's) are the study's folds, each its own fold 1")
     parser.add_argument("--dataset_dir", default="dataset", help="main.py's DATASET_DIR")
     parser.add_argument("--" + study.SPLIT_CONSTANTS["design"], choices=study.DESIGNS, default=None,
                         help="cross_validation (a log's default: every student tested once) or fixed_test")
@@ -56,6 +57,8 @@ def parse_args(argv):
                         help="K folds (default %d; three-line files: their folds)" % study.DEFAULT_FOLDS)
     parser.add_argument("--" + study.SPLIT_CONSTANTS["split_seed"], type=int, default=0,
                         help="the seed of the split (never the models' seeds)")
+    parser.add_argument("--search_folds", type=int, help="with one choice for all folds (fixed test, "
+                        "versions): make it on the first N folds only; the others run the choice")
     parser.add_argument("--inner_folds", type=int, default=None, help="cross-validation: validation folds "
                         "per outer fold's search, each choice judged on their mean (default %d; --smoke 1)"
                         % study.DEFAULT_INNER_FOLDS)
@@ -91,6 +94,8 @@ def parse_args(argv):
                         help="HOST:PORT of a running Ray head (default: $RAY_ADDRESS, else a local Ray)")
     table.add_data_options(parser)
     args = parser.parse_args(argv)
+    args.versions = args.dataset if len(args.dataset) > 1 else None
+    args.dataset = args.dataset[0]
     for name in ("trials", "resamples", "cpus_per_run", "num_cpus"):
         if getattr(args, name) < 1:
             parser.error("--%s must be at least 1" % name)
@@ -113,6 +118,8 @@ def folds_and_design(args):
     if given_k is not None and given_k < 1:
         raise ConfigError("--%s must be at least 1, got %d" % (study.SPLIT_CONSTANTS["folds"], given_k))
     splits_itself = table.is_log_source(args.dataset) or args.dataset == "synthetic"
+    if args.versions:
+        return versions_design(args, given_design, given_k)
     if not splits_itself:  # three-line files: one test file, the folds are the train/valid files
         if given_design == "cross_validation":
             raise ConfigError("%s's files have one test split: its design is fixed_test" % args.dataset)
@@ -129,6 +136,39 @@ def folds_and_design(args):
         k, design = 1, "fixed_test"
     folds = list(range(1, k + 1))
     return design, k, folds[:study.SMOKE_FOLDS] if args.smoke else folds
+
+
+def versions_design(args, given_design, given_k):
+    """(design, K, the folds that run) of a study whose folds are data sets (--dataset A B ...)."""
+    versions = args.versions
+    other = [v for v in versions if table.is_log_source(v) or v == "synthetic"]
+    if other:
+        raise ConfigError("--dataset %s: several data sets are the study's folds, each a three-line prefix "
+                          "with its own train1 / valid1 / test files; %s splits its students itself: give it "
+                          "alone" % (" ".join(versions), other[0]))
+    repeated = sorted(set(v for v in versions if versions.count(v) > 1))
+    if repeated:
+        raise ConfigError("--dataset names %s twice: each data set is one fold" % repeated[0])
+    if given_design:
+        raise ConfigError("--%s: with several data sets the folds are the data sets (each one's fold 1)"
+                          % study.SPLIT_CONSTANTS["design"])
+    if given_k not in (None, len(versions)):
+        raise ConfigError("--%s %d: %d data sets are %d folds" % (study.SPLIT_CONSTANTS["folds"], given_k,
+                                                                   len(versions), len(versions)))
+    folds = list(range(1, len(versions) + 1))
+    return study.VERSIONS, len(versions), folds[:study.SMOKE_FOLDS] if args.smoke else folds
+
+
+def search_folds(args, design, k):
+    """--search_folds N, checked: the choice's folds where one choice serves all, else None."""
+    if args.search_folds is None:
+        return None
+    if design == "cross_validation":
+        raise ConfigError("--search_folds is for one choice for all folds (fixed test, versions); with "
+                          "cross-validation each outer fold chooses on its own validation folds")
+    if not 1 <= args.search_folds <= k:
+        raise ConfigError("--search_folds must be in 1..%d, got %d" % (k, args.search_folds))
+    return args.search_folds
 
 
 def inner_folds(args, design, k):
@@ -160,6 +200,8 @@ def make_plan(args, log):
         data[id_constant] = args.ids[0]
     plan = {"name": args.name, "dataset": args.dataset, "dataset_dir": args.dataset_dir, "design": design,
             "k": k, "folds": folds, "inner_folds": inner_folds(args, design, k),
+            "versions": args.versions, "search_folds": search_folds(args, design, k),
+            "table_row": args.table_row,
             "seeds": args.seeds[:1] if args.smoke else args.seeds,
             "models": args.models, "runs_dir": args.runs_dir, "cpus_per_run": args.cpus_per_run,
             "smoke": args.smoke, "data": data, "ids": args.ids or [], "id_constant": id_constant}
@@ -184,8 +226,12 @@ def make_plan(args, log):
                                trials, "each outer fold chooses on the mean validation AUC over %d "
                                "validation fold(s) of its own non-test students" % plan["inner_folds"]
                                if design == "cross_validation" else "judged on the mean validation AUC "
-                               "over the folds", halving_text(plan["halving_epochs"], trials)))
-    if not table.is_log_source(args.dataset) and args.dataset != "synthetic":
+                               "over folds %s" % ", ".join(map(str, study.searched_folds(plan))),
+                               halving_text(plan["halving_epochs"], trials)))
+    if args.versions:
+        for version in args.versions:
+            table.check_folds(version, args.dataset_dir, [1])
+    elif not table.is_log_source(args.dataset) and args.dataset != "synthetic":
         table.check_folds(args.dataset, args.dataset_dir, folds)
     return plan
 
@@ -242,7 +288,9 @@ class Runner(object):
             self.session = ray_driver.ray_session(self.args.address, self.args.num_cpus,
                                                   self.args.cpus_per_run, self.log, "scripts/study.py")
             self.ray = self.session.__enter__()
+        began = time.time()
         ray_driver.run_tasks(self.ray, task, todo, self.args.cpus_per_run, self.take)
+        self.log("%s: %d run(s) in %.0f s" % (what, len(todo), time.time() - began))
 
     def take(self, spec, result):
         what = "%s %s fold %d seed %d%s%s" % (
@@ -270,7 +318,9 @@ class Runner(object):
 
     def close(self):
         if self.session is not None:
+            began = time.time()
             self.session.__exit__(None, None, None)  # shuts Ray down whatever ended the command
+            self.log("Ray stopped in %.0f s" % (time.time() - began))
 
 
 def records_of(out, specs):
@@ -413,7 +463,7 @@ def run_study(argv, log=print):
         check_data(plan, log)
     runner = Runner(args, command, log)
     if args.render:
-        runner.run = lambda specs, what: None
+        runner.run = lambda specs, what, task=None: None
     try:
         choices, tests = conduct(plan, args, runner)
     finally:
@@ -421,8 +471,10 @@ def run_study(argv, log=print):
     if not records_of(args.out, tests) and not runner.failed:
         raise ConfigError("no test runs of study %s are recorded in %s: run it without --render first"
                           % (args.name, os.path.join(args.out, "runs")))
+    rendering = time.time()
     text = render(plan, args, choices, tests, runner.failed, command, log)
     log(text)
+    log("the report and its figures: %.0f s" % (time.time() - rendering))
     log("study %s: %s/study.md (%.0f s)" % (args.name, args.out, time.time() - began))
     write_plan(args.out, plan)
     return 1 if runner.failed else 0

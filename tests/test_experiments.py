@@ -383,3 +383,55 @@ def test_reproduce_takes_main_py_s_data_flags_and_runs_a_model_without_a_record_
     assert by_model["dkt"]["dataset_dir"] == "logs"  # the search record's folder, without --dataset_dir
     assert said == ["dkt: no search record (--settings) and no row of the table for csv: it runs with "
                     "main.py's defaults"]
+
+
+def versions_plan(search_folds=None):
+    """A study whose three folds are three data sets (each its own fold 1), one choice for all."""
+    return {"design": study.VERSIONS, "folds": [1, 2, 3], "k": 3, "inner_folds": None, "seeds": [0],
+            "versions": ["toy_v0", "toy_v1", "toy_v2"], "search_folds": search_folds,
+            "base": {"dkt": {"epochs": 2}}, "dataset": "toy_v0", "dataset_dir": "data", "runs_dir": "runs",
+            "cpus_per_run": 1, "smoke": False, "name": "mine"}
+
+
+def test_data_versions_as_folds_run_each_version_s_own_fold_and_choose_on_the_searched_ones():
+    plan = versions_plan(search_folds=2)
+    specs = study.search_specs(plan, "dkt", [{}, {"learning_rate": 0.01}])
+    assert sorted((s["trial"], s["fold"], s["dataset"]) for s in specs) == [
+        (t, f, "toy_v%d" % (f - 1)) for t in (0, 1) for f in (1, 2)]   # fold 3 only runs the choice
+    argv = runs.main_argv(specs[0])
+    assert argv[argv.index("--dataset") + 1] == "toy_v0" and argv[argv.index("--fold") + 1] == "1"
+    assert runs.identity_of(specs[1])["data_fold"] == 1 and specs[1]["fold"] == 2
+    assert "data_fold" not in runs.identity_of(runs.run_spec("my_log", "dkt", 2, 0, {}, "d", "runs", 1))
+    records = dict((s["key"], {"summary": {"valid_auc": {(0, 1): 0.7, (0, 2): 0.7, (1, 1): 0.9,
+                                                          (1, 2): 0.6}[(s["trial"], s["fold"])]}})
+                   for s in specs)
+    chosen = study.choose(plan, [{}, {"learning_rate": 0.01}], specs, records)
+    assert sorted(chosen) == ["1", "2", "3"] and chosen["3"]["trial"] == 1    # mean 0.75 against 0.7
+    assert chosen["3"]["judged_on"] == "mean validation AUC over folds 1, 2"
+    tests = study.test_specs(plan, "dkt", chosen)
+    assert [(t["dataset"], t["fold"], t.get("data_fold")) for t in tests] == [
+        ("toy_v0", 1, 1), ("toy_v1", 2, 1), ("toy_v2", 3, 1)]
+    reused = study.reused_search_runs(plan, tests, specs, records)
+    assert sorted(t["fold"] for t in tests if t["key"] in reused) == [1, 2]   # fold 3 trains its test run
+
+
+def test_halving_over_versions_screens_the_searched_folds_only():
+    plan = versions_plan(search_folds=2)
+    trials = [{}] + [{"learning_rate": rate} for rate in (0.1, 0.01, 0.001)]
+    specs = study.search_specs(plan, "dkt", trials)
+    # trial 3 is the best on fold 1 alone and the worst on the mean of folds 1 and 2 (0.55, 0.6, 0.65, 0.4)
+    aucs = dict((s["key"], 0.5 + 0.1 * s["trial"] if s["fold"] == 1 else (0.1 if s["trial"] == 3 else 0.6))
+                for s in specs)
+    going_on = study.promoted(plan, trials, specs, aucs)
+    assert sorted(set(s["trial"] for s in going_on)) == [0, 1, 2]
+    assert set(s["fold"] for s in going_on) == {1, 2}
+
+
+def test_a_versions_study_pools_its_test_splits_and_a_fixed_test_averages_them():
+    from experiments import study_report
+    assert not study_report.shares_one_test_split({"design": study.VERSIONS})
+    assert not study_report.shares_one_test_split({"design": "cross_validation"})
+    assert study_report.shares_one_test_split({"design": "fixed_test"})
+    a = {"student": ["s1", "s2"], "position": [1, 1], "skill": [1, 1], "answer": [1, 0], "p": [0.9, 0.2]}
+    pooled = study_report.headline_predictions({"design": study.VERSIONS}, {1: (a, []), 2: (a, [])}, [1, 2])
+    assert len(pooled["p"]) == 4 and len(set(pooled["student"])) == 4   # the same ids of two data sets

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 pytest.importorskip("ray")
 
-from ray_helpers import RAY_ENV, REPO, error_lines, run_script  # noqa: E402
+from ray_helpers import RAY_ENV, REPO, error_lines, run_script, write_three_line  # noqa: E402
 
 DATA = ["--dataset", "csv", "--dataset_dir", "logs", "--csv_file", "answers.tsv", "--csv_student_column",
         "user_id", "--csv_skill_column", "kc", "--csv_order_column", "order_id"]
@@ -128,6 +128,11 @@ def test_the_same_command_again_runs_nothing(smoke):
     assert "Ray:" not in again.stdout and run_folders(work) == before
     with open(str(work / "results" / "tiny" / "study.json")) as f:
         assert json.load(f)["models"] == report["models"]
+    study_md = work / "results" / "tiny" / "study.md"
+    study_md.unlink()
+    rendered = run_script("study.py", SMOKE + ["--render"], work, timeout=300)   # the report from the records
+    assert rendered.returncode == 0, rendered.stdout[-3000:] + rendered.stderr[-3000:]
+    assert study_md.is_file() and run_folders(work) == before
 
 
 @pytest.mark.parametrize("args, message", [
@@ -138,6 +143,8 @@ def test_the_same_command_again_runs_nothing(smoke):
     (["--set", "csv_file=x.tsv"], "as main.py spells them"),
     (["--inner_folds", "5"], "--inner_folds must be in 1..4 with 5 folds"),
     (["--trial", "dkvmn", '{"memory_size": "abc"}'], "memory_size"),
+    (["--search_folds", "2"], "--search_folds is for one choice for all folds"),
+    (["--dataset", "csv", "STATICS"], "csv splits its students itself"),
 ])
 def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, args, message):
     write_log(str(tmp_path))
@@ -225,3 +232,30 @@ def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path):
     assert [r["n_runs"] for r in report["models"]] == [0, len(folds)]  # dkvmn, dkt
     assert "Runs that failed" in (tmp_path / "results" / "tiny" / "study.md").read_text()
 
+
+
+def test_data_versions_are_the_folds_and_the_choice_is_made_on_the_searched_ones(tmp_path):
+    """Three three-line data sets as the study's folds (--smoke runs the first two): the search runs on
+    fold 1 only (--search_folds 1), each fold runs its own data set's fold 1 and test file, and the
+    headline pools the two test splits."""
+    versions = ["toy_v0", "toy_v1", "toy_v2"]
+    for number, name in enumerate(versions):
+        write_three_line(str(tmp_path / "data"), name, seed=number)
+    completed = run_script("study.py", ["toy", "--dataset"] + versions + [
+        "--dataset_dir", "data", "--models", "dkt", "dkvmn", "--smoke", "--search_folds", "1",
+        "--num_cpus", "2"], tmp_path, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    folder = tmp_path / "results" / "toy" / "runs"
+    searched = [json.load(open(str(path))) for path in sorted((folder / "search").iterdir())]
+    tests = [json.load(open(str(path))) for path in sorted((folder / "test").iterdir())]
+    assert sorted(set((r["fold"], r["dataset"]) for r in searched)) == [(1, "toy_v0")]
+    assert sorted((r["model"], r["fold"], r["dataset"], r["data_fold"]) for r in tests) == [
+        (m, f, "toy_v%d" % (f - 1), 1) for m in ("dkt", "dkvmn") for f in (1, 2)]
+    for record in tests:   # main.py ran the data set's own fold 1 and scored its own test file
+        config = json.load(open(str(tmp_path / record["run_dir"] / "config.json")))
+        assert (config["constants"]["dataset"], config["constants"]["fold"]) == (record["dataset"], 1)
+        assert record["summary"]["test_auc"] is not None
+    report = json.load(open(str(tmp_path / "results" / "toy" / "study.json")))
+    assert report["plan"]["design"] == "versions"
+    headline = report["pairs"][0]["headline"]
+    assert headline["how"].startswith("pooled") and headline["figures"]["n_students"] == 40   # 20 + 20
