@@ -15,7 +15,7 @@ import itertools
 import json
 import os
 
-from experiments import statistics
+from experiments import statistics, study
 from utils import model_registry, run_files
 from utils.errors import RunFolderError
 
@@ -84,7 +84,7 @@ def compare(plan, model_a, model_b, records_by_model, predictions, missing, resa
     t_test = statistics.paired_over_units([values_a[f] for f in shared], [values_b[f] for f in shared])
     t_test["folds"] = shared
     t_test["meaning"] = {"cross_validation": "over outer folds with different test students",
-                         "versions": "over data sets, each with its own test split"}.get(
+                         study.VERSIONS: "over data sets, each with its own test split"}.get(
         plan["design"], "over folds that share one test split: it measures the noise of retraining only, "
         "not of the test students")
     result = {"a": model_a, "b": model_b, "t_test": t_test, "headline": None, "per_fold": [], "note": None}
@@ -110,7 +110,7 @@ def compare(plan, model_a, model_b, records_by_model, predictions, missing, resa
 def shares_one_test_split(plan):
     """True when every fold is tested on the same students (fixed test), not on its own (cross-validation,
     versions): then the headline averages the folds' predictions instead of pooling them."""
-    return plan["design"] not in ("cross_validation", "versions")
+    return plan["design"] not in ("cross_validation", study.VERSIONS)
 
 
 def headline_predictions(plan, by_fold, folds):
