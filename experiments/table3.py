@@ -11,6 +11,7 @@ students on the two runs' predictions.csv (found under runs_dir from the record'
 result is stored once in <results>/paired/<data set>/<fold>-s<seed>.json, with the two record keys, and read
 back on later renders, so the table survives the run folders being gone. No TensorFlow, no Ray.
 """
+import json
 import os
 import shlex
 
@@ -55,6 +56,62 @@ def table_records(results_dir, dataset, model):
     return kept, left_out
 
 
+# --- the fair round's records: one study per data set (results/NOTES.md, "The fair round") ------------------
+
+# The study folder under the round's folder that holds each row's test runs (scripts/study.py --out).
+ROUND_STUDIES = {"assist2009_updated": "assist2009_updated", "assist2015": "assist2015", "STATICS": "STATICS",
+                 "naive_c5_q50_s4000_v0": "synthetic", "synthetic5_versions": "synthetic"}
+STUDY_PHASES = ("rung", "search", "test")  # every record a study writes (experiments/runs.py RUNG)
+
+
+def study_folder(round_dir, row):
+    return os.path.join(round_dir, ROUND_STUDIES[row["name"]])
+
+
+def round_records(round_dir, row, model):
+    """The study's test runs of `model` on the row's data sets: each fold's run with the study's one choice,
+    the test split scored once; none while the row's study has none."""
+    where = os.path.join(ROUND_STUDIES[row["name"]], "runs", "test")
+    records = [dict(r, record_path=os.path.join(where, r["key"] + ".json"))
+               for r in read_records(study_folder(round_dir, row), "test")
+               if r["model"] == model and r["dataset"] in row["datasets"] and not r.get("smoke")]
+    return records
+
+
+def round_choices(round_dir, row):
+    """model -> the study's choice for the row's folds ({trial, values, valid_auc, judged_on}), from its
+    study.json; {} before the study has rendered its report."""
+    path = os.path.join(study_folder(round_dir, row), "study.json")
+    if not os.path.isfile(path):
+        return {}
+    report = run_files.read_json(path)
+    return dict((entry["model"], entry["choices"].get("1")) for entry in report.get("models", [])
+                if entry.get("choices"))
+
+
+def choice_text(choices):
+    """e.g. "DKVMN: trial 2 {"carry_state": true}, mean valid AUC 0.8312 (over folds 1, 2, 3, 4, 5)"."""
+    parts = []
+    for model in model_registry.names():
+        choice = choices.get(model)
+        if choice:
+            parts.append("%s: trial %d %s, %s %s" % (
+                model_registry.label(model), choice["trial"], json.dumps(choice["values"], sort_keys=True)
+                if choice["values"] else "(the row)", choice["judged_on"], fmt(choice["valid_auc"])))
+    return "; ".join(parts) or "the study has not chosen yet"
+
+
+def cpu_hours(study):
+    """The CPU hours of a study from its records: every sitting's wall time (to the rung, on to the end, the
+    test scoring) times the run's threads; (hours, the number of records)."""
+    seconds, n = 0.0, 0
+    for phase in STUDY_PHASES:
+        for record in read_records(study, phase):
+            seconds += (record.get("wall_seconds") or 0.0) * (record.get("threads") or 1)
+            n += 1
+    return seconds / 3600.0, n
+
+
 def unit_of(row, record):
     """The value a record counts towards: its fold, seed or version (None: not in this row)."""
     if row["unit"] == "fold":
@@ -79,7 +136,8 @@ def run_fields(row, record):
             "best_epoch": summary.get("best_epoch"), "wall_seconds": record.get("wall_seconds"),
             "ci": None if low is None or high is None else {
                 "low": low, "high": high, "resamples": summary.get("test_auc_ci_resamples")},
-            "record": os.path.join("runs", record["dataset"], record["key"] + ".json")}
+            "record": record.get("record_path") or os.path.join("runs", record["dataset"],
+                                                                record["key"] + ".json")}
 
 
 def mean_of(values):
@@ -136,6 +194,15 @@ def stored_result(path, keys, args):
     return stored if same else None
 
 
+def predictions_folder(record, runs_dir):
+    """The folder of the record's test predictions.csv: a study's scored search run keeps them in its
+    evaluation folder (predictions_dir), a run that scored its own test split in its run folder."""
+    evaluation = record.get("predictions_dir")
+    if evaluation and os.path.isfile(os.path.join(evaluation, run_files.PREDICTIONS)):
+        return evaluation
+    return run_folder(record, runs_dir)
+
+
 def fold_difference(record_a, record_b, args):
     """(result, note) of the paired bootstrap of two runs of one fold and seed: the stored result, else
     computed from their predictions.csv and stored; (None, why) when neither is possible."""
@@ -145,7 +212,7 @@ def fold_difference(record_a, record_b, args):
     stored = stored_result(path, keys, args)
     if stored is not None:
         return stored, "stored"
-    folders = [run_folder(record, args.runs_dir) for record in (record_a, record_b)]
+    folders = [predictions_folder(record, args.runs_dir) for record in (record_a, record_b)]
     missing = [record["key"] for record, folder in zip((record_a, record_b), folders) if folder is None]
     if missing:
         return None, "run folder not under %s: %s" % (args.runs_dir, ", ".join(missing))
@@ -168,19 +235,29 @@ def fold_difference(record_a, record_b, args):
 # --- a row: both models and their difference ----------------------------------------------------------------
 
 def row_table(row, args):
+    """One row of the table: from the records with the row's settings (results/runs/), or with --round from
+    the round's study of the row's data set."""
     records, left_out = {}, []
+    round_dir = getattr(args, "round", None)
     for model in model_registry.names():
+        if round_dir:
+            records[model] = round_records(round_dir, row, model)
+            continue
         records[model] = []
         for dataset in row["datasets"]:
             kept, other = table_records(args.results, dataset, model)
             records[model] += kept
             left_out += other
     cells = dict((model, cell(row, model, records[model], args.results)) for model in model_registry.names())
-    return {"name": row["name"], "label": row["label"], "datasets": row["datasets"], "unit": row["unit"],
-            "chosen": SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
-            "left_out": sorted(left_out), "t_test": across_units(cells),
-            "baselines": baseline_differences(cells),
-            "per_fold": per_fold(row, records, args)}
+    table = {"name": row["name"], "label": row["label"], "datasets": row["datasets"], "unit": row["unit"],
+             "chosen": SETTINGS[row["datasets"][0]]["chosen"], "cells": cells,
+             "left_out": sorted(left_out), "t_test": across_units(cells),
+             "baselines": baseline_differences(cells),
+             "per_fold": per_fold(row, records, args)}
+    if round_dir:
+        table.update(chosen=choice_text(round_choices(round_dir, row)),
+                     study=os.path.relpath(study_folder(round_dir, row), round_dir))
+    return table
 
 
 def across_units(cells, model_a=MODEL_A, model_b=MODEL_B):
@@ -387,22 +464,30 @@ def baseline_verdicts(rows):
             "- A classical model level with a deep one (interval holds 0): %s." % ("; ".join(ties) or "none")]
 
 
-def notes(rows, args):
+def notes(rows, args, in_round=False):
     lines = ["## Notes", "",
              "- n is the number of values behind a mean: folds (ASSIST2009, ASSIST2015, STATICS; the "
              "paper used %d), seeds (Synthetic-5 v0, fold 1) or data versions (Synthetic-5 v0-v19, seed 0, "
              "one run each; the paper used 20). A fold run with several seeds counts once, with the mean of "
              "its seeds (said in the n column). std is over those values (ddof 1); the 95%% CI is Student's "
-             "t with n - 1 degrees of freedom (none for n < 2)." % PAPER_FOLDS,
-             "- Each figure is the test AUC of the checkpoint with the best validation AUC; the test split "
-             "is scored once. Only records with the table's settings (experiments/settings.py, SETTINGS) "
-             "count. State: cut, as in the paper (every run trains, selects and scores with the model's "
-             "state restarted every SEQ_LEN answers); the same rows trained with the state carried, as a "
-             "served model uses it: results/state_modes/state_modes.md."]
-    for row in rows:
-        lines.append("- %s settings: %s." % (row["label"], row["chosen"]))
-        if row["left_out"]:
-            lines.append("  Left out (other settings or a smoke run): %s." % ", ".join(row["left_out"]))
+             "t with n - 1 degrees of freedom (none for n < 2)." % PAPER_FOLDS]
+    if in_round:
+        lines.append("- Each figure is the test AUC of the checkpoint with the best validation AUC; the test "
+                     "split is scored once. The rows are the round's test runs, each with its study's one "
+                     "choice (## The round); a choice with carry_state trains, selects and scores with the "
+                     "state carried, the others with the state restarted every SEQ_LEN answers, as in the "
+                     "paper.")
+    else:
+        lines.append("- Each figure is the test AUC of the checkpoint with the best validation AUC; the test "
+                     "split is scored once. Only records with the table's settings "
+                     "(experiments/settings.py, SETTINGS) count. State: cut, as in the paper (every run "
+                     "trains, selects and scores with the model's state restarted every SEQ_LEN answers); "
+                     "the same rows trained with the state carried, as a served model uses it: "
+                     "results/state_modes/state_modes.md.")
+        for row in rows:
+            lines.append("- %s settings: %s." % (row["label"], row["chosen"]))
+            if row["left_out"]:
+                lines.append("  Left out (other settings or a smoke run): %s." % ", ".join(row["left_out"]))
     reached = ["%s %s" % (row["label"], model_registry.label(m)) for row in rows for m in (MODEL_A, MODEL_B)
                if row["cells"][m]["reaches_paper"]]
     short = ["%s %s (%s)" % (row["label"], model_registry.label(m), gap_text(row["cells"][m]["gap_to_paper"]))
@@ -455,14 +540,39 @@ def with_blank(lines):
     return lines + [""] if lines else lines
 
 
+def round_lines(table):
+    """The round's choices and cost, and where the table it re-renders is kept."""
+    lines = ["## The round", "",
+             "One study per data set (scripts/study.py, the commands in results/NOTES.md, \"The fair "
+             "round\"): DKVMN and DKT with the same budget of trials, each choice made on the mean "
+             "validation AUC over the folds, every fold's test split scored once with the chosen settings. "
+             "The rows above are those test runs (each study's runs/test/). Table 3 as it stood before the "
+             "round, with the rows' declared settings, is kept beside it: results/table3.md, its records in "
+             "results/runs/.", "",
+             "| data set | study | the choice |", "|---|---|---|"]
+    lines += ["| %s | %s | %s |" % (row["label"], row["study"], row["chosen"]) for row in table["rows"]]
+    lines += ["", "CPU hours from the records (wall time of every sitting, to the rung, on to the end and "
+              "the test scoring, times the run's threads): %s; in all %.1f." % (", ".join(
+                  "%s %.1f (%d records)" % (s["study"], s["cpu_hours"], s["records"])
+                  for s in table["round"]["studies"]), table["round"]["cpu_hours"]), ""]
+    return lines
+
+
 def markdown(table):
     rows = table["rows"]
+    if "round" in table:
+        head = ["# Table 3 from the fair round: DKVMN and DKT tuned alike, test AUC", "",
+                "Made by `%s` from %d run records (the round's studies); every figure is in table3.json." % (
+                    table["command"], table["n_records"]), ""]
+    else:
+        head = ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC, and the classical baselines beside "
+                "them", "", "Made by `%s` from %d run records (results/runs/); every figure is in "
+                "table3.json." % (table["command"], table["n_records"]), ""]
     return "\n".join(
-        ["# Table 3 of the DKVMN paper: DKVMN and DKT, test AUC, and the classical baselines beside them", "",
-         "Made by `%s` from %d run records (results/runs/); every figure is in table3.json." % (
-             table["command"], table["n_records"]), ""]
-        + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""]
-        + with_blank(baseline_table(rows)) + notes(rows, table["args"]) + [""] + every_run(rows)) + "\n"
+        head + main_table(rows) + [""] + difference_tables(rows, table["args"]) + [""]
+        + (round_lines(table) if "round" in table else [])
+        + with_blank(baseline_table(rows)) + notes(rows, table["args"], "round" in table) + [""]
+        + every_run(rows)) + "\n"
 
 
 def pair_name(row, pair):
@@ -497,13 +607,24 @@ def build(args, argv):
     rows = [row_table(row, args) for row in ROWS]
     n_records = len(set(run["record"] for row in rows for m in model_registry.names()
                         for run in row["cells"][m]["runs"]))  # v0 seed 0 is in two rows, one record
+    if n_records == 0 and getattr(args, "round", None):
+        raise ConfigError("no test runs in the round's studies under %s (%s): run the round's study "
+                          "commands (results/NOTES.md) first"
+                          % (args.round, ", ".join(sorted(set(ROUND_STUDIES.values())))))
     if n_records == 0:
         raise ConfigError("no run records with the table's settings under %s: run scripts/reproduce.py "
                           "first, or give --results, the folder that holds runs/<data set>/*.json"
                           % os.path.join(args.results, "runs"))
     command = "python scripts/table3.py" + "".join(" " + shlex.quote(a) for a in argv)  # how it is made
-    return {"command": command, "n_records": n_records, "level": LEVEL,
-            "args": {"resamples": args.resamples, "seed": args.seed}, "rows": rows}
+    table = {"command": command, "n_records": n_records, "level": LEVEL,
+             "args": {"resamples": args.resamples, "seed": args.seed}, "rows": rows}
+    if getattr(args, "round", None):
+        studies = sorted(set(row["study"] for row in rows))
+        hours = dict((name, cpu_hours(os.path.join(args.round, name))) for name in studies)
+        table["round"] = {"studies": [{"study": name, "cpu_hours": hours[name][0], "records": hours[name][1]}
+                                      for name in studies],
+                          "cpu_hours": sum(h for h, _ in hours.values())}
+    return table
 
 
 def write_outputs(table, args):

@@ -43,7 +43,13 @@ def parse_args(argv):
     parser.add_argument("--docs", default="docs", help="folder of the figure 7_model_difference.png")
     parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples of students")
     parser.add_argument("--seed", type=int, default=0, help="seed of the paired bootstrap")
+    parser.add_argument("--round", metavar="DIR",
+                        help="the table from the fair round's studies under DIR (DIR/STATICS, "
+                             "DIR/synthetic, DIR/assist2009_updated, DIR/assist2015): written to DIR, its "
+                             "figure to DIR/figures")
     args = parser.parse_args(argv)
+    if args.round:  # the round's outputs go beside its studies, Table 3 as it stood is kept
+        args.results, args.docs = args.round, os.path.join(args.round, "figures")
     if args.resamples < 1:
         parser.error("--resamples must be at least 1, got %d" % args.resamples)
     return args

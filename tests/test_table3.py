@@ -290,3 +290,83 @@ def test_the_rows_rendered_from_the_repository_s_records_equal_results_table3_js
     assert rendered["n_records"] == published["n_records"]
     with open(os.path.join(results, "table3.md")) as f:
         assert table3_rendering.markdown(dict(rendered, command=published["command"])) == f.read()
+
+
+# --- the fair round: the table from one study per data set --------------------------------------------------
+
+STATICS_AUCS = {1: (0.830, 0.827), 2: (0.826, 0.828), 3: (0.829, 0.826)}  # fold -> (dkvmn, dkt)
+
+
+def write_study_record(study, phase, model, fold, summary, wall_seconds, threads=1, predictions_dir=None):
+    """A record as scripts/study.py writes it in <study>/runs/<phase>/ (a rung record has only the rung's
+    validation AUC); returns it."""
+    key = runs.run_key(model, fold, 0, "%010d" % (fold * 7 + len(phase)))
+    record = {"dataset": "STATICS", "model": model, "fold": fold, "seed": 0, "key": key, "group": phase,
+              "settings_hash": key[-10:], "smoke": False, "summary": summary, "threads": threads,
+              "run_dir": os.path.join("runs", "study", "fair_STATICS", "search", key, "STATICS-%s" % model),
+              "wall_seconds": wall_seconds}
+    if predictions_dir:
+        record["predictions_dir"] = predictions_dir
+    path = runs.record_path(str(study), phase, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run_files.write_json(path, record)
+    return record
+
+
+@pytest.fixture
+def fair_round(tmp_path):
+    """A round folder with the STATICS study's records (rung, search, test) and its study.json."""
+    study = tmp_path / "fair_round" / "STATICS"
+    data = {}
+    for fold, aucs in STATICS_AUCS.items():
+        data[fold] = answers_of_students(seed=fold)
+        for model, auc in zip(("dkvmn", "dkt"), aucs):
+            write_study_record(study, "rung", model, fold, {"valid_auc": 0.8, "epochs_run": 5}, 100.0)
+            write_study_record(study, "search", model, fold, {"valid_auc": auc + 0.001}, 900.0)
+            evaluation = tmp_path / "evaluations" / ("%s-%d" % (model, fold))
+            evaluation.mkdir(parents=True)
+            run_files.write_predictions(str(evaluation), dict(
+                (name, data[fold][model if name == "p" else name])
+                for name in ("student", "position", "skill", "answer", "p")))
+            write_study_record(study, "test", model, fold, {"valid_auc": auc + 0.001, "test_auc": auc,
+                                                            "test_auc_from2": auc}, 20.0, threads=2,
+                               predictions_dir=str(evaluation))
+    choice = {"trial": 2, "values": {"carry_state": True}, "valid_auc": 0.8291,
+              "judged_on": "mean validation AUC over folds 1, 2, 3"}
+    run_files.write_json(str(study / "study.json"), {"models": [
+        {"model": "dkvmn", "choices": dict((str(f), choice) for f in STATICS_AUCS)},
+        {"model": "dkt", "choices": dict((str(f), dict(choice, trial=0, values={})) for f in STATICS_AUCS)}]})
+    return tmp_path / "fair_round", data
+
+
+def test_the_round_s_table_is_its_studies_test_runs_with_their_choices_and_cpu_hours(fair_round, tmp_path):
+    round_dir, data = fair_round
+    results = tmp_path / "results"  # Table 3 as it stood: the round writes nothing there
+    assert table3.main(["--round", str(round_dir), "--resamples", str(RESAMPLES)]) == 0
+    table = json.loads((round_dir / "table3.json").read_text())
+    rows = dict((row["name"], row) for row in table["rows"])
+    statics = rows["STATICS"]
+    for index, model in enumerate(("dkvmn", "dkt")):
+        values = [STATICS_AUCS[fold][index] for fold in sorted(STATICS_AUCS)]
+        expected = stats.mean_std_t_ci(values)
+        assert statics["cells"][model]["test_auc"]["mean"] == pytest.approx(expected["mean"])
+        assert statics["cells"][model]["test_auc"]["high"] == pytest.approx(expected["high"])
+        assert statics["cells"][model]["units"] == sorted(STATICS_AUCS)
+    assert statics["t_test"]["mean_difference"] == pytest.approx(
+        np.mean([a - b for a, b in STATICS_AUCS.values()]))
+    for pair in statics["per_fold"]:  # from each test run's evaluation folder
+        expected = expected_bootstrap(data[pair["fold"]])
+        assert pair["result"]["difference"] == pytest.approx(expected["difference"])
+    assert all(not rows[name]["cells"]["dkvmn"]["units"] for name in rows if name != "STATICS")
+    hours = (3 * 2 * (100.0 + 900.0 + 2 * 20.0)) / 3600.0   # every sitting of every record, times its threads
+    assert table["round"]["cpu_hours"] == pytest.approx(hours)
+    text = (round_dir / "table3.md").read_text()
+    assert "# Table 3 from the fair round" in text and "DKVMN: trial 2 {\"carry_state\": true}" in text
+    assert "DKT: trial 0 (the row)" in text and "in all %.1f" % hours in text
+    assert (round_dir / "figures" / "7_model_difference.png").is_file() and not results.exists()
+
+
+def test_a_round_without_test_runs_is_one_error_line(tmp_path, capsys):
+    assert table3.main(["--round", str(tmp_path / "fair_round")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no test runs in the round's studies" in err[0] and "NOTES.md" in err[0]
