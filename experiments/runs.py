@@ -346,6 +346,46 @@ def rung_auc(spec, epochs):
     return None if folder is None else best_valid_auc(folder, epochs)
 
 
+# --- a search's rung, kept as a record ----------------------------------------------------------------------
+
+# A run paused at its rung leaves no run record (a record is a finished run's), only its run folder. A rung
+# record keeps what the promotion reads (the best validation AUC up to the rung), so that the promotion is
+# made again from the records alone where the run folders are gone (a new machine, a cleaned runs/): the
+# paused runs are not trained again, and a promoted one trains from its start.
+RUNG = "rung"
+
+
+def write_rung_record(out, paused, driver_command):
+    """Writes a paused run's rung record (<out>/runs/rung/<key>.json) atomically; returns its path."""
+    record = dict((k, v) for k, v in paused.items() if k not in ("failed", "paused", "valid_auc", "epochs"))
+    record.update(summary={"valid_auc": paused["valid_auc"], "epochs_run": paused["epochs"]},
+                  driver_command=driver_command, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+    path = record_path(out, RUNG, record["key"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run_files.write_json(path, record)
+    return path
+
+
+def rung_record(out, spec):
+    """The spec's sound rung record for its own rung (the same pause_after), or None."""
+    record, _ = read_record(record_path(out, RUNG, spec["key"]), spec["key"])
+    return record if record is not None and record.get("pause_after") == spec.get("pause_after") else None
+
+
+def at_rung(out, spec):
+    """True when the run of `spec` (a search run with "pause_after") has reached its rung: a rung record,
+    or a run folder paused there."""
+    return bool(spec.get("pause_after")) and (rung_record(out, spec) is not None
+                                              or paused_folder(spec) is not None)
+
+
+def rung_figure(out, spec, epochs):
+    """The best validation AUC of the spec's run up to its rung `epochs`: from its rung record when there is
+    one (what the promotion saw), else from its run folder; None when neither holds it."""
+    record = rung_record(out, dict(spec, pause_after=epochs))
+    return record["summary"]["valid_auc"] if record is not None else rung_auc(spec, epochs)
+
+
 # --- records ------------------------------------------------------------------------------------------------
 
 # What a record must hold to count as a run's record (a damaged or foreign file does not).

@@ -279,7 +279,7 @@ class Runner(object):
         if self.args.render:  # the report from the records only: nothing runs
             return
         unrecorded = [s for s in specs if not runs.recorded(self.args.out, s, self.damaged)]
-        todo = [s for s in unrecorded if runs.paused_folder(s) is None]  # at its rung already: nothing to do
+        todo = [s for s in unrecorded if not runs.at_rung(self.args.out, s)]  # at its rung: nothing to do
         paused = len(unrecorded) - len(todo)
         self.log("%s: %d run(s), %d recorded%s, %d to run" % (
             what, len(specs), len(specs) - len(unrecorded), ", %d paused at their rung" % paused if paused
@@ -299,7 +299,8 @@ class Runner(object):
             spec["group"], spec["model"], spec["fold"], spec["seed"],
             " trial %d" % spec["trial"] if "trial" in spec else "",
             " validation fold %d" % spec["valid_fold"] if spec.get("valid_fold") else "")
-        if result.get("paused"):  # at its rung: no record until it runs to its end
+        if result.get("paused"):  # at its rung: a rung record, and no run record until it runs to its end
+            runs.write_rung_record(self.args.out, result, self.command)
             self.log("paused %s at epoch %d (%s): valid AUC so far %s" % (
                 what, result["epochs"], result["how"], study_report.fmt(result["valid_auc"])))
             return
@@ -370,7 +371,7 @@ def search(plan, searches, runner):
     going_on = []
     for model in plan["models"]:
         if rungs.get(model) and model in searches:
-            aucs = dict((s["key"], runs.rung_auc(s, rungs[model]))
+            aucs = dict((s["key"], runs.rung_figure(runner.args.out, s, rungs[model]))
                         for s in study.screened(plan, searches[model]))
             going_on += study.promoted(plan, plan["trials"][model], searches[model], aucs)
     if going_on:

@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,6 +134,33 @@ def test_the_same_command_again_runs_nothing(smoke):
     rendered = run_script("study.py", SMOKE + ["--render"], work, timeout=300)   # the report from the records
     assert rendered.returncode == 0, rendered.stdout[-3000:] + rendered.stderr[-3000:]
     assert study_md.is_file() and run_folders(work) == before
+
+
+def test_where_the_run_folders_are_gone_the_rung_records_keep_the_promotion(smoke, tmp_path):
+    """Only results/ travels to a new machine (a commit): each trial's figure at its rung is in its rung
+    record, so no trial trains to its rung again, and the promoted runs whose records are gone train from
+    their start."""
+    work, completed, _, _ = smoke
+    rungs, searches = records(work, "rung"), records(work, "search")
+    assert sorted(r["key"] for r in rungs) == sorted(r["key"] for r in searches)  # every search run paused
+    for rung in rungs:  # what the promotion read, as the first sitting logged it
+        assert rung["summary"]["epochs_run"] == rung["pause_after"] == 1 and "summary" in rung
+        assert "valid AUC so far %.4f" % rung["summary"]["valid_auc"] in completed.stdout
+    fresh = tmp_path / "fresh"
+    for folder in ("logs", "results"):
+        shutil.copytree(str(work / folder), str(fresh / folder))
+    for phase in ("search", "test"):
+        shutil.rmtree(str(fresh / "results" / "tiny" / "runs" / phase))
+    again = run_script("study.py", SMOKE, fresh, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    n = len(rungs)
+    assert ("search, each trial to its rung: %d run(s), 0 recorded, %d paused at their rung, 0 to run"
+            % (n, n)) in again.stdout, again.stdout
+    promoted = "search, the promoted trials to their end: %d run(s), 0 recorded, %d to run" % (n, n)
+    assert promoted in again.stdout, again.stdout
+    assert "paused search" not in again.stdout  # no run went to its rung again
+    assert all(r["how"] == "ran" and r["summary"]["epochs_run"] == 2 for r in records(fresh, "search"))
+    assert len(records(fresh, "test")) == len(records(work, "test"))
 
 
 @pytest.mark.parametrize("args, message", [
