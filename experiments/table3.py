@@ -18,7 +18,7 @@ import shlex
 import numpy as np
 
 from experiments import scored, statistics
-from experiments.runs import read_records, run_folder
+from experiments.runs import read_records, record_path, run_folder
 from experiments.settings import SETTINGS, settings_hash, table_settings
 from experiments.study_report import fmt
 from utils import model_registry, run_files
@@ -71,8 +71,7 @@ def study_folder(round_dir, row):
 def round_records(round_dir, row, model):
     """The study's test runs of `model` on the row's data sets: each fold's run with the study's one choice,
     the test split scored once; none while the row's study has none."""
-    where = os.path.join(ROUND_STUDIES[row["name"]], "runs", "test")
-    records = [dict(r, record_path=os.path.join(where, r["key"] + ".json"))
+    records = [dict(r, record_path=record_path(ROUND_STUDIES[row["name"]], "test", r["key"]))
                for r in read_records(study_folder(round_dir, row), "test")
                if r["model"] == model and r["dataset"] in row["datasets"] and not r.get("smoke")]
     return records

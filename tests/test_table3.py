@@ -307,9 +307,7 @@ def write_study_record(study, phase, model, fold, summary, wall_seconds, threads
               "wall_seconds": wall_seconds}
     if predictions_dir:
         record["predictions_dir"] = predictions_dir
-    path = runs.record_path(str(study), phase, key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    run_files.write_json(path, record)
+    runs.write_record(str(study), record, "python scripts/study.py fair_STATICS")
     return record
 
 
