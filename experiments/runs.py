@@ -359,11 +359,8 @@ def write_rung_record(out, paused, driver_command):
     """Writes a paused run's rung record (<out>/runs/rung/<key>.json) atomically; returns its path."""
     record = dict((k, v) for k, v in paused.items() if k not in ("failed", "paused", "valid_auc", "epochs"))
     record.update(summary={"valid_auc": paused["valid_auc"], "epochs_run": paused["epochs"]},
-                  driver_command=driver_command, finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
-    path = record_path(out, RUNG, record["key"])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    run_files.write_json(path, record)
-    return path
+                  finished_at=time.strftime("%Y-%m-%d %H:%M:%S"))
+    return write_record(out, record, driver_command, folder=RUNG)
 
 
 def rung_record(out, spec):
@@ -396,11 +393,12 @@ def record_path(out, group, key):
     return os.path.join(out, "runs", group, key + ".json")
 
 
-def write_record(out, record, driver_command):
-    """Writes one finished run's record atomically; returns its path."""
+def write_record(out, record, driver_command, folder=None):
+    """Writes one run's record atomically under <out>/runs/<folder>/, by default its group (else its data
+    set); a rung record keeps its spec's group but goes under rung/. Returns its path."""
     record = dict(record, driver_command=driver_command)
     record.pop("failed", None)
-    path = record_path(out, record.get("group") or record["dataset"], record["key"])
+    path = record_path(out, folder or record.get("group") or record["dataset"], record["key"])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     run_files.write_json(path, record)
     return path
