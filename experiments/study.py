@@ -228,15 +228,39 @@ def promoted(plan, trials, specs, rung_aucs):
     group the kept_trials best trials by mean rung AUC over the group's screened runs (every run present;
     ties to the lower trial), and the defaults (trial 0) always."""
     chosen = set()
+    for group, scores in rung_scores(plan, specs, rung_aucs):
+        ranked = ranking(scores.items())
+        for trial in [0] + ranked[:kept_trials(len(trials))]:
+            chosen.update((trial, fold) for fold in group)
+    return [spec for spec in specs if (spec["trial"], spec["fold"]) in chosen]
+
+
+def rung_scores(plan, specs, rung_aucs):
+    """[(choice group, {trial: the rung AUCs of its screened runs on the group's folds})]."""
+    groups = []
     for group in choice_groups(plan):
         scores = {}
         for spec in screened(plan, specs):
             if spec["fold"] in group:
                 scores.setdefault(spec["trial"], []).append(rung_aucs.get(spec["key"]))
-        ranked = ranking(scores.items())
-        for trial in [0] + ranked[:kept_trials(len(trials))]:
-            chosen.update((trial, fold) for fold in group)
-    return [spec for spec in specs if (spec["trial"], spec["fold"]) in chosen]
+        groups.append((group, scores))
+    return groups
+
+
+def promotion_text(plan, model, specs, rung_aucs, going_on, epochs):
+    """What the rung decided, a line per choice group: each trial's mean validation AUC at the rung, and
+    which trials go on (so that a long study's log shows the promotion before the runs it starts)."""
+    on = set((spec["trial"], spec["fold"]) for spec in going_on)
+    lines = []
+    for group, scores in rung_scores(plan, specs, rung_aucs):
+        cells = []
+        for trial, values in sorted(scores.items()):
+            mean = ("%.4f" % (sum(values) / len(values)) if values and None not in values
+                    else "- (a run has no figure)")
+            cells.append("trial %d %s%s" % (trial, mean, " (goes on)" if (trial, group[0]) in on else ""))
+        lines.append("%s at the rung (epoch %d), mean validation AUC over fold(s) %s: %s" % (
+            model, epochs, ", ".join(str(f) for f in group), ", ".join(cells)))
+    return "\n".join(lines)
 
 
 def ranking(scores):

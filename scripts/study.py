@@ -373,7 +373,9 @@ def search(plan, searches, runner):
         if rungs.get(model) and model in searches:
             aucs = dict((s["key"], runs.rung_figure(runner.args.out, s, rungs[model]))
                         for s in study.screened(plan, searches[model]))
-            going_on += study.promoted(plan, plan["trials"][model], searches[model], aucs)
+            kept = study.promoted(plan, plan["trials"][model], searches[model], aucs)
+            runner.log(study.promotion_text(plan, model, searches[model], aucs, kept, rungs[model]))
+            going_on += kept
     if going_on:
         runner.run(going_on, "search, the promoted trials to their end")
 

@@ -269,6 +269,10 @@ def test_halving_promotes_the_best_third_and_the_defaults_per_choice():
     specs, found = rung_specs(fixed, aucs)
     going_on = sorted((s["fold"], s["trial"]) for s in study.promoted(fixed, trials, specs, found))
     assert going_on == [(f, t) for f in (1, 2) for t in (0, 3)]   # means 0.70, 0.66, 0.65, ...; 5 lacks one
+    said = study.promotion_text(fixed, "dkt", specs, found, study.promoted(fixed, trials, specs, found), 3)
+    assert said == ("dkt at the rung (epoch 3), mean validation AUC over fold(s) 1, 2: "
+                    "trial 0 0.7000 (goes on), trial 1 0.6500, trial 2 0.6300, trial 3 0.6600 (goes on), "
+                    "trial 4 0.5650, trial 5 - (a run has no figure)")
 
 
 def test_halving_is_off_where_it_would_save_nothing():

@@ -159,6 +159,9 @@ def test_where_the_run_folders_are_gone_the_rung_records_keep_the_promotion(smok
     promoted = "search, the promoted trials to their end: %d run(s), 0 recorded, %d to run" % (n, n)
     assert promoted in again.stdout, again.stdout
     assert "paused search" not in again.stdout  # no run went to its rung again
+    decided = [line for line in again.stdout.splitlines() if "at the rung (epoch 1)" in line]
+    assert decided and all("(goes on)" in line for line in decided), again.stdout  # made again, and said
+    assert set(line.split()[0] for line in decided) == set(r["model"] for r in rungs)
     assert all(r["how"] == "ran" and r["summary"]["epochs_run"] == 2 for r in records(fresh, "search"))
     assert len(records(fresh, "test")) == len(records(work, "test"))
 
