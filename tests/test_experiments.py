@@ -439,3 +439,15 @@ def test_a_versions_study_pools_its_test_splits_and_a_fixed_test_averages_them()
     a = {"student": ["s1", "s2"], "position": [1, 1], "skill": [1, 1], "answer": [1, 0], "p": [0.9, 0.2]}
     pooled = study_report.headline_predictions({"design": study.VERSIONS}, {1: (a, []), 2: (a, [])}, [1, 2])
     assert len(pooled["p"]) == 4 and len(set(pooled["student"])) == 4   # the same ids of two data sets
+
+
+def test_the_report_lists_each_distinct_choice_once_with_its_folds():
+    from experiments import study_report
+    shared = {"trial": 3, "valid_auc": 0.81, "judged_on": "validation fold 2", "values": {"memory_size": 10}}
+    row = {"label": "DKVMN", "choices": {"3": shared, "1": dict(shared),
+                                        "2": dict(shared, trial=0, values={}, valid_auc=0.8)}}
+    lines = study_report.choice_lines({"plan": {"table_row": True}, "models": [row]})
+    assert lines[2:-1] == [
+        '- DKVMN, folds 1, 3: trial 3, validation AUC 0.8100 (validation fold 2): `{"memory_size": 10}`',
+        "- DKVMN, fold 2: trial 0 (the Table 3 row), validation AUC 0.8000 (validation fold 2): "
+        "`the Table 3 row`"]
