@@ -263,6 +263,26 @@ def promotion_text(plan, model, specs, rung_aucs, going_on, epochs):
     return "\n".join(lines)
 
 
+def distinct_choices(choices):
+    """[(choice, [fold, ...])] of one model: each distinct choice once, with the folds (text) it serves, in
+    fold order (one entry where one choice serves every fold)."""
+    folds_of = {}
+    for fold, choice in sorted(choices.items(), key=lambda item: int(item[0])):
+        folds_of.setdefault(json.dumps(choice, sort_keys=True), (choice, []))[1].append(fold)
+    return list(folds_of.values())
+
+
+def choice_text(model, choices):
+    """What the search chose for `model`, a line per distinct choice (logged before its test runs start)."""
+    lines = []
+    for choice, folds in distinct_choices(choices):
+        auc = "-" if choice["valid_auc"] is None else "%.4f" % choice["valid_auc"]
+        lines.append("%s, the choice for fold(s) %s: trial %d, validation AUC %s (%s): %s" % (
+            model, ", ".join(folds), choice["trial"], auc, choice["judged_on"],
+            json.dumps(choice["values"], sort_keys=True)))
+    return "\n".join(lines)
+
+
 def ranking(scores):
     """Trials with every value present, best mean first, the lower index first on a tie."""
     complete = [(-sum(values) / len(values), index) for index, values in scores

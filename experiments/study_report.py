@@ -236,10 +236,7 @@ def choice_lines(report):
     lines = ["## Settings chosen on validation", ""]
     trial_0 = "the Table 3 row" if report["plan"].get("table_row") else "main.py's defaults"
     for row in report["models"]:
-        folds_of = {}   # one line per distinct choice (one for all folds where one choice serves them all)
-        for fold, choice in sorted(row["choices"].items(), key=lambda item: int(item[0])):
-            folds_of.setdefault(json.dumps(choice, sort_keys=True), (choice, []))[1].append(fold)
-        for choice, folds in folds_of.values():
+        for choice, folds in study.distinct_choices(row["choices"]):
             values = json.dumps(choice["values"], sort_keys=True) if choice["values"] else trial_0
             lines.append("- %s, %s %s: trial %d%s, validation AUC %s (%s): `%s`" % (
                 row["label"], "fold" if len(folds) == 1 else "folds", ", ".join(folds), choice["trial"],

@@ -13,6 +13,7 @@ trial 0; --trial MODEL JSON: a trial of your own; --no_search: the defaults; --s
 then every model on every fold x seed with its choice, each run `python main.py` in its own process as one
 Ray task (a local Ray on 127.0.0.1, or --address HOST:PORT). Every run is recorded as it ends in
 <out>/runs/; the same command again runs only what is missing (a killed run resumes from its last epoch).
+What the study decides (each rung's promotion, each model's choice) is logged and kept in decisions.txt.
 The report (experiments/study_report.py) goes to <out> (default results/<name>): study.md and study.json
 (the table: mean ± std, t interval and n per model; the headline paired bootstrap over all test students;
 the t-test over folds; each fold's bootstrap; the failed runs; every command), differences.json, and
@@ -42,6 +43,7 @@ from utils.metrics import reliability_bins  # noqa: E402
 DEFAULT_TRIALS = 6
 PLOTS = os.path.join(REPO, "plots")
 COMMANDS = "commands.txt"
+DECISIONS = "decisions.txt"
 
 
 def parse_args(argv):
@@ -273,7 +275,15 @@ class Runner(object):
 
     def __init__(self, args, command, log):
         self.args, self.command, self.log = args, command, log
-        self.failed, self.session, self.ray = [], None, None
+        self.failed, self.decisions, self.session, self.ray = [], [], None, None
+
+    def decide(self, text):
+        """Logs what the study decided (a rung's promotion, a choice) and keeps it in <out>/decisions.txt,
+        so that a reader sees it while the runs it starts go on, without the log."""
+        self.log(text)
+        self.decisions.append(text)
+        os.makedirs(self.args.out, exist_ok=True)
+        run_files.write_text(os.path.join(self.args.out, DECISIONS), "\n".join(self.decisions) + "\n")
 
     def run(self, specs, what, task=runs.run_and_record):
         if self.args.render:  # the report from the records only: nothing runs
@@ -348,6 +358,7 @@ def conduct(plan, args, runner):
         found = records_of(args.out, searches.get(model, []))
         if model in searches:
             choices[model] = study.choose(plan, plan["trials"][model], searches[model], found)
+            runner.decide(study.choice_text(model, choices[model]))
         else:
             choices[model] = dict((str(f), {"trial": 0, "values": {}, "valid_auc": None,
                                             "judged_on": "no search"}) for f in plan["folds"])
@@ -374,7 +385,7 @@ def search(plan, searches, runner):
             aucs = dict((s["key"], runs.rung_figure(runner.args.out, s, rungs[model]))
                         for s in study.screened(plan, searches[model]))
             kept = study.promoted(plan, plan["trials"][model], searches[model], aucs)
-            runner.log(study.promotion_text(plan, model, searches[model], aucs, kept, rungs[model]))
+            runner.decide(study.promotion_text(plan, model, searches[model], aucs, kept, rungs[model]))
             going_on += kept
     if going_on:
         runner.run(going_on, "search, the promoted trials to their end")

@@ -451,3 +451,7 @@ def test_the_report_lists_each_distinct_choice_once_with_its_folds():
         '- DKVMN, folds 1, 3: trial 3, validation AUC 0.8100 (validation fold 2): `{"memory_size": 10}`',
         "- DKVMN, fold 2: trial 0 (the Table 3 row), validation AUC 0.8000 (validation fold 2): "
         "`the Table 3 row`"]
+    assert study.choice_text("dkvmn", row["choices"]).splitlines() == [  # the log's line, before the tests
+        'dkvmn, the choice for fold(s) 1, 3: trial 3, validation AUC 0.8100 (validation fold 2): '
+        '{"memory_size": 10}',
+        "dkvmn, the choice for fold(s) 2: trial 0, validation AUC 0.8000 (validation fold 2): {}"]

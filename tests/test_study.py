@@ -96,6 +96,19 @@ def test_the_smoke_study_runs_every_model_and_renders_the_report(smoke):
         assert constants["csv_student_column"] == "user_id"
         assert constants["csv_skill_column"] == chosen["values"].get("csv_skill_column", "kc")
         assert 0 < record["summary"]["test_auc"] < 1
+    decisions = (work / "results" / "tiny" / "decisions.txt").read_text().splitlines()
+    for model in plan["models"]:  # each rung's promotion and each choice, as the log said them, in order
+        promoted = [line for line in decisions if line.startswith(model + " at the rung (epoch 1)")]
+        chosen = [line for line in decisions if line.startswith(model + ", the choice for fold(s) ")]
+        assert promoted and all("(goes on)" in line and line in completed.stdout for line in promoted)
+        choices = report["models"][plan["models"].index(model)]["choices"]
+        said_folds = [f for line in chosen for f in line.split(": trial")[0].split("fold(s) ")[1].split(", ")]
+        assert sorted(said_folds) == sorted(choices), decisions  # every fold's choice said once
+        for choice in choices.values():
+            assert any(": trial %d, validation AUC %.4f (" % (choice["trial"], choice["valid_auc"]) in line
+                       for line in chosen)
+        assert all(completed.stdout.index(line) < completed.stdout.index("test, the chosen search runs")
+                   for line in chosen)
     for row in report["models"]:
         choice = row["choices"][str(plan["folds"][0])]
         trial_aucs = dict((r["settings_hash"], r["summary"]["valid_auc"]) for r in searches
