@@ -9,7 +9,8 @@ default: RUN_DIR/figures/ for one run, <common parent of the runs>/figures/ for 
 
 Runs of the same model and data set (folds or seeds) are drawn as one band, mean +- 1 std, labelled with
 the number of runs and the folds or seeds they differ in ("DKVMN (n=5: folds 1, 2, 3, 4, 5, mean ± 1 std)");
---separate draws one line per run.
+--separate draws one line per run; --by_model draws one band per model over every run given, whatever its
+data set (a study over versions of one data set).
 The epoch of the best validation AUC (summary.json best_epoch, or the arg-max of valid_auc
 while a run is in progress) is marked on every per-epoch figure.
 """
@@ -197,11 +198,11 @@ def plot_epoch_metric(groups, datasets, out_dir, fmt, name, title, column, ylabe
     return save(fig, ax, out_dir, name, fmt, extra)
 
 
-def make_figures(runs, out_dir, fmt="png", separate=False):
+def make_figures(runs, out_dir, fmt="png", separate=False, by_model=False):
     """Write the figures of `runs` (a list of run_logs.Run) to out_dir; returns the paths."""
     if not os.path.isdir(out_dir):
         os.makedirs(out_dir)
-    groups = group_runs(runs, separate=separate)
+    groups = group_runs(runs, separate=separate, by_model=by_model)
     datasets = sorted(set(r.dataset for r in runs))
     paths = [plot_training_loss(groups, datasets, out_dir, fmt)]
     for name, title, column, ylabel in EPOCH_FIGURES:
@@ -219,6 +220,9 @@ def parse_args(argv):
     parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default png)")
     parser.add_argument("--separate", action="store_true",
                         help="one line per run, even for runs of the same model and data set")
+    parser.add_argument("--by_model", action="store_true",
+                        help="one band per model over every run, whatever its data set (e.g. the "
+                             "versions of one data set)")
     return parser.parse_args(argv)
 
 
@@ -226,7 +230,7 @@ def draw_figures(args):
     """Reads the run folders, writes the figures and prints what it wrote."""
     runs = [load_run(path) for path in args.run_dirs]
     out_dir = args.out or default_out_dir(args.run_dirs)
-    paths, groups = make_figures(runs, out_dir, args.format, args.separate)
+    paths, groups = make_figures(runs, out_dir, args.format, args.separate, args.by_model)
     for label, members in groups:
         print("%s (%s): %s" % (label, group_members(members), ", ".join(r.path for r in members)))
     for path in paths:

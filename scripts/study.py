@@ -434,7 +434,8 @@ def draw_figures(plan, report, records, predictions, figures, out, log):
         drawn.append(("paired differences (forest plot)", os.path.join(figures, "7_model_difference.png")))
     run_dirs = sorted(set(r["run_dir"] for r in records.values() if os.path.isdir(r["run_dir"])))
     curves = os.path.join(figures, "curves")
-    if run_dirs and plot("plot_results.py", run_dirs + ["--out", curves], log):
+    banding = ["--by_model"] if plan.get("versions") else []  # each version is a data set of its own
+    if run_dirs and plot("plot_results.py", run_dirs + ["--out", curves] + banding, log):
         drawn.append(("training and validation curves, fold bands", curves))
     for model, by_fold in sorted(predictions.items()):
         folds = sorted(by_fold)

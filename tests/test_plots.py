@@ -154,6 +154,23 @@ def test_results_fold_bands_name_their_folds(tmp_path, capsys):
     np.testing.assert_allclose(plot_results.mean_std(matrix)[0], expected)
 
 
+def test_results_by_model_bands_the_versions_of_a_data_set(tmp_path, capsys):
+    # a study over data versions: each version is a data set of its own, one band per model over them
+    versions = ["naive_v%d" % v for v in (0, 1, 2, 3, 10)]   # v10 last, as the versions run
+    dkvmn = [make_run(tmp_path / ("dkvmn-%s" % d), "dkvmn", dataset=d, seed=0) for d in versions]
+    dkt = [make_run(tmp_path / ("dkt-%s" % d), "dkt", dataset=d, level=0.02) for d in versions[:2]]
+    out_dir = str(tmp_path / "figs")
+    assert plot_results.main(dkvmn + dkt + ["--out", out_dir, "--format", "svg", "--by_model"]) == 0
+    out = capsys.readouterr().out
+    assert "DKVMN (n=5: 5 data sets, naive_v0 ... naive_v10): %s" % ", ".join(dkvmn) in out
+    assert "DKT (n=2: 2 data sets, naive_v0, naive_v1): %s" % ", ".join(dkt) in out
+    with open(os.path.join(out_dir, "valid_auc.svg")) as f:
+        assert f.read().count("mean ± 1 std") == 2
+    assert plot_results.main(dkvmn + ["--out", str(tmp_path / "each")]) == 0  # without it: one line each
+    out = capsys.readouterr().out
+    assert all("DKVMN · %s (n=1)" % d in out for d in versions)
+
+
 def test_group_members_names_what_the_runs_differ_in(tmp_path):
     def runs(name, *folds_and_seeds):
         return [load_run(make_run(tmp_path / ("%s-%d" % (name, i)), fold=fold, seed=seed, n_epochs=1,

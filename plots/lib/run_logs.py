@@ -5,6 +5,7 @@ utils.errors.RunFolderError and the scripts end through utils.commands.exit_stat
 exit 2).
 """
 import os
+import re
 
 import numpy as np
 
@@ -73,10 +74,11 @@ def load_run(path, need_epochs=True):
     return Run(path, config, run_files.read_summary(path), epochs, run_files.read_steps(path))
 
 
-def run_labels(runs, separate=False):
-    """Legend label of each run: the model, plus the data set when the runs differ in data set,
-    plus the folder name when two runs would otherwise share a label and separate is set."""
-    with_dataset = len(set(r.dataset for r in runs)) > 1
+def run_labels(runs, separate=False, by_model=False):
+    """Legend label of each run: the model, plus the data set when the runs differ in data set (unless
+    by_model: versions of one data set, say, banded together), plus the folder name when two runs would
+    otherwise share a label and separate is set."""
+    with_dataset = len(set(r.dataset for r in runs)) > 1 and not by_model
     labels = [r.model_label + (" · " + r.dataset if with_dataset else "") for r in runs]
     if separate:
         counts = {}
@@ -86,10 +88,11 @@ def run_labels(runs, separate=False):
     return labels
 
 
-def group_runs(runs, separate=False):
+def group_runs(runs, separate=False, by_model=False):
     """[(label, [runs])]: runs of the same model and data set form one group (a band over the folds or
-    seeds they differ in), in the order of first appearance; with separate, one group per run."""
-    labels = run_labels(runs, separate=separate)
+    seeds they differ in), in the order of first appearance; with by_model, runs of the same model whatever
+    their data set; with separate, one group per run."""
+    labels = run_labels(runs, separate=separate, by_model=by_model)
     groups = []
     index = {}
     for label, run in zip(labels, runs):
@@ -100,11 +103,21 @@ def group_runs(runs, separate=False):
     return groups
 
 
+def natural_order(name):
+    """Sort key that puts "v2" before "v10": the name's digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
+
+
 def group_members(runs):
     """What a group's runs are, for its legend: "n=3: folds 1, 2, 3", "n=2: seeds 0, 1",
     "n=4: folds 1, 2 x seeds 0, 1" (the constants FOLD and SEED, named where the runs differ in them;
-    "?" for a run that does not record one), or "n=2" for runs that differ in neither."""
+    "?" for a run that does not record one), "n=20: 20 data sets, v0 ... v9" (first and last by name), or
+    "n=2" for runs that differ in none of them."""
     parts = []
+    datasets = sorted(set(run.dataset for run in runs), key=natural_order)
+    if len(datasets) > 1:
+        parts.append("%d data sets, %s" % (len(datasets), ", ".join(datasets) if len(datasets) <= 3
+                                           else "%s ... %s" % (datasets[0], datasets[-1])))
     for constant, plural in (("fold", "folds"), ("seed", "seeds")):
         values = [run.constants.get(constant) for run in runs]
         if len(set(values)) > 1:
