@@ -335,7 +335,7 @@ def paused_result(spec, identity, folder, relative, how, started):
     return dict(identity, failed=False, paused=True, run_dir=relative(folder), how=how,
                 epochs=run_files.finished_epochs(folder),
                 pause_after=spec["pause_after"], valid_auc=best_valid_auc(folder, spec["pause_after"]),
-                wall_seconds=time.time() - started)
+                wall_seconds=time.time() - started, hardware=hardware())
 
 
 def rung_auc(spec, epochs):

@@ -293,6 +293,8 @@ def test_a_run_paused_at_its_rung_is_found_there_and_then_runs_to_its_end(tmp_pa
     paused = runs.run_and_record(dict(spec, pause_after=2))
     assert not paused["failed"] and paused["paused"] and paused["epochs"] == 2 and paused["how"] == "ran"
     assert 0 < paused["valid_auc"] < 1 and "summary" not in paused
+    record = runs.read_record(runs.write_rung_record(str(tmp_path / "out"), paused, "study"), spec["key"])[0]
+    assert record["hardware"] == runs.hardware() and record["summary"]["valid_auc"] == paused["valid_auc"]
     assert runs.rung_auc(spec, 2) == paused["valid_auc"] and runs.rung_auc(spec, 1) <= paused["valid_auc"]
     log = tmp_path / spec["home"] / "main.log"
     starts = log.read_text().count("=== ")
