@@ -1,8 +1,10 @@
 """The programs' start-up is quiet (utils/quiet.py): TensorFlow's start-up lines and oneDNN's harmless ERROR
-line are dropped, while Python warnings and every other line stay."""
+line are dropped, while Python warnings and every other line stay; Keras 3 is not imported."""
 import os
 import subprocess
 import sys
+
+import pytest
 
 from utils.quiet import START_UP_NOISE, stderr_without
 
@@ -54,3 +56,29 @@ def test_every_program_quiets_tensorflow_before_importing_it():
         with open(os.path.join(REPO, program)) as handle:
             text = handle.read()
         assert 0 <= text.find("\nquiet_tensorflow()") < text.find("\nimport tensorflow"), program
+
+
+KERAS_PROGRAM = """
+import sys
+
+import pytest
+sys.path.insert(0, %r)
+from utils.quiet import quiet_tensorflow
+quiet_tensorflow()
+import tensorflow.compat.v1 as tf
+print(tf.__version__, "keras" in sys.modules)
+""" % REPO
+
+
+@pytest.mark.parametrize("setting", [None, "0"])
+def test_tensorflow_starts_without_keras_unless_the_environment_asks_for_it(setting):
+    env = dict(os.environ)
+    env.pop("TF_USE_LEGACY_KERAS", None)  # what the tests' own quiet_tensorflow() set
+    if setting is not None:
+        env["TF_USE_LEGACY_KERAS"] = setting
+    done = subprocess.run([sys.executable, "-c", KERAS_PROGRAM], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    version, keras_imported = done.stdout.split()
+    imports_keras_3 = tuple(int(part) for part in version.split(".")[:2]) >= (2, 16)  # TF 1.x never does
+    assert keras_imported == str(imports_keras_3 and setting == "0"), done.stdout

@@ -1,5 +1,5 @@
-"""TensorFlow without its start-up noise: every program calls quiet_tensorflow() before anything imports
-TensorFlow (importing this module imports no TensorFlow).
+"""TensorFlow without its start-up noise, and without Keras: every program calls quiet_tensorflow() before
+anything imports TensorFlow (importing this module imports no TensorFlow).
 
 Why the noise showed with TF_CPP_MIN_LOG_LEVEL=2, and what silences it:
 - On a CPU where TensorFlow turns oneDNN on (by default on x86 CPUs with AVX-512 VNNI, AVX-512 BF16 or AMX;
@@ -17,8 +17,16 @@ Why the noise showed with TF_CPP_MIN_LOG_LEVEL=2, and what silences it:
   but those (START_UP_NOISE) is printed again once the import is done.
 Python warnings (the warnings module) and TensorFlow's Python log are not touched: the programs set the
 latter to ERROR themselves, as before.
+
+Why Keras is left out: TensorFlow 2.16 and later import Keras 3 while they are imported (for tf.keras), and
+Keras imports matplotlib, scikit-learn and more: about a third of the import's CPU time, paid by every
+process (a run of main.py, each of the many runs of a study). Nothing here uses Keras (tests/test_repo_hygiene.py).
+TF_USE_LEGACY_KERAS=1 sends tf.keras to the tf_keras package instead; where that is not installed, TensorFlow's
+import goes on without it (it catches the ImportError) and only tf.keras itself would fail. It is set only
+where tf_keras is absent and the environment does not set it; TensorFlow 1.x ignores it.
 """
 import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -33,8 +41,11 @@ START_UP_NOISE = (
 
 def quiet_tensorflow():
     """Sets TF_CPP_MIN_LOG_LEVEL to 3 unless the environment sets it, then imports TensorFlow with the lines
-    of START_UP_NOISE dropped (see the module docstring). Call it before anything imports TensorFlow."""
+    of START_UP_NOISE dropped and without Keras (see the module docstring). Call it before anything imports
+    TensorFlow."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if importlib.util.find_spec("tf_keras") is None:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     if "tensorflow" in sys.modules:  # imported already: its start-up lines are printed
         return
     with stderr_without(START_UP_NOISE):
