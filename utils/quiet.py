@@ -20,10 +20,11 @@ latter to ERROR themselves, as before.
 
 Why Keras is left out: TensorFlow 2.16 and later import Keras 3 while they are imported (for tf.keras), and
 Keras imports matplotlib, scikit-learn and more: about a third of the import's CPU time, paid by every
-process (a run of main.py, each of the many runs of a study). Nothing here uses Keras (tests/test_repo_hygiene.py).
-TF_USE_LEGACY_KERAS=1 sends tf.keras to the tf_keras package instead; where that is not installed, TensorFlow's
-import goes on without it (it catches the ImportError) and only tf.keras itself would fail. It is set only
-where tf_keras is absent and the environment does not set it; TensorFlow 1.x ignores it.
+process (a run of main.py, each of the many runs of a study). Nothing here uses Keras
+(tests/test_repo_hygiene.py). TF_USE_LEGACY_KERAS=1 sends tf.keras to the tf_keras package instead; where that
+is not installed, TensorFlow's import goes on without it (it catches the ImportError) and only tf.keras
+itself would fail. It is set only where tf_keras is absent and the environment does not set it; TensorFlow
+1.x ignores it.
 """
 import contextlib
 import importlib.util
