@@ -239,6 +239,9 @@ def ray_session(address, num_cpus, cpus_per_run, log, script="this script"):
         options = ray_init_options(address, num_cpus, folder)  # sets RAY_AUTH_MODE for a head's token
         import ray  # after every variable it reads on import is set
         started = connect(ray, options, cpus_per_run, log)
+        # Ray's core worker, made by connect(), takes SIGTERM for its crash handler (a C++ stack trace, then
+        # an abort once Ray is shut down): SIGTERM is how a long study is stopped, so it is ours again.
+        signal.signal(signal.SIGTERM, raise_on_sigterm)
         yield ray
     finally:
         try:

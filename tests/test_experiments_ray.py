@@ -24,9 +24,13 @@ def a_long_run(spec):
     return spec
 
 
-with ray_driver.ray_session("", 1, 1, print) as ray:
-    print("up", ray.get(ray.remote(lambda: 1).remote()), flush=True)
-    ray_driver.run_tasks(ray, a_long_run, [{"run": 1}], 1, lambda spec, result: None)
+try:
+    with ray_driver.ray_session("", 1, 1, print) as ray:
+        print("up", ray.get(ray.remote(lambda: 1).remote()), flush=True)
+        ray_driver.run_tasks(ray, a_long_run, [{"run": 1}], 1, lambda spec, result: None)
+except KeyboardInterrupt:  # as the scripts end on Ctrl-C or SIGTERM
+    print("interrupted", flush=True)
+    sys.exit(130)
 """
 
 
@@ -51,7 +55,7 @@ def test_a_driver_ended_while_it_waits_stops_at_once_and_leaves_no_ray_process_a
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # Ctrl-C as at a terminal: a process started in the background by a shell inherits SIGINT ignored
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, repo], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True,
+                              stderr=subprocess.PIPE, universal_newlines=True,
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while "up" not in driver.stdout.readline():
@@ -60,8 +64,11 @@ def test_a_driver_ended_while_it_waits_stops_at_once_and_leaves_no_ray_process_a
         assert len(folders) == 1 and ray_driver.processes_using(folders[0])  # Ray runs in the driver's folder
         time.sleep(3)  # the run has started: the driver waits for it
         driver.send_signal(signal_number)
-        driver.wait(timeout=60)  # well before the run would end
+        out, err = driver.communicate(timeout=60)  # well before the run would end
     finally:
         if driver.poll() is None:
             driver.kill()
     assert ray_driver.processes_using(folders[0]) == [] and not os.path.exists(folders[0])
+    # the scripts' own ending (one line, status 130), not Ray's crash handler (a stack trace, then an abort)
+    assert driver.returncode == 130 and "interrupted" in out, (driver.returncode, err[-2000:])
+    assert "received" not in err and "Aborted" not in err, err[-2000:]
