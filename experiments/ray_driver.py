@@ -46,22 +46,27 @@ def check_address(address, timeout=5.0):
     return host
 
 
+def repo_python_path():
+    """PYTHONPATH with the repository first: what the workers need to find experiments/ and utils/."""
+    return os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH", "")) if p)
+
+
 def ray_init_options(address, num_cpus, temp_dir=None):
     """ray.init's keyword arguments: a local Ray on 127.0.0.1 (its files in `temp_dir`), or the cluster at
     `address` (checked first).
 
-    The workers get the repository on their PYTHONPATH, to find experiments/ and utils/ (a cluster's
-    machines need the repository at the same path)."""
-    python_path = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH", "")) if p)
-    runtime_env = {"env_vars": {"PYTHONPATH": python_path}}
+    A cluster's workers get the repository on their PYTHONPATH through a runtime_env (its machines need the
+    repository at the same path). A local Ray's workers inherit the driver's environment, where ray_session
+    puts it: a runtime_env would cost every fresh worker (one per run) about a second of its agent's work."""
     if not address:
         options = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False,
-                   "_node_ip_address": "127.0.0.1", "log_to_driver": False, "runtime_env": runtime_env}
+                   "_node_ip_address": "127.0.0.1", "log_to_driver": False}
         if temp_dir:
             options["_temp_dir"] = temp_dir
         return options
     host = check_address(address)
-    options = {"address": address, "log_to_driver": False, "runtime_env": runtime_env}
+    options = {"address": address, "log_to_driver": False,
+               "runtime_env": {"env_vars": {"PYTHONPATH": repo_python_path()}}}
     if host in ("localhost", "127.0.0.1") or host.startswith("127."):
         options["_node_ip_address"] = "127.0.0.1"
     token = os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
@@ -228,11 +233,12 @@ def ray_session(address, num_cpus, cpus_per_run, log, script="this script"):
     ray_environment()
     folder = None
     saved = dict((name, os.environ.get(name)) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN",
-                                                           "RAY_AUTH_TOKEN_PATH"))
+                                                           "RAY_AUTH_TOKEN_PATH", "PYTHONPATH"))
     if not address:
         clean_left_behind(log)
         folder = new_driver_folder()
         local_token()
+        os.environ["PYTHONPATH"] = repo_python_path()  # the local Ray's processes start with this environment
     previous = signal.signal(signal.SIGTERM, raise_on_sigterm)
     started, ray = False, None
     try:
