@@ -60,8 +60,6 @@ def test_every_program_quiets_tensorflow_before_importing_it():
 
 KERAS_PROGRAM = """
 import sys
-
-import pytest
 sys.path.insert(0, %r)
 from utils.quiet import quiet_tensorflow
 quiet_tensorflow()
