@@ -57,7 +57,7 @@ def ray_init_options(address, num_cpus, temp_dir=None):
 
     A cluster's workers get the repository on their PYTHONPATH through a runtime_env (its machines need the
     repository at the same path). A local Ray's workers inherit the driver's environment, where ray_session
-    puts it: a runtime_env would cost every fresh worker (one per run) about a second of its agent's work."""
+    puts it: a runtime_env would cost every fresh worker about a second of its agent's work."""
     if not address:
         options = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False,
                    "_node_ip_address": "127.0.0.1", "log_to_driver": False}
@@ -267,10 +267,14 @@ def ray_session(address, num_cpus, cpus_per_run, log, script="this script"):
 # --- the runs as Ray tasks ----------------------------------------------------------------------------------
 
 def run_tasks(ray, function, specs, cpus_per_run, on_result):
-    """Sends function(spec) for every spec as one Ray task (`cpus_per_run` CPUs, a fresh worker each) and
-    calls on_result(spec, result) as each ends; a task whose worker died gives a failure result. on_result
-    may raise to stop: the tasks still waiting are then cancelled."""
-    task = ray.remote(num_cpus=cpus_per_run, max_calls=1)(function)
+    """Sends function(spec) for every spec as one Ray task (`cpus_per_run` CPUs) and calls
+    on_result(spec, result) as each ends; a task whose worker died gives a failure result. on_result may
+    raise to stop: the tasks still waiting are then cancelled.
+
+    Workers are reused from one run to the next: a run is a main.py process of its own, so a worker keeps
+    nothing of it, and a fresh worker per run (Python, Ray and this package imported again) made the smoke
+    study a fifth slower."""
+    task = ray.remote(num_cpus=cpus_per_run)(function)
     waiting = dict((task.remote(spec), spec) for spec in specs)
     try:
         while waiting:
