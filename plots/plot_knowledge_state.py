@@ -1,7 +1,7 @@
 """Knowledge-state heatmap of one student (DKT paper Fig. 1, DKVMN paper Fig. 5 style).
 
-    python predict.py RUN_DIR --split test --students 17 --out /tmp/s17.csv      # 1. TensorFlow: predict
-    python plots/plot_knowledge_state.py RUN_DIR --student 17 --mastery /tmp/s17.csv  # 2. draw (no TF)
+    python predict.py RUN_DIR --split test --students 17 --out s17.csv      # 1. TensorFlow: predict
+    python plots/plot_knowledge_state.py RUN_DIR --student 17 --mastery s17.csv  # 2. draw (no TF)
 
     python plots/plot_knowledge_state.py RUN_DIR --student 17               # both steps in one command
     python plots/plot_knowledge_state.py RUN_DIR --student u42 --input history.csv

@@ -5,7 +5,7 @@ Usage (from the repo root), main.py's data options spelled as main.py spells the
     python scripts/study.py my_log --dataset csv --dataset_dir logs --csv_file answers.tsv \\
         --csv_student_column user_id --csv_skill_column skill_id --csv_correct_column correct \\
         --csv_order_column order_id
-    python scripts/study.py my_log ... --smoke --out /tmp/check     # the whole pipeline in minutes
+    python scripts/study.py my_log ... --smoke --out results/check     # the whole pipeline in minutes
 
 What it does (experiments/study.py): per model a validation-only search (--trials N, the defaults always
 trial 0; --trial MODEL JSON: a trial of your own; --no_search: the defaults; --space JSON: your own space;

@@ -273,6 +273,41 @@ def test_gitignore_covers_generated_output(git_checkout):
     assert not not_ignored, ".gitignore does not cover: %s" % not_ignored
 
 
+# A folder of one machine at the start of an absolute path (the pattern is built so that this file does not
+# match itself); ~, $HOME and system paths such as /usr/bin or /proc are not one machine's.
+MACHINE_PATH = re.compile(r"(?<![\w.~$-])/(%s)/" % "|".join(("work", "tmp", "root", "home", "Users", "mnt")))
+
+
+def machine_paths(paths):
+    """'path:line: text' for each line of the tracked text files that names a path of one machine."""
+    found = []
+    for path in paths:
+        try:
+            with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except (OSError, UnicodeDecodeError):  # a figure or other binary file
+            continue
+        found += ["%s:%d: %s" % (path, number, line.strip()) for number, line in enumerate(lines, 1)
+                  if MACHINE_PATH.search(line)]
+    return found
+
+
+def test_no_tracked_file_names_a_path_of_one_machine(git_checkout):
+    result = git("ls-files", "-z")
+    assert result.returncode == 0, result.stderr
+    found = machine_paths([p for p in result.stdout.split("\0") if p])
+    assert not found, ("paths of one machine are committed; write them relative to the repository (e.g. "
+                       "../shared/data/...) or take them as options:\n  " + "\n  ".join(found))
+
+
+def test_the_machine_path_check_catches_examples(tmp_path, monkeypatch):
+    lines = ["ok: ../shared/data/x.csv, ~/.ray/auth_token, /usr/bin/time, /proc/1/stat, $HOME/.pyenv",
+             "bad: --out " + "/tm" + "p/check", "bad: cd " + "/wor" + "k/main && make"]
+    (tmp_path / "notes.md").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", str(tmp_path))
+    assert [line.split(":")[1] for line in machine_paths(["notes.md"])] == ["2", "3"]
+
+
 # ---- source rules -----------------------------------------------------------------------------------
 
 def test_every_python_file_parses_as_python_37():
