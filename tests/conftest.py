@@ -14,25 +14,6 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 tf.disable_v2_behavior()
 
 
-# The longest test files, longest first (`pytest --durations=0`: about 200, 190, 100 and 100 s of the
-# suite's 1,230 worker-seconds): they start first, one per worker, and the short files fill in after them.
-# pytest-xdist hands out whole files in the order it is given them; its own order (most tests first) put
-# these few-test files last, where one of them kept a worker busy long after the other had finished.
-LONGEST_FIRST = ("test_study.py", "test_study_cases.py", "test_reproduce.py", "test_tune.py")
-
-
-def pytest_configure(config):
-    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist >= 3.6; 3.5 always reorders
-        config.option.loadscopereorder = False
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        name = os.path.basename(str(item.fspath))
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-    items.sort(key=rank)  # stable: each file's tests keep their order
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _data_cache_in_tmp(tmp_path_factory):
     """Runs that the tests start (main.run, export_splits) keep their data cache (DATA_CACHE) in a temporary
