@@ -248,12 +248,15 @@ def git_checkout():
     return True
 
 
-def test_no_generated_files_are_tracked(git_checkout):
+def tracked_files():
     result = git("ls-files", "-z")
     assert result.returncode == 0, result.stderr
-    tracked = [p for p in result.stdout.split("\0") if p]
+    return [p for p in result.stdout.split("\0") if p]
+
+
+def test_no_generated_files_are_tracked(git_checkout):
     bad = ["%s (%s)" % (path, what)
-           for path in tracked for pattern, what in GENERATED if re.search(pattern, path)]
+           for path in tracked_files() for pattern, what in GENERATED if re.search(pattern, path)]
     assert not bad, "generated files are committed; git rm --cached them:\n  " + "\n  ".join(bad)
 
 
@@ -278,12 +281,13 @@ def test_gitignore_covers_generated_output(git_checkout):
 MACHINE_PATH = re.compile(r"(?<![\w.~$-])/(%s)/" % "|".join(("work", "tmp", "root", "home", "Users", "mnt")))
 
 
-def machine_paths(paths):
-    """'path:line: text' for each line of the tracked text files that names a path of one machine."""
+def machine_paths(root, paths):
+    """'path:line: text' for each line of the text files `paths` (under `root`) that names a path of one
+    machine."""
     found = []
     for path in paths:
         try:
-            with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+            with open(os.path.join(root, path), encoding="utf-8") as f:
                 lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError):  # a figure or other binary file
             continue
@@ -293,19 +297,16 @@ def machine_paths(paths):
 
 
 def test_no_tracked_file_names_a_path_of_one_machine(git_checkout):
-    result = git("ls-files", "-z")
-    assert result.returncode == 0, result.stderr
-    found = machine_paths([p for p in result.stdout.split("\0") if p])
+    found = machine_paths(ROOT, tracked_files())
     assert not found, ("paths of one machine are committed; write them relative to the repository (e.g. "
                        "../shared/data/...) or take them as options:\n  " + "\n  ".join(found))
 
 
-def test_the_machine_path_check_catches_examples(tmp_path, monkeypatch):
+def test_the_machine_path_check_catches_examples(tmp_path):
     lines = ["ok: ../shared/data/x.csv, ~/.ray/auth_token, /usr/bin/time, /proc/1/stat, $HOME/.pyenv",
              "bad: --out " + "/tm" + "p/check", "bad: cd " + "/wor" + "k/main && make"]
     (tmp_path / "notes.md").write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(sys.modules[__name__], "ROOT", str(tmp_path))
-    assert [line.split(":")[1] for line in machine_paths(["notes.md"])] == ["2", "3"]
+    assert [line.split(":")[1] for line in machine_paths(str(tmp_path), ["notes.md"])] == ["2", "3"]
 
 
 # ---- source rules -----------------------------------------------------------------------------------
