@@ -8,8 +8,8 @@
   predictions averaged over the folds; beside it the paired t-test over folds (with a fixed test split it
   measures retraining noise only, and says so);
 - each fold's paired bootstrap; the runs that failed, under the table; every command used.
-Figures are drawn by the plot programs (scripts/study.py runs them) from the files written here. No Ray, no
-TensorFlow.
+Figures are drawn with the plot programs' library (scripts/study.py calls it) from the files written here.
+No Ray, no TensorFlow.
 """
 import itertools
 import json

@@ -28,7 +28,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.lib.forest import FIGURE, draw_forest, figures_text, read_entries  # noqa: E402
+from plots.lib.forest import FIGURE, draw_files, figures_text  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 
 FORMATS = ("png", "svg", "pdf")
@@ -46,11 +46,8 @@ def parse_args(argv):
 
 def draw_comparison(args):
     """Reads and checks every entry, then writes the figure and prints the figures row by row."""
-    entries = read_entries(args.inputs)
-    if not os.path.isdir(args.out):
-        os.makedirs(args.out)
     path = os.path.join(args.out, "%s.%s" % (FIGURE, args.format))
-    for _, entry in draw_forest(entries, path):
+    for _, entry in draw_files(args.inputs, path):
         print("%-24s %-32s %s" % (entry["dataset"], entry["kind"], figures_text(entry)))
     print("wrote %s" % path)
 

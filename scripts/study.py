@@ -17,15 +17,14 @@ What the study decides (each rung's promotion, each model's choice) is logged an
 The report (experiments/study_report.py) goes to <out> (default results/<name>): study.md and study.json
 (the table: mean ± std, t interval and n per model; the headline paired bootstrap over all test students;
 the t-test over folds; each fold's bootstrap; the failed runs; every command), differences.json, and
-figures/ drawn by the plot programs: the forest plot, the training and validation curves, calibration,
-the clustering map. Bad input is one `error:` line and exit status 2 before anything runs; a run that
-fails is listed under the table and the others go on (exit status 1).
+figures/ drawn in this process with the plot programs' library (plots/lib): the forest plot, the training
+and validation curves, calibration, the clustering map. Bad input is one `error:` line and exit status 2
+before anything runs; a run that fails is listed under the table and the others go on (exit status 1).
 """
 import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 
@@ -34,14 +33,16 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from experiments import ray_driver, runs, settings as table, study, study_report  # noqa: E402
+from plots.lib import curves, forest  # noqa: E402
 from plots.lib.calibration import draw_reliability_diagram  # noqa: E402
+from plots.lib.cluster_map import draw_cluster_map  # noqa: E402
+from plots.lib.run_logs import load_run  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 from utils.config import ConfigError, main_constants  # noqa: E402
 from utils.metrics import reliability_bins  # noqa: E402
 
 DEFAULT_TRIALS = 6
-PLOTS = os.path.join(REPO, "plots")
 COMMANDS = "commands.txt"
 DECISIONS = "decisions.txt"
 
@@ -424,45 +425,52 @@ def render(plan, args, choices, tests, failed, command, log):
 
 
 def draw_figures(plan, report, records, predictions, figures, out, log):
-    """Runs the plot programs (and the calibration library) on the study's files; returns [(what, path)].
-    A figure that cannot be drawn is said, and the report goes on."""
+    """Draws the report's figures in this process with the plot programs' own library (plots/lib): the forest
+    plot, the curves, calibration and the clustering map; returns [(what, path)]. A figure that cannot be
+    drawn is said, and the report goes on."""
     drawn = []
+
+    def draw(what, path, function, *args, **kwargs):
+        try:
+            function(*args, **kwargs)
+        except Exception as error:  # a figure is not worth the report: it is said, the rest is drawn
+            lines = str(error).strip().splitlines()
+            log("%s could not be drawn: %s" % (what, lines[-1] if lines else type(error).__name__))
+            return
+        drawn.append((what, path))
+
     entries = study_report.forest_entries(plan, report["pairs"])
     differences = os.path.join(out, study_report.DIFFERENCES)
     run_files.write_json(differences, entries)
-    if entries and plot("plot_comparison.py", [differences, "--out", figures], log):
-        drawn.append(("paired differences (forest plot)", os.path.join(figures, "7_model_difference.png")))
+    if entries:
+        path = os.path.join(figures, forest.FIGURE + ".png")
+        draw("paired differences (forest plot)", path, forest.draw_files, [differences], path)
     run_dirs = sorted(set(r["run_dir"] for r in records.values() if os.path.isdir(r["run_dir"])))
-    curves = os.path.join(figures, "curves")
-    banding = ["--by_model"] if plan.get("versions") else []  # each version is a data set of its own
-    if run_dirs and plot("plot_results.py", run_dirs + ["--out", curves] + banding, log):
-        drawn.append(("training and validation curves, fold bands", curves))
+    folder = os.path.join(figures, "curves")
+    by_model = bool(plan.get("versions"))  # each version is a data set of its own
+    if run_dirs:
+        draw("training and validation curves, fold bands", folder, draw_curves, run_dirs, folder, by_model)
     for model, by_fold in sorted(predictions.items()):
-        folds = sorted(by_fold)
-        if not folds:
+        if not by_fold:
             continue
-        pooled = study_report.headline_predictions(plan, by_fold, folds)
+        pooled = study_report.headline_predictions(plan, by_fold, sorted(by_fold))
         path = os.path.join(figures, "calibration_%s.png" % model)
-        draw_reliability_diagram(reliability_bins(pooled["answer"], pooled["p"]), path,
-                                 "%s, %s: calibration on the test answers" % (plan["name"],
-                                                                              model_registry.label(model)))
-        drawn.append(("calibration, %s" % model_registry.label(model), path))
+        title = "%s, %s: calibration on the test answers" % (plan["name"], model_registry.label(model))
+        draw("calibration, %s" % model_registry.label(model), path, draw_reliability_diagram,
+             reliability_bins(pooled["answer"], pooled["p"]), path, title)
     for model in plan["models"]:
         with_weights = [d for d in run_dirs if run_files.run_identity(d).get("model") == model
                         and os.path.isfile(os.path.join(d, run_files.CORRELATION_WEIGHTS))]
         folder = os.path.join(figures, "clusters_%s" % model)
-        if with_weights and plot("plot_clusters.py", [with_weights[0], "--out", folder], log):
-            drawn.append(("clustering map, %s (%s)" % (model_registry.label(model), with_weights[0]), folder))
+        if with_weights:
+            draw("clustering map, %s (%s)" % (model_registry.label(model), with_weights[0]), folder,
+                 draw_cluster_map, with_weights[0], folder)
     return drawn
 
 
-def plot(program, argv, log):
-    completed = subprocess.run([sys.executable, os.path.join(PLOTS, program)] + argv, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, universal_newlines=True)
-    if completed.returncode != 0:
-        why = (completed.stderr.strip().splitlines() or ["exit status %d" % completed.returncode])[-1]
-        log("plots/%s could not draw its figure: %s" % (program, why))
-    return completed.returncode == 0
+def draw_curves(run_dirs, folder, by_model):
+    """plots/plot_results.py's figures of the run folders (by_model: one band per model)."""
+    curves.make_figures([load_run(d) for d in run_dirs], folder, by_model=by_model)
 
 
 # --- the command --------------------------------------------------------------------------------------------

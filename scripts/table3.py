@@ -15,13 +15,13 @@ per-fold result is stored once in <results>/paired/<data set>/<fold>-s<seed>.jso
 and read back on later renders, so the table survives the run folders being gone.
 
 Writes <results>/table3.md, table3.json (every run with its record key, fold, seed, run folder, interval),
-table3_differences.json (plots/plot_comparison.py's entries) and <docs>/7_model_difference.png (drawn by
-running plots/plot_comparison.py); prints the Markdown. Bad input is one `error:` line and exit status 2.
+table3_differences.json (plots/plot_comparison.py's entries) and <docs>/7_model_difference.png (the forest
+plot of plots/lib/forest.py, as plots/plot_comparison.py draws it); prints the Markdown. Bad input is one
+`error:` line and exit status 2.
 The rendering is experiments/table3.py, the same statistics as the study's (experiments/statistics.py).
 """
 import argparse
 import os
-import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,10 +29,8 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from experiments import table3  # noqa: E402
+from plots.lib import forest  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-from utils.errors import ConfigError  # noqa: E402
-
-FOREST_PLOT = os.path.join(REPO, "plots", "plot_comparison.py")
 
 
 def parse_args(argv):
@@ -55,22 +53,14 @@ def parse_args(argv):
     return args
 
 
-def draw_forest(differences, out):
-    """Runs plots/plot_comparison.py on the entries; returns the figure's path."""
-    completed = subprocess.run([sys.executable, FOREST_PLOT, differences, "--out", out],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    if completed.returncode != 0:
-        raise ConfigError("plots/plot_comparison.py could not draw %s: %s"
-                          % (differences, completed.stderr.strip().splitlines()[-1:]))
-    return os.path.join(out, "7_model_difference.png")
-
-
 def make_table3(args, argv):
     text, differences = table3.write_outputs(table3.build(args, argv), args)
     if differences is None:
         print(text + "\n(no difference has an interval yet: 7_model_difference not drawn)")
         return
-    print(text + "\nwrote %s" % draw_forest(differences, args.docs))
+    path = os.path.join(args.docs, forest.FIGURE + ".png")
+    forest.draw_files([differences], path)
+    print(text + "\nwrote %s" % path)
 
 
 def main(argv=None):

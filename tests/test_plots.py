@@ -16,6 +16,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from plots import plot_clusters, plot_results, plot_slot_usage  # noqa: E402
+from plots.lib import cluster_map, curves  # noqa: E402
 from plots.lib.run_logs import group_members, load_run  # noqa: E402
 
 EPOCH_HEADER = ["epoch", "learning_rate", "train_loss", "valid_loss", "valid_acc", "valid_auc",
@@ -147,11 +148,11 @@ def test_results_fold_bands_name_their_folds(tmp_path, capsys):
         assert "DKVMN (n=3: folds 1, 2, 3, mean ± 1 std" in text
         assert "DKT (n=2: seeds 0, 1, mean ± 1 std" in text
     # the band's line is the mean over the folds of each epoch's test AUC
-    groups = dict(plot_results.make_figures([load_run(r) for r in folds], str(tmp_path / "png"))[1])
+    groups = dict(curves.make_figures([load_run(r) for r in folds], str(tmp_path / "png"))[1])
     assert [r.path for r in groups["DKVMN"]] == folds
-    _, matrix = plot_results.align([r.epochs for r in groups["DKVMN"]], "epoch", "test_auc")
+    _, matrix = curves.align([r.epochs for r in groups["DKVMN"]], "epoch", "test_auc")
     expected = np.mean([load_run(r).epochs["test_auc"].values for r in folds], axis=0)
-    np.testing.assert_allclose(plot_results.mean_std(matrix)[0], expected)
+    np.testing.assert_allclose(curves.mean_std(matrix)[0], expected)
 
 
 def test_results_by_model_bands_the_versions_of_a_data_set(tmp_path, capsys):
@@ -295,5 +296,5 @@ def test_scripts_run_from_the_repo_root(tmp_path):
 @pytest.mark.parametrize("n", [4, 7, 40])
 def test_tsne_handles_small_sets_and_both_sklearn_apis(n):
     weights = np.random.RandomState(0).dirichlet(np.ones(5), size=n)
-    xy = plot_clusters.tsne_2d(weights)
+    xy = cluster_map.tsne_2d(weights)
     assert xy.shape == (n, 2) and np.isfinite(xy).all()

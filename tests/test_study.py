@@ -114,9 +114,24 @@ def test_the_same_command_again_runs_nothing(smoke):
         assert json.load(f)["models"] == report["models"]
     study_md = work / "results" / "tiny" / "study.md"
     study_md.unlink()
-    rendered = run_script("study.py", SMOKE + ["--render"], work, timeout=300)   # the report from the records
+    # the report from the records; one run's log emptied: its curves cannot be drawn, which is said, and the
+    # other figures and the report are made
+    epochs = str(work / records(work, "test")[0]["run_dir"] / "epochs.csv")
+    kept = open(epochs).read()
+    try:
+        with open(epochs, "w") as f:
+            f.write(kept.splitlines()[0] + "\n")
+        rendered = run_script("study.py", SMOKE + ["--render"], work, timeout=300)
+    finally:
+        with open(epochs, "w") as f:
+            f.write(kept)
     assert rendered.returncode == 0, rendered.stdout[-3000:] + rendered.stderr[-3000:]
     assert study_md.is_file() and run_folders(work) == before
+    said = [line for line in rendered.stdout.splitlines() if "could not be drawn" in line]
+    assert len(said) == 1 and said[0].startswith("training and validation curves"), rendered.stdout[-3000:]
+    assert "no finished epoch" in said[0], said
+    figures = [what for what, _ in json.load(open(str(work / "results" / "tiny" / "study.json")))["figures"]]
+    assert not [what for what in figures if what.startswith("training")] and len(figures) == 4, figures
 
 
 def test_where_the_run_folders_are_gone_the_rung_records_keep_the_promotion(smoke, tmp_path):

@@ -1,9 +1,10 @@
 """The forest plot of the DKVMN - DKT test-AUC difference per data set, and its input: entries read from JSON
-and checked (the format is plots/plot_comparison.py's docstring). scripts/table3.py and
-plots/plot_comparison.py draw it.
+and checked (the format is plots/plot_comparison.py's docstring). plots/plot_comparison.py, scripts/table3.py
+and scripts/study.py draw it.
 """
 import json
 import math
+import os
 
 import matplotlib
 
@@ -143,3 +144,13 @@ def draw_forest(entries, path):
     finally:
         plt.close(figure)
     return list(zip(ys, rows))
+
+
+def draw_files(paths, path):
+    """The forest plot of the entries of the JSON files `paths`, each read and checked before anything is
+    drawn, to `path` (its folder made); returns draw_forest's rows."""
+    entries = read_entries(paths)
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        os.makedirs(folder)
+    return draw_forest(entries, path)
