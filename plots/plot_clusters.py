@@ -19,7 +19,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.lib.cluster_map import FORMATS, draw_cluster_map  # noqa: E402
+from plots.lib import add_format_option  # noqa: E402
+from plots.lib.cluster_map import draw_cluster_map  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 
 
@@ -29,7 +30,7 @@ def parse_args(argv):
                     "on a t-SNE map of their correlation weights, plus the skill -> cluster table.")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a DKVMN run folder written by main.py")
     parser.add_argument("--out", help="output folder (default RUN_DIR/figures)")
-    parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default png)")
+    add_format_option(parser)
     return parser.parse_args(argv)
 
 

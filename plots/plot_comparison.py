@@ -28,10 +28,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from plots.lib import add_format_option  # noqa: E402
 from plots.lib.forest import FIGURE, draw_files, figures_text  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
-
-FORMATS = ("png", "svg", "pdf")
 
 
 def parse_args(argv):
@@ -40,7 +39,7 @@ def parse_args(argv):
                                                                   "low, high, p_value, n, kind}")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs"),
                         help="output folder (default: the repo's docs/)")
-    parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default png)")
+    add_format_option(parser)
     return parser.parse_args(argv)
 
 

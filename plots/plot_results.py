@@ -21,7 +21,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from plots.lib.curves import FORMATS, make_figures  # noqa: E402
+from plots.lib import add_format_option  # noqa: E402
+from plots.lib.curves import make_figures  # noqa: E402
 from plots.lib.run_logs import group_members, load_run  # noqa: E402
 from utils.commands import exit_status  # noqa: E402
 
@@ -41,7 +42,7 @@ def parse_args(argv):
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folder(s) written by main.py")
     parser.add_argument("--out", help="output folder (default: RUN_DIR/figures for one run, "
                                       "<common parent of the runs>/figures for several)")
-    parser.add_argument("--format", default="png", choices=FORMATS, help="file format (default png)")
+    add_format_option(parser)
     parser.add_argument("--separate", action="store_true",
                         help="one line per run, even for runs of the same model and data set")
     parser.add_argument("--by_model", action="store_true",

@@ -1,5 +1,6 @@
-"""What the tests of scripts/reproduce.py and scripts/tune.py share: tiny three-line data, a Ray head on
-loopback that stops by itself, and running a script as a user does."""
+"""What the tests of scripts/reproduce.py, scripts/tune.py and scripts/study.py share: tiny three-line data, a
+Ray head on loopback that stops by itself, and running a script as a user does."""
+import importlib.util
 import os
 import signal
 import socket
@@ -37,6 +38,29 @@ def run_script(script, args, cwd, timeout=SCRIPT_TIMEOUT):
     return subprocess.run([sys.executable, os.path.join(REPO, "scripts", script)] + list(args), cwd=str(cwd),
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=timeout)
+
+
+_SCRIPTS = {}
+
+
+def run_here(script, args, cwd, capsys, monkeypatch):
+    """scripts/<script>'s main(args) in this process, in `cwd`; returns what run_script returns. For bad
+    input, which a script refuses before it starts anything: the same exit status and error line without an
+    interpreter's start and the script's imports. Each script's tests still run some bad input as a user
+    does, with run_script."""
+    if script not in _SCRIPTS:
+        spec = importlib.util.spec_from_file_location("script_" + script[:-len(".py")],
+                                                      os.path.join(REPO, "scripts", script))
+        _SCRIPTS[script] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_SCRIPTS[script])
+    monkeypatch.chdir(str(cwd))
+    capsys.readouterr()
+    try:
+        status = _SCRIPTS[script].main(list(args))
+    except SystemExit as stop:  # argparse's usage errors
+        status = stop.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([script] + list(args), status, out, err)
 
 
 def error_lines(completed):

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("ray")
 
-from ray_helpers import RAY_ENV, REPO, error_lines, run_script, write_three_line  # noqa: E402
+from ray_helpers import RAY_ENV, REPO, error_lines, run_here, run_script, write_three_line  # noqa: E402
 from study_helpers import DATA, DEEP, run_folders, write_log  # noqa: E402
 
 
@@ -30,9 +30,9 @@ from study_helpers import DATA, DEEP, run_folders, write_log  # noqa: E402
     (["--search_folds", "2"], "--search_folds is for one choice for all folds"),
     (["--dataset", "csv", "STATICS"], "csv splits its students itself"),
 ])
-def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, args, message):
-    write_log(str(tmp_path))
-    completed = run_script("study.py", ["tiny"] + DATA + ["--smoke"] + args, tmp_path, timeout=120)
+def test_bad_input_is_one_error_line_before_anything_runs(tmp_path, capsys, monkeypatch, args, message):
+    write_log(str(tmp_path))  # in this process; the next test runs the script as a user does
+    completed = run_here("study.py", ["tiny"] + DATA + ["--smoke"] + args, tmp_path, capsys, monkeypatch)
     assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr
     assert len(error_lines(completed)) == 1 and message in error_lines(completed)[0], completed.stderr
     assert sorted(os.listdir(str(tmp_path))) == ["logs"] or not (tmp_path / "results").exists()

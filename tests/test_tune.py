@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("ray")
 
-from ray_helpers import error_lines, run_script, write_three_line  # noqa: E402
+from ray_helpers import error_lines, run_here, run_script, write_three_line  # noqa: E402
 
 NAME = "my_log"  # not in the settings table: a search works for any data set
 SPACE = {"learning_rate": {"grid": [0.0005, 0.02]}}
@@ -121,10 +121,11 @@ def test_another_search_under_the_same_name_is_refused(search):
     ('{"epochs": [1, 2]}', "epochs is not a setting to search"),
     ('{"memory_size": ["abc", 5]}', "memory_size takes number values"),
 ])
-def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tmp_path, space, message):
+def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tmp_path, capsys, monkeypatch,
+                                                                              space, message):
     write_three_line(str(tmp_path / "data"), NAME)
-    completed = run_script("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--space", space,
-                                       "--smoke"], tmp_path, timeout=60)
+    completed = run_here("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--space", space,
+                                     "--smoke"], tmp_path, capsys, monkeypatch)
     assert_bad_input(completed, message, tmp_path)
 
 
@@ -134,10 +135,14 @@ def test_a_space_that_does_not_parse_is_one_error_line_and_nothing_is_written(tm
     (["--fold", "2"], "fold 2 of %s does not exist" % NAME),
     (["--address", "127.0.0.1:1"], "nothing answers at 127.0.0.1:1"),
 ])
-def test_other_bad_input_is_one_error_line_and_nothing_is_written(tmp_path, args, message):
+def test_other_bad_input_is_one_error_line_and_nothing_is_written(tmp_path, capsys, monkeypatch, args,
+                                                                  message):
     write_three_line(str(tmp_path / "data"), NAME)
-    completed = run_script("tune.py", [NAME, "--model", "dkt", "--dataset_dir", "data", "--smoke"] + args,
-                           tmp_path, timeout=60)
+    args = [NAME, "--model", "dkt", "--dataset_dir", "data", "--smoke"] + args
+    if "--address" in args:  # as a user runs it: the script's whole start, Ray's address check included
+        completed = run_script("tune.py", args, tmp_path, timeout=60)
+    else:
+        completed = run_here("tune.py", args, tmp_path, capsys, monkeypatch)
     assert_bad_input(completed, message, tmp_path)
 
 

@@ -18,7 +18,6 @@ from plots.lib.labels import truncate  # noqa: E402
 from utils.errors import RunFolderError  # noqa: E402
 from utils.run_files import CORRELATION_WEIGHTS, read_config  # noqa: E402
 
-FORMATS = ("png", "svg", "pdf")
 SEED = 0
 
 

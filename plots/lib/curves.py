@@ -14,7 +14,6 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from plots.lib.run_logs import group_members, group_runs  # noqa: E402
 
-FORMATS = ("png", "svg", "pdf")
 LOSS = "loss (binary cross-entropy)"
 EPOCH_FIGURES = [
     # file name, title, column, y label
