@@ -17,13 +17,38 @@ import secrets
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 
 from experiments.runs import REPO
+from utils.commands import exit_status
 from utils.errors import ConfigError
 
 DRIVER_FILE = "driver.json"  # in a driver's Ray folder: the driver's process id and start time
+CONTINUES = "every finished run is recorded; the same command continues"
+# Ray's errors that say Ray itself is gone (not that one run failed): every task still waiting gets the same
+RAY_GONE = ("LocalRayletDiedError", "NodeDiedError", "RaySystemError")
+
+
+class RayLost(Exception):
+    """Ray itself went away under the command (its raylet or its node died), not one run. The command stops:
+    every run still waiting would fail the same way, and a choice made on the runs that are left would be made
+    on what the failure left."""
+
+
+def script_status(body, writing=None):
+    """utils.commands.exit_status for a script that runs its runs on Ray: besides the expected errors, Ctrl-C
+    or SIGTERM (status 130; Ray is already shut down by ray_session) and Ray lost under the command (status 1)
+    end it with one line saying that the same command continues."""
+    try:
+        return exit_status(body, writing=writing)
+    except KeyboardInterrupt:
+        print("interrupted: " + CONTINUES, file=sys.stderr)
+        return 130
+    except RayLost as error:
+        print("error: Ray stopped under this command (%s): %s" % (error, CONTINUES), file=sys.stderr)
+        return 1
 
 
 def ray_environment():
@@ -268,8 +293,9 @@ def ray_session(address, num_cpus, cpus_per_run, log, script="this script"):
 
 def run_tasks(ray, function, specs, cpus_per_run, on_result):
     """Sends function(spec) for every spec as one Ray task (`cpus_per_run` CPUs) and calls
-    on_result(spec, result) as each ends; a task whose worker died gives a failure result. on_result may
-    raise to stop: the tasks still waiting are then cancelled.
+    on_result(spec, result) as each ends; a task whose worker died gives a failure result, a task that Ray
+    itself lost (RAY_GONE) raises RayLost. on_result may raise to stop: the tasks still waiting are then
+    cancelled.
 
     Workers are reused from one run to the next: a run is a main.py process of its own, so a worker keeps
     nothing of it, and a fresh worker per run (Python, Ray and this package imported again) made the smoke
@@ -282,10 +308,13 @@ def run_tasks(ray, function, specs, cpus_per_run, on_result):
             spec = waiting.pop(done[0])
             try:
                 result = ray.get(done[0])
-            except ray.exceptions.RayError as error:  # the worker died (e.g. out of memory)
+            except ray.exceptions.RayError as error:  # the run's worker died (e.g. out of memory), or Ray
+                reason = (str(error).strip().splitlines() or ["task failed"])[0]
+                if isinstance(error, tuple(getattr(ray.exceptions, name) for name in RAY_GONE
+                                           if hasattr(ray.exceptions, name))):
+                    raise RayLost(reason)
                 result = dict(spec, failed=True, exit_status=None, log=os.path.join(spec["home"], "main.log"),
-                              log_tail="", run_dir=None,
-                              error="Ray: %s" % (str(error).strip().splitlines() or ["task failed"])[0])
+                              log_tail="", run_dir=None, error="Ray: %s" % reason)
             on_result(spec, result)
     finally:
         for ref in waiting:

@@ -202,12 +202,7 @@ def reproduce(argv, log=print):
 
 
 def main(argv):
-    from utils.commands import exit_status
-    try:
-        return exit_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Ray is already shut down (ray_driver.ray_session)
-        print("interrupted: every finished run is recorded; the same command continues", file=sys.stderr)
-        return 130
+    return ray_driver.script_status(lambda: reproduce(argv, log=lambda *a: print(*a, flush=True)))
 
 
 if __name__ == "__main__":

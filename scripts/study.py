@@ -38,7 +38,6 @@ from plots.lib.calibration import draw_reliability_diagram  # noqa: E402
 from plots.lib.cluster_map import draw_cluster_map  # noqa: E402
 from plots.lib.run_logs import load_run  # noqa: E402
 from utils import model_registry, run_files  # noqa: E402
-from utils.commands import exit_status  # noqa: E402
 from utils.config import ConfigError, main_constants  # noqa: E402
 from utils.metrics import reliability_bins  # noqa: E402
 
@@ -508,12 +507,8 @@ def write_plan(out, plan):
 
 
 def main(argv):
-    try:
-        return exit_status(lambda: run_study(argv, log=lambda *a: print(*a, flush=True)),
-                           writing="the study's report")
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Ray is already shut down (ray_driver.ray_session)
-        print("interrupted: every finished run is recorded; the same command continues", file=sys.stderr)
-        return 130
+    return ray_driver.script_status(lambda: run_study(argv, log=lambda *a: print(*a, flush=True)),
+                                    writing="the study's report")
 
 
 if __name__ == "__main__":
