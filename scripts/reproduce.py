@@ -86,6 +86,9 @@ def searched_settings(paths):
     for path in paths:
         try:
             record = read_json(path)
+            if "chosen" in record and record["chosen"] is None:
+                raise ConfigError("--settings %s: its search chose nothing, as some of its trials failed: "
+                                  "run its command again to retry them (%s)" % (path, record.get("command")))
             model, settings = record["model"], dict(record["chosen"]["settings"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise ConfigError("--settings %s is not a search record of scripts/tune.py (%s: %s)"

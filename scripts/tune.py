@@ -336,6 +336,9 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
         raise ConfigError("no trial finished an epoch: %s" % "; ".join(sorted(set(t["stopped"]
                                                                                 for t in trials))))
     best = max(scored, key=lambda t: t["best_valid_auc"])
+    # a trial that failed (Ray lost under it, its worker killed) was cut short, not judged: a choice made
+    # without it would be made on what the failure left; the same command retries it (Tune's restore)
+    failed = [t for t in trials if t["stopped"].startswith("failed")]
     record = {
         "name": args.name, "dataset": args.dataset, "model": args.model, "fold": args.fold, "seed": args.seed,
         "dataset_dir": dataset_dir, "space": space, "fixed_settings": base, "samples": args.samples,
@@ -346,9 +349,10 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
         "command": "python scripts/tune.py " + " ".join(shlex.quote(a) for a in argv),
         "hardware": runs.hardware(), "seconds": seconds,
         "trials": sorted(trials, key=lambda t: t["trial_id"]),
-        "chosen": {"trial_id": best["trial_id"], "values": best["values"],
-                   "settings": dict(base, **best["values"]), "best_valid_auc": best["best_valid_auc"],
-                   "best_epoch": best["best_epoch"], "run_dir": best["run_dir"]},
+        "chosen": None if failed else {
+            "trial_id": best["trial_id"], "values": best["values"], "settings": dict(base, **best["values"]),
+            "best_valid_auc": best["best_valid_auc"], "best_epoch": best["best_epoch"],
+            "run_dir": best["run_dir"]},
     }
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, args.name + ".json")
@@ -357,11 +361,14 @@ def write_search(args, argv, space, base, dataset_dir, trials, seconds, log):
         log("  %s: valid AUC %s (epoch %s of %d), %s; %s" % (
             trial["trial_id"], fmt(trial["best_valid_auc"]), trial["best_epoch"],
             trial["epochs_run"], trial["stopped"], json.dumps(trial["values"], sort_keys=True)))
+    if failed:
+        log("%d trial(s) failed (%s), so nothing is chosen; record %s; the same command again retries them "
+            "and goes on" % (len(failed), ", ".join(t["trial_id"] for t in failed), path))
+        return 1
     log("chosen: %s (valid AUC %.4f at epoch %d); record %s; run it on the test split with:\n    %s" % (
         json.dumps(best["values"], sort_keys=True), best["best_valid_auc"], best["best_epoch"], path,
         next_step(args, path)))
-    failed = [t for t in trials if t["stopped"].startswith("failed")]
-    return 1 if failed else 0
+    return 0
 
 
 def main(argv):

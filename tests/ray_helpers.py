@@ -43,20 +43,25 @@ def run_script(script, args, cwd, timeout=SCRIPT_TIMEOUT):
 _SCRIPTS = {}
 
 
-def run_here(script, args, cwd, capsys, monkeypatch):
-    """scripts/<script>'s main(args) in this process, in `cwd`; returns what run_script returns. For bad
-    input, which a script refuses before it starts anything: the same exit status and error line without an
-    interpreter's start and the script's imports. Each script's tests still run some bad input as a user
-    does, with run_script."""
+def script_module(script):
+    """scripts/<script> loaded as a module (once), as the tests load main.py."""
     if script not in _SCRIPTS:
         spec = importlib.util.spec_from_file_location("script_" + script[:-len(".py")],
                                                       os.path.join(REPO, "scripts", script))
         _SCRIPTS[script] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(_SCRIPTS[script])
+    return _SCRIPTS[script]
+
+
+def run_here(script, args, cwd, capsys, monkeypatch):
+    """scripts/<script>'s main(args) in this process, in `cwd`; returns what run_script returns. For bad
+    input, which a script refuses before it starts anything: the same exit status and error line without an
+    interpreter's start and the script's imports. Each script's tests still run some bad input as a user
+    does, with run_script."""
     monkeypatch.chdir(str(cwd))
     capsys.readouterr()
     try:
-        status = _SCRIPTS[script].main(list(args))
+        status = script_module(script).main(list(args))
     except SystemExit as stop:  # argparse's usage errors
         status = stop.code
     out, err = capsys.readouterr()

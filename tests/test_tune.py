@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("ray")
 
-from ray_helpers import error_lines, run_here, run_script, write_three_line  # noqa: E402
+from ray_helpers import error_lines, run_here, run_script, script_module, write_three_line  # noqa: E402
 
 NAME = "my_log"  # not in the settings table: a search works for any data set
 SPACE = {"learning_rate": {"grid": [0.0005, 0.02]}}
@@ -175,3 +175,30 @@ def test_a_search_that_ends_without_a_record_leaves_its_name_free(tmp_path):
     again = run_script("tune.py", args[:-1] + [json.dumps({"learning_rate": [0.02]})], tmp_path)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert (tmp_path / "search" / (NAME + "-dkt.json")).exists()
+
+
+def test_a_search_with_a_failed_trial_chooses_nothing_and_reproduce_refuses_its_record(search, tmp_path,
+                                                                                        capsys, monkeypatch):
+    """A trial that failed (Ray lost under it: Tune reports it failed, its curve cut short) was not judged:
+    the record keeps every trial but no choice, the command ends with status 1 and says the same command
+    retries it, and reproduce.py --settings refuses the record instead of running a choice."""
+    work, _, record = search
+    tune = script_module("tune.py")
+    trials = [dict(trial) for trial in record["trials"]]
+    trials[0]["stopped"] = "failed: The actor is dead because its owner has died. Owner's node has crashed."
+    monkeypatch.chdir(str(tmp_path))
+    said = []
+    args = tune.parse_args(SEARCH_ARGS)
+    status = tune.write_search(args, SEARCH_ARGS, record["space"], record["fixed_settings"],
+                               record["dataset_dir"], trials, 1.0, said.append)
+    kept = json.load(open(str(tmp_path / "search" / (NAME + "-dkvmn.json"))))
+    assert status == 1 and kept["chosen"] is None
+    assert kept["trials"] == sorted(trials, key=lambda t: t["trial_id"])
+    assert "1 trial(s) failed (%s), so nothing is chosen" % trials[0]["trial_id"] in said[-1]
+    assert not [line for line in said if line.startswith("chosen:")]
+    write_three_line(str(tmp_path / "data"), NAME)
+    refused = run_here("reproduce.py", [NAME, "--dataset_dir", "data", "--settings", "search/%s-dkvmn.json"
+                                        % NAME, "--smoke"], tmp_path, capsys, monkeypatch)
+    assert refused.returncode == 2 and len(error_lines(refused)) == 1, refused.stderr
+    assert "its search chose nothing, as some of its trials failed" in error_lines(refused)[0]
+    assert not (tmp_path / "runs").exists()
