@@ -7,9 +7,10 @@ from the search space, in its own process. The trial reports its validation AUC 
 the run's epochs.csv); ASHA stops the poor trials early. The objective is the best validation AUC of a trial.
 The search record <out>/<name>.json holds the space, every trial (settings, epochs run, validation AUC of
 every epoch, the best and its epoch, how it stopped, run folder), the chosen settings (the best validation
-AUC) and the command; `scripts/reproduce.py DATASET --settings <out>/<name>.json` then runs them on the test
-split. The same command again continues a stopped search (<runs_dir>/tune/<name>/ keeps Tune's state and
-the trials' run folders); another search under the same name is refused.
+AUC; none while a trial has failed, e.g. Ray lost under it) and the command; `scripts/reproduce.py DATASET
+--settings <out>/<name>.json` then runs them on the test split. The same command again continues a stopped
+search and retries its failed trials (<runs_dir>/tune/<name>/ keeps Tune's state and the trials' run
+folders); another search under the same name is refused.
 
 Usage (from the repo root):
     python scripts/tune.py assist2015 --model dkvmn --dataset_dir ../shared/data/dkvmn/assist2015 \
