@@ -404,6 +404,8 @@ def remember_command(out, command):
 
 
 def render(plan, args, choices, tests, failed, command, log):
+    figures = os.path.join(args.out, "figures")
+    os.makedirs(figures, exist_ok=True)  # <out> too: where every run failed, no record has made it
     records = records_of(args.out, tests)
     by_model = {}
     for spec in tests:
@@ -414,8 +416,6 @@ def render(plan, args, choices, tests, failed, command, log):
               "models": study_report.model_rows(plan, by_model, choices), "pairs": pairs, "failed": failed,
               "resamples": args.resamples, "commands": remember_command(args.out, command),
               "run_commands": sorted(set(r["command"] for r in records.values())), "figures": []}
-    figures = os.path.join(args.out, "figures")
-    os.makedirs(figures, exist_ok=True)
     report["figures"] = draw_figures(plan, report, records, predictions, figures, args.out, log)
     run_files.write_json(os.path.join(args.out, "study.json"), report)
     text = study_report.markdown(report)

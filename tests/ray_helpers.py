@@ -1,6 +1,7 @@
 """What the tests of scripts/reproduce.py, scripts/tune.py and scripts/study.py share: tiny three-line data, a
 Ray head on loopback that stops by itself, and running a script as a user does."""
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,8 @@ import sys
 import time
 
 import numpy as np
+
+from experiments import ray_driver
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Ray stays on 127.0.0.1 and sends no usage statistics, in the head and in every script the tests start.
@@ -70,6 +73,29 @@ def run_here(script, args, cwd, capsys, monkeypatch):
 
 def error_lines(completed):
     return [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+
+
+def folders_of_driver(pid):
+    """The Ray folders whose driver file names process `pid`."""
+    top = ray_driver.drivers_folder()
+    found = []
+    for name in os.listdir(top) if os.path.isdir(top) else []:
+        try:
+            with open(os.path.join(top, name, ray_driver.DRIVER_FILE)) as f:
+                if json.load(f)["pid"] == pid:
+                    found.append(os.path.join(top, name))
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
+def program_name(pid):
+    """The name of the program that process `pid` runs ("" when it is gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return os.path.basename(f.read().split(b"\0")[0].decode())
+    except OSError:
+        return ""
 
 
 def free_port():

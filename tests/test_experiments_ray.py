@@ -1,6 +1,5 @@
 """A many-runs driver on a real local Ray, ended by SIGTERM or Ctrl-C (SIGINT) while it waits for its runs, or
 losing its Ray under it, stops at once with one line and leaves no Ray process and no folder of its own."""
-import json
 import os
 import signal
 import subprocess
@@ -12,6 +11,7 @@ import pytest
 pytest.importorskip("ray")
 
 from experiments import ray_driver  # noqa: E402
+from ray_helpers import folders_of_driver, program_name  # noqa: E402
 
 # Waits for two runs that last two minutes each, as a driver waits for main.py, and ends as the scripts end
 # (script_status).
@@ -34,20 +34,6 @@ def body():
 
 sys.exit(ray_driver.script_status(body))
 """
-
-
-def folders_of_driver(pid):
-    """The Ray folders whose driver file names process `pid`."""
-    top = ray_driver.drivers_folder()
-    found = []
-    for name in os.listdir(top) if os.path.isdir(top) else []:
-        try:
-            with open(os.path.join(top, name, ray_driver.DRIVER_FILE)) as f:
-                if json.load(f)["pid"] == pid:
-                    found.append(os.path.join(top, name))
-        except (OSError, ValueError, KeyError):
-            continue
-    return found
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
@@ -79,14 +65,6 @@ def test_a_driver_ended_while_it_waits_stops_at_once_and_leaves_no_ray_process_a
 
 
 
-def command_name(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return os.path.basename(f.read().split(b"\0")[0].decode())
-    except OSError:
-        return ""
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds processes through /proc")
 def test_ray_lost_under_a_driver_ends_it_with_one_line_and_no_run_taken_as_failed():
     """The local Ray's raylet killed while two runs wait: Ray itself is gone, not a run; the command stops (a
@@ -104,8 +82,8 @@ def test_ray_lost_under_a_driver_ends_it_with_one_line_and_no_run_taken_as_faile
         # the node's raylet and the runs' workers, as `ray stop` run beside the driver kills them (its GCS is
         # left: the driver's own end when the GCS goes is Ray's, after a minute, and no run's either)
         lost = [pid for pid in ray_driver.processes_using(folder)
-                if command_name(pid) in ("raylet", "ray::a_long_run")]
-        assert len(lost) == 3, [command_name(pid) for pid in ray_driver.processes_using(folder)]
+                if program_name(pid) in ("raylet", "ray::a_long_run")]
+        assert len(lost) == 3, [program_name(pid) for pid in ray_driver.processes_using(folder)]
         ray_driver.stop_processes(lost)
         out, err = driver.communicate(timeout=90)  # well before the runs would end
     finally:

@@ -15,7 +15,9 @@ import pytest
 
 pytest.importorskip("ray")
 
-from ray_helpers import RAY_ENV, REPO, error_lines, run_here, run_script, write_three_line  # noqa: E402
+from experiments import ray_driver  # noqa: E402
+from ray_helpers import (RAY_ENV, REPO, error_lines, folders_of_driver, program_name, run_here,  # noqa: E402
+                         run_script, write_three_line)
 from study_helpers import DATA, DEEP, run_folders, write_log  # noqa: E402
 
 
@@ -56,13 +58,6 @@ def finished_epochs(folder):
         return 0
 
 
-def ray_processes_of(folder):
-    """Processes whose command line or open files are in `folder` (a driver's Ray folder)."""
-    sys.path.insert(0, REPO)
-    from experiments import ray_driver
-    return ray_driver.processes_using(folder)
-
-
 def test_a_killed_study_resumes_its_run_and_the_next_command_stops_what_the_kill_left(tmp_path):
     write_log(str(tmp_path), students=400)  # epochs long enough to kill one
     args = ["tiny"] + DATA + ["--smoke", "--epochs", "6", "--no_search", "--models", "dkvmn",
@@ -100,20 +95,22 @@ def test_a_killed_study_resumes_its_run_and_the_next_command_stops_what_the_kill
     assert [int(line.split(",")[0]) for line in epochs] == list(range(1, 7))  # each epoch once
     left = [line for line in again.stdout.splitlines() if "left by a driver that was killed" in line]
     for line in left:  # what the killed driver's Ray left is gone now
-        assert ray_processes_of(line.rsplit("(", 1)[1].rstrip(")")) == []
+        assert ray_driver.processes_using(line.rsplit("(", 1)[1].rstrip(")")) == []
 
 
-def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path):
+@pytest.mark.parametrize("models", [DEEP, ["--models", "dkvmn"]])
+def test_a_failed_run_is_listed_under_the_table_and_the_others_finish(tmp_path, models):
+    """DKVMN's runs fail; DKT's finish, or (DKVMN alone) no run finishes and the report still says so."""
     write_log(str(tmp_path))
     # a huge initial std makes DKVMN's first loss NaN (main.py exits 3); DKT still trains
-    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"] + DEEP
+    args = ["tiny"] + DATA + ["--smoke", "--no_search", "--num_cpus", "2", "--set", "init_std=1e30"] + models
     completed = run_script("study.py", args, tmp_path, timeout=900)
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "FAILED test dkvmn fold 1 seed 0: exit status 3" in completed.stdout
     report = json.load(open(str(tmp_path / "results" / "tiny" / "study.json")))
     folds = report["plan"]["folds"] if "plan" in report else [1, 2]  # --smoke: the first two folds
     assert sorted(f["what"] for f in report["failed"]) == ["test dkvmn fold %d seed 0" % k for k in folds]
-    assert [r["n_runs"] for r in report["models"]] == [0, len(folds)]  # dkvmn, dkt
+    assert [r["n_runs"] for r in report["models"]] == [0, len(folds)][:len(models) - 1]  # dkvmn, dkt
     assert "Runs that failed" in (tmp_path / "results" / "tiny" / "study.md").read_text()
 
 
@@ -141,3 +138,34 @@ def test_data_versions_are_the_folds_and_the_choice_is_made_on_the_searched_ones
         assert record["summary"]["test_auc"] is not None
     report = json.load(open(str(tmp_path / "results" / "toy" / "study.json")))
     assert report["plan"]["design"] == "versions" and report["models"][0]["test_auc"]["n"] == 2
+
+
+def test_a_study_whose_ray_is_lost_stops_before_any_choice_or_report(tmp_path):
+    """Ray's raylet and workers killed under a study (as a `ray stop` beside it kills them): the study stops
+    with one line, status 1, and writes no promotion, choice or report made on what the loss left."""
+    write_log(str(tmp_path), students=400)  # epochs long enough to be under way
+    args = ["tiny"] + DATA + ["--smoke", "--epochs", "6", "--no_search", "--models", "dkvmn",
+                              "--num_cpus", "1"]
+    driver = subprocess.Popen([sys.executable, os.path.join(REPO, "scripts", "study.py")] + args,
+                              cwd=str(tmp_path), env=dict(os.environ, **RAY_ENV), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not [f for f in run_folders(tmp_path) if finished_epochs(f)]:
+            assert driver.poll() is None, "the study ended before its Ray could be lost"
+            time.sleep(0.2)
+        folder = folders_of_driver(driver.pid)[0]
+        lost = [pid for pid in ray_driver.processes_using(folder) if pid != driver.pid and (
+            program_name(pid) == "raylet" or program_name(pid).startswith("ray::run"))]
+        assert len(lost) == 2, [program_name(pid) for pid in ray_driver.processes_using(folder)]
+        ray_driver.stop_processes(lost)
+        out, err = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    errors = error_lines(subprocess.CompletedProcess(args, driver.returncode, out, err))
+    assert driver.returncode == 1 and len(errors) == 1, (driver.returncode, out[-2000:], err[-2000:])
+    said = errors[0]
+    assert said.startswith("error: Ray stopped under this command (") and ray_driver.CONTINUES in said, said
+    assert "FAILED" not in out and not (tmp_path / "results" / "tiny" / "study.md").exists()
+    assert not (tmp_path / "results" / "tiny" / "study.json").exists()
