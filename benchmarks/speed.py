@@ -47,6 +47,7 @@ Paths (relative ones are relative to the repository):
 Threads: TF intra- and inter-op threads = --threads (the peer's torch threads, and main.py's THREADS, too).
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -414,15 +415,36 @@ AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"
 
 
 def peer_grid_variants(args, features):
-    """{name: (threads, wait policy, extra environment)}: the peer as timed, then one change at a time."""
-    variants = {"as timed": (args.threads, args.peer_omp_wait_policy, {}),
-                "OpenMP default waiting": (args.threads, "unset", {}),
-                "1 thread": (1, args.peer_omp_wait_policy, {})}
+    """{name: (threads, wait policy, extra environment, busy cores)}: the peer as timed, then one change at a
+    time."""
+    policy = args.peer_omp_wait_policy
+    variants = {"as timed": (args.threads, policy, {}, 0),
+                "OpenMP default waiting": (args.threads, "unset", {}, 0),
+                "1 thread": (1, policy, {}, 0),
+                "beside idle-priority busy loops": (args.threads, policy, {}, os.cpu_count() or 1)}
     if "avx512f" in features:
-        variants["AVX2 kernels (no AVX-512)"] = (args.threads, args.peer_omp_wait_policy, AVX2_KERNELS)
-    variants["no vector kernels (ATen default)"] = (args.threads, args.peer_omp_wait_policy,
-                                                    {"ATEN_CPU_CAPABILITY": "default"})
+        variants["AVX2 kernels (no AVX-512)"] = (args.threads, policy, AVX2_KERNELS, 0)
+    variants["no vector kernels (ATen default)"] = (args.threads, policy,
+                                                    {"ATEN_CPU_CAPABILITY": "default"}, 0)
     return variants
+
+
+# A process that keeps one core busy at the lowest priority: it yields that core to any other thread at
+# once, but the core never goes idle. On a virtual machine an idle vCPU halts, and waking it for a sleeping
+# OpenMP thread costs far more than a switch away from a running process.
+BUSY_LOOP = "import os; os.nice(19)\nwhile True: pass  # benchmarks/speed.py: a busy core"
+
+
+@contextlib.contextmanager
+def busy_cores(count):
+    """`count` idle-priority busy loops running for the duration of the block."""
+    loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
 
 
 def step_text(peer_run):
@@ -437,20 +459,24 @@ def peer_grid(args, features):
     variants = peer_grid_variants(args, features)
     runs = {}
     for round_ in (1, 2):
-        for name, (threads, policy, extra_env) in variants.items():
+        for name, (threads, policy, extra_env, busy) in variants.items():
             for model in ("dkvmn", "dkt"):
-                run = run_peer(args, model, threads, policy, extra_env)
+                with busy_cores(busy):
+                    run = run_peer(args, model, threads, policy, extra_env)
                 runs.setdefault(name, {}).setdefault(model, []).append(run)
                 print("round %d, %s, %s: %s" % (round_, name, model, step_text(run)), flush=True)
-    print("\n| pyKT, median step (s) of 2 rounds | DKVMN | DKT | threads | OMP_WAIT_POLICY | environment |")
-    print("|---|---|---|---|---|---|")
+    print("\n| pyKT, median step (s) of 2 rounds | DKVMN | DKT | threads | OMP_WAIT_POLICY | environment "
+          "| busy loops |")
+    print("|---|---|---|---|---|---|---|")
     table = {}
-    for name, (threads, policy, extra_env) in variants.items():
+    for name, (threads, policy, extra_env, busy) in variants.items():
         steps = {model: median([r["train_step_s_median"] for r in runs[name][model]
                                 if "train_step_s_median" in r]) for model in ("dkvmn", "dkt")}
-        table[name] = dict(steps, threads=threads, OMP_WAIT_POLICY=policy, environment=extra_env)
-        print("| %s | %.3f | %.3f | %d | %s | %s |" % (name, steps["dkvmn"], steps["dkt"], threads, policy,
-                                                       " ".join("%s=%s" % kv for kv in extra_env.items())))
+        table[name] = dict(steps, threads=threads, OMP_WAIT_POLICY=policy, environment=extra_env,
+                           busy_loops=busy)
+        print("| %s | %.3f | %.3f | %d | %s | %s | %d |" % (
+            name, steps["dkvmn"], steps["dkt"], threads, policy,
+            " ".join("%s=%s" % kv for kv in extra_env.items()), busy))
     return {"variants": table, "runs": runs}
 
 
@@ -611,7 +637,7 @@ def parse_args(argv=None):
                                   "benchmarks/out/speed_peer_grid.json with --peer-grid)")
     ap.add_argument("--peer-grid", action="store_true",
                     help="time only the peer, with one setting changed at a time (threads, OpenMP waiting, "
-                         "vector kernels): which one moves its step")
+                         "busy cores, vector kernels): which one moves its step")
     ap.add_argument("--peer-omp-wait-policy", choices=("PASSIVE", "ACTIVE", "unset"),
                     default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
                     help="the peer's OMP_WAIT_POLICY (default: $OMP_WAIT_POLICY, else PASSIVE); unset: the "

@@ -154,6 +154,13 @@ for flag in ("--model", "--dim_s", "--size_m", "--hidden", "--threads", "--warmu
 args = ap.parse_args()
 step = 0.1 * int(args.threads) + (0.5 if os.environ.get("OMP_WAIT_POLICY") == "PASSIVE" else 0.0)
 step += 1.0 if os.environ.get("ATEN_CPU_CAPABILITY") == "default" else 0.0
+def is_busy_loop(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return b"a busy core" in f.read()
+    except OSError:
+        return False
+step += 0.01 * sum(is_busy_loop(pid) for pid in os.listdir("/proc") if pid.isdigit())
 step *= 2 if args.model == "dkt" else 1
 print(json.dumps({"model": args.model, "train_step_s_median": step}))
 '''
@@ -166,8 +173,9 @@ def run_speed(argv):
 
 
 def test_peer_grid_changes_one_setting_at_a_time(tmp_path, monkeypatch):
-    """--peer-grid runs the peer as timed, then with the OpenMP default, 1 thread and no vector kernels (a
-    stand-in peer whose step says which settings it saw), and writes the table with the peer's build."""
+    """--peer-grid runs the peer as timed, then with the OpenMP default, 1 thread, busy cores and no vector
+    kernels (a stand-in peer whose step says which settings it saw), and writes the table with the peer's
+    build."""
     peer = tmp_path / "peer.py"
     peer.write_text(FAKE_PEER)
     monkeypatch.setenv("PYTHONPATH", fake_torch(str(tmp_path / "site")))
@@ -183,6 +191,8 @@ def test_peer_grid_changes_one_setting_at_a_time(tmp_path, monkeypatch):
     assert steps["OpenMP default waiting"] == pytest.approx((0.2, 0.4))
     assert steps["1 thread"] == pytest.approx((0.6, 1.2))
     assert steps["no vector kernels (ATen default)"] == pytest.approx((1.7, 3.4))
+    busy = os.cpu_count()   # one idle-priority loop per core, running only while that variant runs
+    assert steps["beside idle-priority busy loops"] == pytest.approx((0.7 + 0.01 * busy, 1.4 + 0.02 * busy))
     assert len(result["peer_grid"]["runs"]["as timed"]["dkvmn"]) == 2   # two rounds
     assert result["peer_build"]["torch"] == "9.9.0+cpu"
     assert "| OpenMP default waiting | 0.200 | 0.400 | 2 | unset |" in done.stdout
