@@ -445,7 +445,7 @@ def test_main_killed_with_sigkill_after_two_epochs_resumes_to_the_same_summary(t
     assert list(pd.read_csv(os.path.join(run_dir, "epochs.csv"))["epoch"]) == [1, 2, 3, 4, 5]
 
 
-# -- found by trying more bad input (issue 17's "the same standard holds for them") ----------------------
+# -- more bad input: run folders edited, damaged or in use; a model too large to build ---------------------
 
 def test_a_config_json_without_a_constant_of_this_main_py_is_refused(tmp_path, capsys):
     run_dir = unfinished_run(tmp_path)

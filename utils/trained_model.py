@@ -144,7 +144,7 @@ def predict_batches(session, kt, batches, bar=None):
         return batches.in_split_order(concatenated(parts))
     for b in batches:
         p = session.run(kt.p, feed_dict=batch_feed(kt, b))
-        parts.append(scored_positions(b, p))   # now: a batch made when reached is padded once, then dropped
+        parts.append(scored_positions(b, p))   # each batch is padded when reached and dropped after it
         if bar is not None:
             bar.update(1)
     predictions = concatenated(parts)
