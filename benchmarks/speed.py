@@ -64,6 +64,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from utils.quiet import quiet_tensorflow  # noqa: E402
+quiet_tensorflow()  # before TensorFlow loads, here and in the timing workers (utils/quiet.py)
 from utils.config import main_constants  # noqa: E402
 
 BATCH, SEQ_LEN, N_SKILLS = 32, 200, 110
