@@ -433,14 +433,16 @@ def peer_grid_variants(args, features):
 
 # A process that keeps one core busy at the lowest priority: it yields that core to any other thread at
 # once, but the core never goes idle. On a virtual machine an idle vCPU halts, and waking it for a sleeping
-# OpenMP thread costs far more than a switch away from a running process.
-BUSY_LOOP = "import os; os.nice(19)\nwhile True: pass  # benchmarks/speed.py: a busy core"
+# OpenMP thread costs far more than a switch away from a running process. It ends by itself once the
+# benchmark that started it is gone (a `timeout` ends the benchmark without its finally blocks).
+BUSY_LOOP = ("import os, sys; os.nice(19)\n"
+             "while os.getppid() == int(sys.argv[1]): pass  # benchmarks/speed.py: a busy core")
 
 
 @contextlib.contextmanager
 def busy_cores(count):
     """`count` idle-priority busy loops running for the duration of the block."""
-    loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(count)]
+    loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(os.getpid())]) for _ in range(count)]
     try:
         yield
     finally:

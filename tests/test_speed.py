@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -215,3 +216,55 @@ def test_peer_grid_caps_avx512_only_where_the_cpu_has_it(speed, features, has_av
     if has_avx2_variant:
         assert variants["AVX2 kernels (no AVX-512)"][2] == {
             "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+BUSY_PARENT = """
+import sys, time
+sys.argv = ["speed.py"]
+sys.path.insert(0, %r)
+import speed
+with speed.busy_cores(2):
+    print("busy", flush=True)
+    time.sleep(120)
+"""
+
+
+def busy_loops_of(parent):
+    """The pids of the busy loops whose parent is `parent`."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as status, open("/proc/%s/cmdline" % pid, "rb") as cmdline:
+                ppid = [line.split()[1] for line in status if line.startswith("PPid:")]
+                if ppid == [str(parent)] and b"a busy core" in cmdline.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_the_busy_loops_end_by_themselves_when_the_benchmark_is_killed():
+    """A `timeout` or a kill ends the benchmark without its finally blocks: its busy loops must not spin."""
+    parent = subprocess.Popen([sys.executable, "-c", BUSY_PARENT % os.path.join(ROOT, "benchmarks")],
+                              stdout=subprocess.PIPE, universal_newlines=True)
+    try:
+        assert parent.stdout.readline() == "busy\n"
+        loops = busy_loops_of(parent.pid)
+        assert len(loops) == 2
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(map(is_running, loops)):
+        time.sleep(0.2)
+    assert not [pid for pid in loops if is_running(pid)]
+
+
+def is_running(pid):
+    """Whether `pid` is a process that has not ended (an ended one waits as a zombie until it is reaped)."""
+    try:
+        with open("/proc/%d/status" % pid) as status:
+            return not any(line.split()[:2] == ["State:", "Z"] for line in status)
+    except OSError:
+        return False
