@@ -47,6 +47,7 @@ Paths (relative ones are relative to the repository):
 Threads: TF intra- and inter-op threads = --threads (the peer's torch threads, and main.py's THREADS, too).
 """
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -416,18 +417,22 @@ AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"
                 "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
+class PeerVariant(collections.namedtuple("PeerVariant", "threads policy environment busy_loops")):
+    """How one row of the peer grid runs pyKT: its threads, OMP_WAIT_POLICY, extra environment variables and
+    the number of idle-priority busy loops beside it."""
+
+
 def peer_grid_variants(args, features):
-    """{name: (threads, wait policy, extra environment, busy cores)}: the peer as timed, then one change at a
-    time."""
+    """{name: PeerVariant}: the peer as timed, then one change at a time."""
     policy = args.peer_omp_wait_policy
-    variants = {"as timed": (args.threads, policy, {}, 0),
-                "OpenMP default waiting": (args.threads, "unset", {}, 0),
-                "1 thread": (1, policy, {}, 0),
-                "beside idle-priority busy loops": (args.threads, policy, {}, os.cpu_count() or 1)}
+    variants = {"as timed": PeerVariant(args.threads, policy, {}, 0),
+                "OpenMP default waiting": PeerVariant(args.threads, "unset", {}, 0),
+                "1 thread": PeerVariant(1, policy, {}, 0),
+                "beside idle-priority busy loops": PeerVariant(args.threads, policy, {}, os.cpu_count() or 1)}
     if "avx512f" in features:
-        variants["AVX2 kernels (no AVX-512)"] = (args.threads, policy, AVX2_KERNELS, 0)
-    variants["no vector kernels (ATen default)"] = (args.threads, policy,
-                                                    {"ATEN_CPU_CAPABILITY": "default"}, 0)
+        variants["AVX2 kernels (no AVX-512)"] = PeerVariant(args.threads, policy, AVX2_KERNELS, 0)
+    variants["no vector kernels (ATen default)"] = PeerVariant(args.threads, policy,
+                                                               {"ATEN_CPU_CAPABILITY": "default"}, 0)
     return variants
 
 
@@ -463,24 +468,24 @@ def peer_grid(args, features):
     variants = peer_grid_variants(args, features)
     runs = {}
     for round_ in (1, 2):
-        for name, (threads, policy, extra_env, busy) in variants.items():
+        for name, variant in variants.items():
             for model in ("dkvmn", "dkt"):
-                with busy_cores(busy):
-                    run = run_peer(args, model, threads, policy, extra_env)
+                with busy_cores(variant.busy_loops):
+                    run = run_peer(args, model, variant.threads, variant.policy, variant.environment)
                 runs.setdefault(name, {}).setdefault(model, []).append(run)
                 print("round %d, %s, %s: %s" % (round_, name, model, step_text(run)), flush=True)
     print("\n| pyKT, median step (s) of 2 rounds | DKVMN | DKT | threads | OMP_WAIT_POLICY | environment "
           "| busy loops |")
     print("|---|---|---|---|---|---|---|")
     table = {}
-    for name, (threads, policy, extra_env, busy) in variants.items():
+    for name, variant in variants.items():
         steps = {model: median([r["train_step_s_median"] for r in runs[name][model]
                                 if "train_step_s_median" in r]) for model in ("dkvmn", "dkt")}
-        table[name] = dict(steps, threads=threads, OMP_WAIT_POLICY=policy, environment=extra_env,
-                           busy_loops=busy)
+        table[name] = dict(steps, threads=variant.threads, OMP_WAIT_POLICY=variant.policy,
+                           environment=variant.environment, busy_loops=variant.busy_loops)
         print("| %s | %.3f | %.3f | %d | %s | %s | %d |" % (
-            name, steps["dkvmn"], steps["dkt"], threads, policy,
-            " ".join("%s=%s" % kv for kv in extra_env.items()), busy))
+            name, steps["dkvmn"], steps["dkt"], variant.threads, variant.policy,
+            " ".join("%s=%s" % kv for kv in variant.environment.items()), variant.busy_loops))
     return {"variants": table, "runs": runs}
 
 
