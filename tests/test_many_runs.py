@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from experiments import runs, settings, tables
+from processes import alive, still_running_after
 from utils import run_files
 from utils.config import ConfigError
 
@@ -114,18 +115,7 @@ def test_a_stopped_program_ends_with_its_whole_process_group(tmp_path):
     assert os.getpgid(grandchild) == process.pid != os.getpgid(0)
     runs.stop_program(process, grace_seconds=5)
     assert process.returncode is not None
-    deadline = time.time() + 10
-    while time.time() < deadline and alive(grandchild):
-        time.sleep(0.1)
-    assert not alive(grandchild)
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
-    except OSError:
-        return False
+    assert not still_running_after([grandchild], seconds=10)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
@@ -142,10 +132,7 @@ def test_a_run_dies_with_the_worker_that_started_it(tmp_path):
     assert alive(child)
     worker.kill()
     worker.wait()
-    deadline = time.time() + 10
-    while time.time() < deadline and alive(child):
-        time.sleep(0.1)
-    assert not alive(child)
+    assert not still_running_after([child], seconds=10)
 
 
 def record(model, seed, auc, digest="h1", fold=1, oracle=None):

@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
+
+from processes import still_running_after
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEEL = "torch-9.9.0+cpu-cp311-cp311-linux_x86_64.whl"
@@ -255,16 +256,4 @@ def test_the_busy_loops_end_by_themselves_when_the_benchmark_is_killed():
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.time() + 30
-    while time.time() < deadline and any(map(is_running, loops)):
-        time.sleep(0.2)
-    assert not [pid for pid in loops if is_running(pid)]
-
-
-def is_running(pid):
-    """Whether `pid` is a process that has not ended (an ended one waits as a zombie until it is reaped)."""
-    try:
-        with open("/proc/%d/status" % pid) as status:
-            return not any(line.split()[:2] == ["State:", "Z"] for line in status)
-    except OSError:
-        return False
+    assert not still_running_after(loops, seconds=30)
